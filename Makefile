@@ -1,0 +1,45 @@
+# kubebank. `make run` starts the whole bank locally; `make test` runs every
+# test. Both install what they need (redis-server, chromium) from Debian's
+# packages when missing and running as root, or say what to install.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/bank
+PKGS  := ./src/... ./tests/...
+
+.PHONY: run test bench lint validate build deps deps-browser fuzz image loadgen clean
+
+build:
+	$(GO) build -o $(BIN) ./src/cmd/bank
+
+# deps makes sure redis-server is installed.
+deps:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing redis-server (Debian package)"; \
+	    (apt-get install -y redis-server >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y redis-server >/dev/null)); \
+	  else echo "redis-server is required: install it (e.g. sudo apt-get install redis-server) and re-run" >&2; exit 1; fi; }
+
+# deps-browser makes sure Chromium is installed for the browser tests.
+deps-browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (Debian package)"; \
+	    (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)); \
+	  else echo "chromium is required for the browser tests: install it (e.g. sudo apt-get install chromium) and re-run" >&2; exit 1; fi; }
+
+run: deps build
+	$(BIN) dev
+
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./src/ledger ./src/api
+
+lint:
+	@out=$$(gofmt -l src tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin .dev-data test-output

@@ -1,0 +1,145 @@
+// Package bank is the domain vocabulary shared by every other package:
+// money, currencies, accounts, transfers, holds, users and the error kinds
+// that the API maps to HTTP. It has no dependencies beyond the standard
+// library so that the ledger, the API, the worker and the web app agree on
+// one meaning for each word.
+package bank
+
+import "time"
+
+// MaxAmount is the largest amount a single posting may move, in minor units.
+//
+// Balances are kept below MaxBalance so that every value the Lua scripts see
+// is an integer exactly representable as a double (Lua 5.1 numbers are
+// doubles, exact up to 2^53 ≈ 9.007e15). With |balance| ≤ 1e15 and one
+// posting ≤ 1e12, no intermediate sum can leave the exact range.
+const (
+	MaxAmount  int64 = 1_000_000_000_000     // 10,000,000,000.00 in a 2-decimal currency
+	MaxBalance int64 = 1_000_000_000_000_000 // bound on |balance| of any account, system ones included
+)
+
+// AccountType is checking, savings, or system (teller cash, interest expense).
+type AccountType string
+
+const (
+	Checking AccountType = "checking"
+	Savings  AccountType = "savings"
+	System   AccountType = "system"
+)
+
+// Status of an account. Frozen accounts cannot send; closed ones can neither
+// send nor receive; dormant ones behave as active but are flagged for review
+// and become active again on any customer activity.
+type Status string
+
+const (
+	Active  Status = "active"
+	Frozen  Status = "frozen"
+	Dormant Status = "dormant"
+	Closed  Status = "closed"
+)
+
+// Role of a user.
+type Role string
+
+const (
+	Customer Role = "customer"
+	Teller   Role = "teller"
+	Admin    Role = "admin"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool { return r == Customer || r == Teller || r == Admin }
+
+// Staff reports whether the role may use teller routes.
+func (r Role) Staff() bool { return r == Teller || r == Admin }
+
+// User is a person who can log in.
+type User struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Account is a ledger account. Balance is the posted balance; Available is
+// Balance − Held + Overdraft limit is NOT included: available = posted − held,
+// and the overdraft limit says how far below zero available may go.
+type Account struct {
+	Number         string      `json:"number"`
+	Owner          string      `json:"owner,omitempty"`
+	Name           string      `json:"name,omitempty"`
+	Type           AccountType `json:"type"`
+	Currency       string      `json:"currency"`
+	Status         Status      `json:"status"`
+	Balance        int64       `json:"balance"`
+	Held           int64       `json:"held"`
+	Available      int64       `json:"available"`
+	OverdraftLimit int64       `json:"overdraft_limit"`
+	InterestRate   int64       `json:"interest_rate_bps"`
+	CreatedAt      time.Time   `json:"created_at"`
+	LastActivity   time.Time   `json:"last_activity"`
+}
+
+// Transfer kinds: what caused a posting.
+const (
+	KindTransfer   = "transfer"
+	KindDeposit    = "deposit"
+	KindWithdrawal = "withdrawal"
+	KindCapture    = "capture"
+	KindInterest   = "interest"
+	KindStanding   = "standing_order"
+)
+
+// Transfer is one balanced posting: From is debited, To credited, by Amount.
+type Transfer struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	From        string    `json:"from"`
+	To          string    `json:"to"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	Description string    `json:"description"`
+	HoldID      string    `json:"hold_id,omitempty"`
+	InitiatedBy string    `json:"initiated_by,omitempty"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Hold statuses.
+const (
+	HoldAuthorized = "authorized"
+	HoldCaptured   = "captured"
+	HoldVoided     = "voided"
+	HoldExpired    = "expired"
+)
+
+// Hold reserves money on Account for a later capture to Payee.
+type Hold struct {
+	ID          string    `json:"id"`
+	Account     string    `json:"account"`
+	Payee       string    `json:"payee"`
+	Amount      int64     `json:"amount"`
+	Captured    int64     `json:"captured"`
+	Currency    string    `json:"currency"`
+	Description string    `json:"description"`
+	Status      string    `json:"status"`
+	TransferID  string    `json:"transfer_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	InitiatedBy string    `json:"initiated_by,omitempty"`
+}
+
+// Entry is one line of an account's journal. Amount is signed: negative for
+// money leaving the account.
+type Entry struct {
+	ID           string    `json:"id"`
+	Time         time.Time `json:"time"`
+	Amount       int64     `json:"amount"`
+	BalanceAfter int64     `json:"balance_after"`
+	Counterparty string    `json:"counterparty"`
+	TransferID   string    `json:"transfer_id,omitempty"`
+	HoldID       string    `json:"hold_id,omitempty"`
+	Kind         string    `json:"kind"`
+	Description  string    `json:"description"`
+}

@@ -1,0 +1,144 @@
+package ledger
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// MaxPageSize bounds one page of history.
+const MaxPageSize = 200
+
+// EntryQuery selects a page of an account's journal, newest first. From is
+// inclusive, To exclusive; Cursor continues a previous page.
+type EntryQuery struct {
+	Account  string
+	Limit    int
+	Cursor   string
+	From, To time.Time
+}
+
+var streamID = regexp.MustCompile(`^[0-9]{1,19}-[0-9]{1,19}$`)
+
+// ErrBadCursor is returned for a cursor this ledger did not issue.
+var ErrBadCursor = bank.Errorf(bank.KindInvalid, "invalid_cursor", "cursor is not valid; use the next_cursor of a previous page")
+
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte("e:" + id)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "e:") || !streamID.MatchString(string(b[2:])) {
+		return "", ErrBadCursor
+	}
+	return string(b[2:]), nil
+}
+
+// Entries returns one page of the journal and the cursor of the next page
+// ("" at the end).
+func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, string, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if q.Limit > MaxPageSize {
+		return nil, "", bank.Errorf(bank.KindInvalid, "invalid_limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	end, start := "+", "-"
+	if !q.To.IsZero() {
+		end = strconv.FormatInt(q.To.UnixMilli()-1, 10)
+	}
+	if !q.From.IsZero() {
+		start = strconv.FormatInt(q.From.UnixMilli(), 10)
+	}
+	if q.Cursor != "" {
+		id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
+		if q.To.IsZero() || ms < q.To.UnixMilli() {
+			end = "(" + id
+		}
+	}
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defer c.Close()
+	raw, err := redis.Values(c.Do("XREVRANGE", journalKey(q.Account), end, start, "COUNT", q.Limit+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("ledger: %w", err)
+	}
+	entries, err := decodeEntries(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(entries) > q.Limit {
+		entries = entries[:q.Limit]
+		next = encodeCursor(entries[len(entries)-1].ID)
+	}
+	return entries, next, nil
+}
+
+// EntriesBetween returns every entry with from ≤ time < to, oldest first,
+// reading in chunks. Statements and reconciliation use it.
+func (l *Ledger) EntriesBetween(ctx context.Context, account string, from, to time.Time) ([]bank.Entry, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	start, end := "-", "+"
+	if !from.IsZero() {
+		start = strconv.FormatInt(from.UnixMilli(), 10)
+	}
+	if !to.IsZero() {
+		end = strconv.FormatInt(to.UnixMilli()-1, 10)
+	}
+	var out []bank.Entry
+	for {
+		raw, err := redis.Values(c.Do("XRANGE", journalKey(account), start, end, "COUNT", 1000))
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		page, err := decodeEntries(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 1000 {
+			return out, nil
+		}
+		start = "(" + page[len(page)-1].ID
+	}
+}
+
+func decodeEntries(raw []any) ([]bank.Entry, error) {
+	out := make([]bank.Entry, 0, len(raw))
+	for _, r := range raw {
+		pair, err := redis.Values(r, nil)
+		if err != nil || len(pair) != 2 {
+			return nil, fmt.Errorf("ledger: bad stream entry")
+		}
+		id, _ := redis.String(pair[0], nil)
+		m, err := redis.StringMap(pair[1], nil)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
+		out = append(out, bank.Entry{
+			ID: id, Time: time.UnixMilli(ms).UTC(), Amount: atoi(m["amount"]), BalanceAfter: atoi(m["balance"]),
+			Counterparty: m["counterparty"], TransferID: m["transfer"], HoldID: m["hold"], Kind: m["kind"],
+			Description: m["desc"],
+		})
+	}
+	return out, nil
+}

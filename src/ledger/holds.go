@@ -1,0 +1,177 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// Hold expiry bounds.
+const (
+	DefaultHoldTTL = 7 * 24 * time.Hour
+	MaxHoldTTL     = 30 * 24 * time.Hour
+)
+
+// HoldRequest reserves Amount on Account for a later capture to Payee.
+type HoldRequest struct {
+	Account, Payee string
+	Amount         int64
+	Currency       string
+	Description    string
+	TTL            time.Duration // 0 means DefaultHoldTTL
+	InitiatedBy    string
+	Idem           Idem
+}
+
+// Authorize places a hold: the available balance drops now, the posted
+// balance only on capture.
+func (l *Ledger) Authorize(ctx context.Context, r HoldRequest) (bank.Hold, bool, error) {
+	if err := validatePosting(Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
+		return bank.Hold{}, false, err
+	}
+	if r.TTL == 0 {
+		r.TTL = DefaultHoldTTL
+	}
+	if r.TTL < time.Second || r.TTL > MaxHoldTTL {
+		return bank.Hold{}, false, bank.Errorf(bank.KindInvalid, "invalid_expiry", "a hold must expire between 1 second and %d days from now", int(MaxHoldTTL.Hours()/24))
+	}
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Hold{}, false, err
+	}
+	defer c.Close()
+	id := NewID("hd")
+	now := l.Now()
+	status, rid, err := decodeReply(scriptAuthorize.DoContext(ctx, c,
+		accountKey(r.Account), accountKey(r.Payee), holdKey(id), idemKey(r.Idem.Scope, r.Idem.Key), keyHoldExpiry, acctHoldsKey(r.Account),
+		r.Amount, r.Currency, id, now.UnixMilli(), now.Add(r.TTL).UnixMilli(), r.Description, r.Idem.Hash,
+		int64(l.IdempotencyTTL.Seconds()), r.InitiatedBy))
+	if err != nil {
+		return bank.Hold{}, false, err
+	}
+	h, err := getHold(c, rid)
+	return h, status == "replay", err
+}
+
+// Capture posts amount (≤ the held amount) from the held account to the
+// payee and releases the whole hold.
+func (l *Ledger) Capture(ctx context.Context, holdID string, amount int64, desc, by string, idem Idem) (bank.Hold, bool, error) {
+	if err := bank.ValidateAmount(amount); err != nil {
+		return bank.Hold{}, false, err
+	}
+	if len(desc) > MaxDescription {
+		return bank.Hold{}, false, bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
+	}
+	return l.settle(ctx, "capture", holdID, amount, desc, by, idem)
+}
+
+// Void releases a hold without moving money.
+func (l *Ledger) Void(ctx context.Context, holdID, by string, idem Idem) (bank.Hold, bool, error) {
+	return l.settle(ctx, "void", holdID, 0, "", by, idem)
+}
+
+// Expire releases a hold whose expiry has passed. It returns false when
+// the hold was not due or already settled, which is not an error: the
+// sweeper may run twice.
+func (l *Ledger) Expire(ctx context.Context, holdID string) (bool, error) {
+	_, _, err := l.settle(ctx, "expire", holdID, 0, "", "system", Idem{})
+	if err == errNoop {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+var errNoop = fmt.Errorf("ledger: no-op")
+
+func (l *Ledger) settle(ctx context.Context, action, holdID string, amount int64, desc, by string, idem Idem) (bank.Hold, bool, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Hold{}, false, err
+	}
+	defer c.Close()
+	h, err := getHold(c, holdID)
+	if err != nil {
+		return bank.Hold{}, false, err
+	}
+	tid := NewID("tr")
+	a := strconv.FormatInt(amount, 10)
+	status, _, err := decodeReply(scriptSettle.DoContext(ctx, c,
+		holdKey(holdID), accountKey(h.Account), accountKey(h.Payee), journalKey(h.Account), journalKey(h.Payee),
+		transferKey(tid), idemKey(idem.Scope, idem.Key), keyHoldExpiry,
+		action, a, "-"+a, tid, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), by, bank.MaxBalance, desc))
+	if err != nil {
+		return bank.Hold{}, false, err
+	}
+	if status == "noop" {
+		return bank.Hold{}, false, errNoop
+	}
+	h, err = getHold(c, holdID)
+	return h, status == "replay", err
+}
+
+// Hold returns one hold.
+func (l *Ledger) Hold(ctx context.Context, id string) (bank.Hold, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Hold{}, err
+	}
+	defer c.Close()
+	return getHold(c, id)
+}
+
+// HoldsOf lists an account's holds, newest first, at most limit.
+func (l *Ledger) HoldsOf(ctx context.Context, account string, limit int) ([]bank.Hold, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ids, err := redis.Strings(c.Do("ZREVRANGE", acctHoldsKey(account), 0, limit-1))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	out := make([]bank.Hold, 0, len(ids))
+	for _, id := range ids {
+		h, err := getHold(c, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// DueHolds returns up to limit ids of authorised holds expiring at or before t.
+func (l *Ledger) DueHolds(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ids, err := redis.Strings(c.Do("ZRANGE", keyHoldExpiry, "-inf", t.UnixMilli(), "BYSCORE", "LIMIT", 0, limit))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return ids, nil
+}
+
+func getHold(c redis.Conn, id string) (bank.Hold, error) {
+	m, err := redis.StringMap(c.Do("HGETALL", holdKey(id)))
+	if err != nil {
+		return bank.Hold{}, fmt.Errorf("ledger: %w", err)
+	}
+	if len(m) == 0 {
+		return bank.Hold{}, bank.ErrHoldNotFound
+	}
+	return bank.Hold{
+		ID: m["id"], Account: m["account"], Payee: m["payee"], Amount: atoi(m["amount"]),
+		Captured: atoi(m["captured"]), Currency: m["currency"], Description: m["desc"], Status: m["status"],
+		TransferID: m["transfer"], CreatedAt: msTime(m["created"]), ExpiresAt: msTime(m["expires"]),
+		InitiatedBy: m["by"],
+	}, nil
+}

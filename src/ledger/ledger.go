@@ -1,0 +1,308 @@
+// Package ledger keeps the double-entry ledger in Redis. Every posting is one
+// Lua script that reads state, checks the money rules, writes both balances,
+// appends both journal entries and records the idempotency key, all or
+// nothing. Go code here only prepares arguments and decodes replies; the
+// rules live in scripts/*.lua so that no interleaving of clients can break
+// them.
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+//go:embed scripts/*.lua
+var scriptFS embed.FS
+
+// DefaultIdempotencyTTL is how long a replay returns the original result.
+const DefaultIdempotencyTTL = 7 * 24 * time.Hour
+
+func loadScript(keys int, name string) *redis.Script {
+	lib, err := scriptFS.ReadFile("scripts/lib.lua")
+	if err != nil {
+		panic(err)
+	}
+	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(err)
+	}
+	return redis.NewScript(keys, string(lib)+"\n"+string(body))
+}
+
+var (
+	scriptTransfer  = loadScript(6, "transfer")
+	scriptAuthorize = loadScript(6, "hold_authorize")
+	scriptSettle    = loadScript(8, "hold_settle")
+	scriptStatus    = loadScript(1, "status")
+)
+
+// Ledger is the money store.
+type Ledger struct {
+	pool *redis.Pool
+	// Now is the ledger's clock: journal times, hold expiry, activity.
+	// Tests and jobs replace it; it defaults to time.Now.
+	Now            func() time.Time
+	IdempotencyTTL time.Duration
+}
+
+// New returns a ledger on pool.
+func New(pool *redis.Pool) *Ledger {
+	return &Ledger{pool: pool, Now: time.Now, IdempotencyTTL: DefaultIdempotencyTTL}
+}
+
+// Pool exposes the connection pool for packages that keep their own keys
+// next to the ledger's (sessions, jobs) and for health checks.
+func (l *Ledger) Pool() *redis.Pool { return l.pool }
+
+func (l *Ledger) conn(ctx context.Context) (redis.Conn, error) {
+	c, err := l.pool.GetContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: redis: %w", err)
+	}
+	return c, nil
+}
+
+func (l *Ledger) nowMs() int64 { return l.Now().UnixMilli() }
+
+// NewID returns a random identifier with a type prefix, e.g. "tr_…".
+func NewID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+// Idem identifies a write for idempotency: Scope (a user or job id) plus
+// the client's Key, and Hash of the request so a different request under
+// the same key is refused. A zero Idem disables the check.
+type Idem struct {
+	Scope, Key, Hash string
+}
+
+// decodeReply turns a script reply {status, id} or an error reply into Go.
+func decodeReply(reply any, err error) (status, id string, _ error) {
+	if err != nil {
+		var re redis.Error
+		if errors.As(err, &re) {
+			if e, ok := bank.LedgerErrors[strings.TrimPrefix(string(re), "ERR ")]; ok {
+				return "", "", e
+			}
+		}
+		return "", "", fmt.Errorf("ledger: %w", err)
+	}
+	vals, err := redis.Strings(reply, nil)
+	if err != nil || len(vals) != 2 {
+		return "", "", fmt.Errorf("ledger: unexpected script reply %v: %v", reply, err)
+	}
+	return vals[0], vals[1], nil
+}
+
+// EnsureSystemAccounts creates the teller-cash and interest-expense
+// accounts for every allowed currency. It is idempotent and cheap, so
+// every process runs it at start.
+func (l *Ledger) EnsureSystemAccounts(ctx context.Context) error {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	now := l.nowMs()
+	for _, code := range bank.CurrencyCodes() {
+		cur, _ := bank.LookupCurrency(code)
+		for purpose, name := range map[int]string{bank.PurposeTellerCash: "Teller cash " + code, bank.PurposeInterestExpense: "Interest expense " + code} {
+			n := bank.SystemAccountNumber(purpose, cur)
+			ok, err := redis.Int(c.Do("HSETNX", accountKey(n), "number", n))
+			if err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			if ok == 1 {
+				if _, err := c.Do("HSET", accountKey(n), "type", string(bank.System), "currency", code,
+					"status", string(bank.Active), "balance", 0, "held", 0, "overdraft", 0, "rate", 0,
+					"name", name, "created", now, "last_activity", now); err != nil {
+					return fmt.Errorf("ledger: %w", err)
+				}
+				if _, err := c.Do("SADD", keyAccounts, n); err != nil {
+					return fmt.Errorf("ledger: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SystemAccount returns the number of a system account for currency.
+func SystemAccount(purpose int, currency string) (string, error) {
+	cur, err := bank.LookupCurrency(currency)
+	if err != nil {
+		return "", err
+	}
+	return bank.SystemAccountNumber(purpose, cur), nil
+}
+
+// OpenRequest describes a new customer account.
+type OpenRequest struct {
+	Owner          string
+	Name           string
+	Type           bank.AccountType
+	Currency       string
+	OverdraftLimit int64 // checking only, minor units, ≥ 0
+	InterestRate   int64 // savings only, basis points per year
+}
+
+// MaxInterestRate bounds savings rates (basis points): 100%.
+const MaxInterestRate = 10_000
+
+// Open creates an account with a fresh account number.
+func (l *Ledger) Open(ctx context.Context, r OpenRequest) (bank.Account, error) {
+	if _, err := bank.LookupCurrency(r.Currency); err != nil {
+		return bank.Account{}, err
+	}
+	switch r.Type {
+	case bank.Checking:
+		if r.InterestRate != 0 {
+			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_interest_rate", "only savings accounts earn interest")
+		}
+		if r.OverdraftLimit < 0 || r.OverdraftLimit > bank.MaxAmount {
+			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_overdraft_limit", "overdraft_limit must be between 0 and %d minor units", bank.MaxAmount)
+		}
+	case bank.Savings:
+		if r.OverdraftLimit != 0 {
+			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_overdraft_limit", "savings accounts cannot have an overdraft")
+		}
+		if r.InterestRate < 0 || r.InterestRate > MaxInterestRate {
+			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_interest_rate", "interest_rate_bps must be between 0 and %d", MaxInterestRate)
+		}
+	default:
+		return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_account_type", "type must be \"checking\" or \"savings\"")
+	}
+	if r.Owner == "" {
+		return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_owner", "an account needs an owner")
+	}
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Account{}, err
+	}
+	defer c.Close()
+	seq, err := redis.Int64(c.Do("INCR", keySeqAccount))
+	if err != nil {
+		return bank.Account{}, fmt.Errorf("ledger: %w", err)
+	}
+	n := bank.CustomerAccountNumber(seq)
+	now := l.nowMs()
+	c.Send("MULTI")
+	c.Send("HSET", accountKey(n), "number", n, "owner", r.Owner, "name", r.Name, "type", string(r.Type),
+		"currency", r.Currency, "status", string(bank.Active), "balance", 0, "held", 0,
+		"overdraft", r.OverdraftLimit, "rate", r.InterestRate, "created", now, "last_activity", now)
+	c.Send("SADD", keyAccounts, n)
+	c.Send("SADD", ownerKey(r.Owner), n)
+	if _, err := c.Do("EXEC"); err != nil {
+		return bank.Account{}, fmt.Errorf("ledger: %w", err)
+	}
+	return l.Account(ctx, n)
+}
+
+func msTime(s string) time.Time {
+	ms, _ := strconv.ParseInt(s, 10, 64)
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func atoi(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }
+
+func accountFrom(m map[string]string) bank.Account {
+	a := bank.Account{
+		Number: m["number"], Owner: m["owner"], Name: m["name"], Type: bank.AccountType(m["type"]),
+		Currency: m["currency"], Status: bank.Status(m["status"]), Balance: atoi(m["balance"]),
+		Held: atoi(m["held"]), OverdraftLimit: atoi(m["overdraft"]), InterestRate: atoi(m["rate"]),
+		CreatedAt: msTime(m["created"]), LastActivity: msTime(m["last_activity"]),
+	}
+	a.Available = a.Balance - a.Held
+	return a
+}
+
+// Account returns one account.
+func (l *Ledger) Account(ctx context.Context, number string) (bank.Account, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Account{}, err
+	}
+	defer c.Close()
+	m, err := redis.StringMap(c.Do("HGETALL", accountKey(number)))
+	if err != nil {
+		return bank.Account{}, fmt.Errorf("ledger: %w", err)
+	}
+	if len(m) == 0 {
+		return bank.Account{}, bank.ErrAccountNotFound
+	}
+	return accountFrom(m), nil
+}
+
+// Accounts returns the accounts with the given numbers in one round trip,
+// skipping numbers that do not exist.
+func (l *Ledger) Accounts(ctx context.Context, numbers []string) ([]bank.Account, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	for _, n := range numbers {
+		c.Send("HGETALL", accountKey(n))
+	}
+	if err := c.Flush(); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	out := make([]bank.Account, 0, len(numbers))
+	for range numbers {
+		m, err := redis.StringMap(c.Receive())
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		if len(m) > 0 {
+			out = append(out, accountFrom(m))
+		}
+	}
+	return out, nil
+}
+
+// AccountsOf lists an owner's accounts, oldest first.
+func (l *Ledger) AccountsOf(ctx context.Context, owner string) ([]bank.Account, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nums, err := redis.Strings(c.Do("SORT", ownerKey(owner), "ALPHA"))
+	c.Close()
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return l.Accounts(ctx, nums)
+}
+
+// AccountNumbers lists every account number (system accounts included),
+// sorted. Jobs use it to fan out over all accounts.
+func (l *Ledger) AccountNumbers(ctx context.Context) ([]string, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	nums, err := redis.Strings(c.Do("SORT", keyAccounts, "ALPHA"))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	return nums, nil
+}

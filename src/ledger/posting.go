@@ -1,0 +1,137 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// Touch says which side of a posting counts as customer activity (for the
+// dormancy sweep): a customer's transfer touches the sender, a teller
+// deposit or withdrawal touches the customer's account, interest touches
+// nothing.
+type Touch string
+
+const (
+	TouchNone Touch = ""
+	TouchFrom Touch = "from"
+	TouchTo   Touch = "to"
+)
+
+// Posting is one money movement request.
+type Posting struct {
+	From, To    string
+	Amount      int64
+	Currency    string
+	Kind        string
+	Description string
+	InitiatedBy string
+	Touch       Touch
+	Idem        Idem
+	// ID, when set, names the transfer; jobs use deterministic ids derived
+	// from their business key. Otherwise a random id is generated.
+	ID string
+}
+
+// MaxDescription bounds free text stored in the journal (bytes).
+const MaxDescription = 200
+
+func validatePosting(p Posting) error {
+	if err := bank.ValidateAmount(p.Amount); err != nil {
+		return err
+	}
+	if _, err := bank.LookupCurrency(p.Currency); err != nil {
+		return err
+	}
+	if len(p.Description) > MaxDescription {
+		return bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
+	}
+	return nil
+}
+
+// Post executes a posting atomically. replayed is true when the
+// idempotency key had already been used for the same request; the
+// original transfer is returned and no money moves.
+func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed bool, err error) {
+	if err := validatePosting(p); err != nil {
+		return bank.Transfer{}, false, err
+	}
+	if p.Kind == "" {
+		p.Kind = bank.KindTransfer
+	}
+	id := p.ID
+	if id == "" {
+		id = NewID("tr")
+	}
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Transfer{}, false, err
+	}
+	defer c.Close()
+	amount := strconv.FormatInt(p.Amount, 10)
+	status, rid, err := decodeReply(scriptTransfer.DoContext(ctx, c,
+		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id),
+		idemKey(p.Idem.Scope, p.Idem.Key),
+		amount, "-"+amount, p.Currency, id, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0"))
+	if err != nil {
+		return bank.Transfer{}, false, err
+	}
+	t, err = getTransfer(c, rid)
+	return t, status == "replay", err
+}
+
+// Deposit credits cash paid in at a teller: teller cash → account.
+func (l *Ledger) Deposit(ctx context.Context, account string, amount int64, currency, desc, teller string, idem Idem) (bank.Transfer, bool, error) {
+	cash, err := SystemAccount(bank.PurposeTellerCash, currency)
+	if err != nil {
+		return bank.Transfer{}, false, err
+	}
+	if desc == "" {
+		desc = "Cash deposit"
+	}
+	return l.Post(ctx, Posting{From: cash, To: account, Amount: amount, Currency: currency, Kind: bank.KindDeposit,
+		Description: desc, InitiatedBy: teller, Touch: TouchTo, Idem: idem})
+}
+
+// Withdraw debits cash paid out at a teller: account → teller cash.
+func (l *Ledger) Withdraw(ctx context.Context, account string, amount int64, currency, desc, teller string, idem Idem) (bank.Transfer, bool, error) {
+	cash, err := SystemAccount(bank.PurposeTellerCash, currency)
+	if err != nil {
+		return bank.Transfer{}, false, err
+	}
+	if desc == "" {
+		desc = "Cash withdrawal"
+	}
+	return l.Post(ctx, Posting{From: account, To: cash, Amount: amount, Currency: currency, Kind: bank.KindWithdrawal,
+		Description: desc, InitiatedBy: teller, Touch: TouchFrom, Idem: idem})
+}
+
+// Transfer returns one transfer.
+func (l *Ledger) Transfer(ctx context.Context, id string) (bank.Transfer, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Transfer{}, err
+	}
+	defer c.Close()
+	return getTransfer(c, id)
+}
+
+func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
+	m, err := redis.StringMap(c.Do("HGETALL", transferKey(id)))
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
+	}
+	if len(m) == 0 {
+		return bank.Transfer{}, bank.ErrTransferNotFound
+	}
+	return bank.Transfer{
+		ID: m["id"], Kind: m["kind"], From: m["from"], To: m["to"], Amount: atoi(m["amount"]),
+		Currency: m["currency"], Description: m["desc"], HoldID: m["hold"], InitiatedBy: m["by"],
+		Status: m["status"], CreatedAt: msTime(m["created"]),
+	}, nil
+}

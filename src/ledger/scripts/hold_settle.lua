@@ -1,0 +1,58 @@
+-- Capture (fully or partly), void, or expire a hold. The held amount is
+-- released in every case; a capture also posts the captured amount to the
+-- payee. Any uncaptured remainder is released, as with card authorisations.
+-- KEYS: 1 hold record, 2 account, 3 payee, 4 account journal,
+--       5 payee journal, 6 transfer record, 7 idempotency record,
+--       8 expiry index
+-- ARGV: 1 action ('capture', 'void' or 'expire'), 2 capture amount,
+--       3 -capture amount, 4 transfer id, 5 now ms, 6 request hash,
+--       7 idempotency ttl, 8 initiated by, 9 max balance, 10 description
+local replay = idem_check(KEYS[7], ARGV[6])
+if replay then return replay end
+local h = redis.call('HMGET', KEYS[1], 'status', 'amount', 'expires', 'id', 'desc')
+if h[1] == false then return fail('hold_not_found') end
+local action = ARGV[1]
+local now = tonumber(ARGV[5])
+if h[1] ~= 'authorized' then
+  -- An expiry racing a capture or void is not an error for the sweeper.
+  if action == 'expire' then return {'noop', h[4]} end
+  return fail('hold_not_active')
+end
+local held = tonumber(h[2])
+local expired = now >= tonumber(h[3])
+if action == 'expire' and not expired then return {'noop', h[4]} end
+if action == 'capture' and expired then return fail('hold_expired') end
+
+local a = load_account(KEYS[2])
+if not a then return fail('account_not_found') end
+local result = h[4]
+if action == 'capture' then
+  local amount = tonumber(ARGV[2])
+  if amount > held then return fail('capture_exceeds_hold') end
+  local p = load_account(KEYS[3])
+  if not p then return fail('account_not_found') end
+  local why = can_send(a)
+  if why then return fail(why) end
+  if p.status == 'closed' then return fail('account_closed') end
+  -- The hold itself reserved the money: funds are checked against the
+  -- balance without this hold's reservation.
+  if a.type ~= 'system' and a.balance - (a.held - held) - amount < -a.overdraft then
+    return fail('insufficient_funds')
+  end
+  if not within_limits(a, p, amount, tonumber(ARGV[9])) then return fail('balance_limit') end
+  local desc = ARGV[10]
+  if desc == '' then desc = h[5] end
+  post(KEYS[2], KEYS[4], a, KEYS[3], KEYS[5], p, ARGV[2], ARGV[3], ARGV[4], h[4], 'capture', desc, now)
+  redis.call('HSET', KEYS[6], 'id', ARGV[4], 'kind', 'capture', 'from', a.number, 'to', p.number,
+    'amount', ARGV[2], 'currency', a.currency, 'desc', desc, 'by', ARGV[8], 'status', 'completed',
+    'created', ARGV[5], 'hold', h[4])
+  redis.call('HSET', KEYS[1], 'status', 'captured', 'captured', ARGV[2], 'transfer', ARGV[4], 'settled', ARGV[5])
+else
+  local status = 'voided'
+  if action == 'expire' then status = 'expired' end
+  redis.call('HSET', KEYS[1], 'status', status, 'settled', ARGV[5])
+end
+redis.call('HINCRBY', KEYS[2], 'held', fmt(-held))
+redis.call('ZREM', KEYS[8], h[4])
+idem_store(KEYS[7], ARGV[6], result, ARGV[7])
+return {'ok', result}

@@ -1,0 +1,81 @@
+-- Shared helpers, prepended to every script by the Go loader.
+-- Numbers: amounts and balances arrive as decimal strings and are bounded
+-- (|balance| <= max_balance <= 1e15 < 2^53) so Lua doubles hold them
+-- exactly; they are written back with string.format('%d'), never tostring,
+-- which would switch to exponent notation above 1e14.
+
+local function fmt(n) return string.format('%d', n) end
+
+local function fail(code) return redis.error_reply(code) end
+
+-- journal_id returns an explicit stream id "<ms>-*" at or after both the
+-- caller's clock and the stream's last entry, so ids stay monotonic per
+-- account even when API replicas' clocks disagree slightly.
+local function journal_id(stream, now_ms)
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  local ms = now_ms
+  if #last > 0 then
+    local lms = tonumber(string.match(last[1][1], '^(%d+)'))
+    if lms > ms then ms = lms end
+  end
+  return fmt(ms) .. '-*'
+end
+
+-- load_account returns the account hash as a table, or nil.
+local function load_account(key)
+  local raw = redis.call('HGETALL', key)
+  if #raw == 0 then return nil end
+  local a = {}
+  for i = 1, #raw, 2 do a[raw[i]] = raw[i + 1] end
+  a.balance = tonumber(a.balance)
+  a.held = tonumber(a.held or '0')
+  a.overdraft = tonumber(a.overdraft or '0')
+  return a
+end
+
+-- idem_check returns (nil) when the key is new, the stored result id when
+-- the same request is replayed, or an error reply for a different request.
+local function idem_check(key, hash)
+  if key == '' then return nil end
+  local prev = redis.call('HMGET', key, 'hash', 'result')
+  if prev[1] == false then return nil end
+  if prev[1] ~= hash then return fail('idempotency_conflict') end
+  return {'replay', prev[2]}
+end
+
+local function idem_store(key, hash, result, ttl)
+  if key == '' then return end
+  redis.call('HSET', key, 'hash', hash, 'result', result)
+  if tonumber(ttl) > 0 then redis.call('EXPIRE', key, ttl) end
+end
+
+-- can_send checks the status rules for a debit.
+local function can_send(a)
+  if a.status == 'closed' then return 'account_closed' end
+  if a.status == 'frozen' then return 'account_frozen' end
+  return nil
+end
+
+-- post moves amount from account a (key ka, journal ja) to b (kb, jb),
+-- after the caller has checked every rule. It appends one journal entry to
+-- each side and returns nothing.
+local function post(ka, ja, a, kb, jb, b, amount_s, neg_s, tid, hold, kind, desc, now_ms)
+  local ba = redis.call('HINCRBY', ka, 'balance', neg_s)
+  local bb = redis.call('HINCRBY', kb, 'balance', amount_s)
+  redis.call('XADD', ja, journal_id(ja, now_ms), 'amount', neg_s, 'balance', fmt(ba),
+    'counterparty', b.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc)
+  redis.call('XADD', jb, journal_id(jb, now_ms), 'amount', amount_s, 'balance', fmt(bb),
+    'counterparty', a.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc)
+end
+
+-- within_limits checks both balances stay inside ±max after the posting.
+local function within_limits(a, b, amount, max)
+  if a.balance - amount < -max or b.balance + amount > max then return false end
+  return true
+end
+
+-- touch records customer activity on an account and revives a dormant one.
+local function touch(key, a, now_ms)
+  redis.call('HSET', key, 'last_activity', now_ms)
+  if a.status == 'dormant' then redis.call('HSET', key, 'status', 'active') end
+end

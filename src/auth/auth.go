@@ -1,0 +1,371 @@
+// Package auth keeps users, password hashes and API tokens in Redis.
+//
+// Passwords are hashed with argon2id. Tokens are 256 random bits handed to
+// the client once; Redis stores only their SHA-256, so a copy of the
+// database does not contain usable credentials. A fast hash is enough for
+// tokens because they are random, unlike passwords. Tokens expire (Redis
+// TTL plus an explicit expiry checked on use) and logout deletes them.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// Key layout, next to the ledger's "bank:" keys.
+const (
+	keyUser      = "bank:user:"     // hash per user id
+	keyUsername  = "bank:username:" // username → user id
+	keyUsernames = "bank:usernames" // zset of usernames (score 0) for prefix search
+	keyToken     = "bank:token:"    // hash per SHA-256(token)
+	tokenPrefix  = "kbt_"
+)
+
+// DefaultTokenTTL is how long a login lasts.
+const DefaultTokenTTL = 12 * time.Hour
+
+// Errors with stable codes.
+var (
+	ErrUnauthorized       = bank.Errorf(bank.KindUnauthorized, "unauthorized", "a valid bearer token is required")
+	ErrInvalidCredentials = bank.Errorf(bank.KindUnauthorized, "invalid_credentials", "username or password is wrong")
+	ErrUsernameTaken      = bank.Errorf(bank.KindConflict, "username_taken", "this username is already registered")
+	ErrUserNotFound       = bank.Errorf(bank.KindNotFound, "user_not_found", "user not found")
+)
+
+// Service is the user and token store.
+type Service struct {
+	pool     *redis.Pool
+	TokenTTL time.Duration
+	Argon2   Argon2Params
+	Now      func() time.Time
+
+	// LoginPerUser counts failed logins per username; LoginPerAddr counts
+	// every login attempt per client address; RegisterPerAddr counts
+	// registrations per client address.
+	LoginPerUser    *Limiter
+	LoginPerAddr    *Limiter
+	RegisterPerAddr *Limiter
+
+	dummyHash string // verified against when the username does not exist, so timing does not reveal it
+}
+
+// Limits configures the login and registration rate limits.
+type Limits struct {
+	FailuresPerUser int
+	AttemptsPerAddr int
+	RegisterPerAddr int
+	UserWindow      time.Duration
+	AddrWindow      time.Duration
+	RegisterWindow  time.Duration
+}
+
+// DefaultLimits: 5 failed logins per username per 15 minutes, 30 login
+// attempts per address per minute, 20 registrations per address per hour.
+var DefaultLimits = Limits{
+	FailuresPerUser: 5, UserWindow: 15 * time.Minute,
+	AttemptsPerAddr: 30, AddrWindow: time.Minute,
+	RegisterPerAddr: 20, RegisterWindow: time.Hour,
+}
+
+// New returns a service on pool.
+func New(pool *redis.Pool, limits Limits) *Service {
+	s := &Service{pool: pool, TokenTTL: DefaultTokenTTL, Argon2: DefaultArgon2, Now: time.Now,
+		LoginPerUser:    NewLimiter(pool, "login-user", limits.FailuresPerUser, limits.UserWindow),
+		LoginPerAddr:    NewLimiter(pool, "login-addr", limits.AttemptsPerAddr, limits.AddrWindow),
+		RegisterPerAddr: NewLimiter(pool, "register-addr", limits.RegisterPerAddr, limits.RegisterWindow),
+	}
+	s.dummyHash, _ = HashPassword("not a real password", s.Argon2)
+	return s
+}
+
+func newID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+// NormalizeUsername lower-cases and validates a username: 3–32 characters
+// of a–z, 0–9, '.', '_' or '-', starting with a letter or digit. Only
+// ASCII is allowed so that look-alike Unicode names cannot impersonate.
+func NormalizeUsername(u string) (string, error) {
+	bad := bank.Errorf(bank.KindInvalid, "invalid_username",
+		"username must be 3-32 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
+	if len(u) < 3 || len(u) > 32 {
+		return "", bad
+	}
+	u = strings.ToLower(u)
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '.' || c == '_' || c == '-')
+		if !ok {
+			return "", bad
+		}
+	}
+	return u, nil
+}
+
+var createScript = redis.NewScript(3, `
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('username_taken') end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'username', ARGV[2], 'role', ARGV[3], 'pw', ARGV[4], 'created', ARGV[5])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+return 'ok'`)
+
+// CreateUser registers a user with a role.
+func (s *Service) CreateUser(ctx context.Context, username, password string, role bank.Role) (bank.User, error) {
+	u, err := NormalizeUsername(username)
+	if err != nil {
+		return bank.User{}, err
+	}
+	if !role.Valid() {
+		return bank.User{}, bank.Errorf(bank.KindInvalid, "invalid_role", "role must be customer, teller or admin")
+	}
+	if err := ValidatePassword(password); err != nil {
+		return bank.User{}, err
+	}
+	hash, err := HashPassword(password, s.Argon2)
+	if err != nil {
+		return bank.User{}, err
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	id := newID("u")
+	now := s.Now().UTC().Truncate(time.Millisecond)
+	_, err = createScript.DoContext(ctx, c, keyUser+id, keyUsername+u, keyUsernames, id, u, string(role), hash, now.UnixMilli())
+	var re redis.Error
+	if errors.As(err, &re) && strings.Contains(string(re), "username_taken") {
+		return bank.User{}, ErrUsernameTaken
+	}
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	return bank.User{ID: id, Username: u, Role: role, CreatedAt: now}, nil
+}
+
+func userFrom(m map[string]string) bank.User {
+	ms, _ := strconv.ParseInt(m["created"], 10, 64)
+	return bank.User{ID: m["id"], Username: m["username"], Role: bank.Role(m["role"]), CreatedAt: time.UnixMilli(ms).UTC()}
+}
+
+// User returns a user by id.
+func (s *Service) User(ctx context.Context, id string) (bank.User, error) {
+	u, _, err := s.userWithHash(ctx, id)
+	return u, err
+}
+
+func (s *Service) userWithHash(ctx context.Context, id string) (bank.User, string, error) {
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return bank.User{}, "", fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	m, err := redis.StringMap(c.Do("HGETALL", keyUser+id))
+	if err != nil {
+		return bank.User{}, "", fmt.Errorf("auth: redis: %w", err)
+	}
+	if len(m) == 0 {
+		return bank.User{}, "", ErrUserNotFound
+	}
+	return userFrom(m), m["pw"], nil
+}
+
+// UserByName returns a user by username.
+func (s *Service) UserByName(ctx context.Context, username string) (bank.User, error) {
+	u, _, err := s.userByName(ctx, username)
+	return u, err
+}
+
+func (s *Service) userByName(ctx context.Context, username string) (bank.User, string, error) {
+	name, err := NormalizeUsername(username)
+	if err != nil {
+		return bank.User{}, "", ErrUserNotFound
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return bank.User{}, "", fmt.Errorf("auth: redis: %w", err)
+	}
+	id, err := redis.String(c.Do("GET", keyUsername+name))
+	c.Close()
+	if err == redis.ErrNil {
+		return bank.User{}, "", ErrUserNotFound
+	}
+	if err != nil {
+		return bank.User{}, "", fmt.Errorf("auth: redis: %w", err)
+	}
+	return s.userWithHash(ctx, id)
+}
+
+// SearchUsers returns up to limit users whose username starts with prefix,
+// sorted by username. Tellers use it to find customers.
+func (s *Service) SearchUsers(ctx context.Context, prefix string, limit int) ([]bank.User, error) {
+	prefix = strings.ToLower(prefix)
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return nil, bank.Errorf(bank.KindInvalid, "invalid_query", "search by a username prefix (a-z, 0-9, '.', '_', '-') or an account number")
+		}
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auth: redis: %w", err)
+	}
+	// "\xff" sorts after every allowed username byte, closing the range.
+	names, err := redis.Strings(c.Do("ZRANGE", keyUsernames, "["+prefix, "["+prefix+"\xff", "BYLEX", "LIMIT", 0, limit))
+	c.Close()
+	if err != nil {
+		return nil, fmt.Errorf("auth: redis: %w", err)
+	}
+	out := make([]bank.User, 0, len(names))
+	for _, n := range names {
+		u, err := s.UserByName(ctx, n)
+		if err != nil {
+			continue // removed between the two reads
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// Register creates a customer, rate-limited per client address.
+func (s *Service) Register(ctx context.Context, username, password, addr string) (bank.User, error) {
+	if wait, err := s.RegisterPerAddr.Hit(ctx, addr); err != nil {
+		return bank.User{}, err
+	} else if wait > 0 {
+		return bank.User{}, limited(wait, "registrations from this address")
+	}
+	return s.CreateUser(ctx, username, password, bank.Customer)
+}
+
+// Session is the result of a login.
+type Session struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      bank.User `json:"user"`
+}
+
+// Login checks a password and issues a token. Attempts are limited per
+// client address (every attempt counts) and per username (failures count;
+// a success clears them), so neither one address nor a botnet aimed at one
+// account gets unlimited guesses. The limits are checked before the
+// password hash so refused attempts cost no CPU.
+func (s *Service) Login(ctx context.Context, username, password, addr string) (Session, error) {
+	if wait, err := s.LoginPerAddr.Hit(ctx, addr); err != nil {
+		return Session{}, err
+	} else if wait > 0 {
+		return Session{}, limited(wait, "login attempts from this address")
+	}
+	name := strings.ToLower(username)
+	if len(name) > 64 { // no real username is longer; keeps hostile input out of key names
+		name = name[:64]
+	}
+	if wait, err := s.LoginPerUser.Check(ctx, name); err != nil {
+		return Session{}, err
+	} else if wait > 0 {
+		return Session{}, limited(wait, "failed login attempts for this user")
+	}
+	u, hash, err := s.userByName(ctx, username)
+	if errors.Is(err, ErrUserNotFound) {
+		hash = s.dummyHash
+	} else if err != nil {
+		return Session{}, err
+	}
+	ok, verr := VerifyPassword(password, hash)
+	if err != nil || verr != nil || !ok {
+		if _, herr := s.LoginPerUser.Hit(ctx, name); herr != nil {
+			return Session{}, herr
+		}
+		if verr != nil && err == nil {
+			return Session{}, verr
+		}
+		return Session{}, ErrInvalidCredentials
+	}
+	if err := s.LoginPerUser.Reset(ctx, name); err != nil {
+		return Session{}, err
+	}
+	return s.IssueToken(ctx, u)
+}
+
+// HashToken is what Redis stores for a token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// IssueToken creates a token for u.
+func (s *Service) IssueToken(ctx context.Context, u bank.User) (Session, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return Session{}, err
+	}
+	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	exp := s.Now().Add(s.TokenTTL).UTC().Truncate(time.Second)
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	k := keyToken + HashToken(tok)
+	c.Send("MULTI")
+	c.Send("HSET", k, "user", u.ID, "expires", exp.UnixMilli(), "created", s.Now().UnixMilli())
+	c.Send("PEXPIREAT", k, exp.UnixMilli())
+	if _, err := c.Do("EXEC"); err != nil {
+		return Session{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	return Session{Token: tok, ExpiresAt: exp, User: u}, nil
+}
+
+// Authenticate returns the user a token belongs to, or ErrUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, token string) (bank.User, error) {
+	// Reject anything that cannot be one of our tokens before touching Redis.
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) != len(tokenPrefix)+43 {
+		return bank.User{}, ErrUnauthorized
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	vals, err := redis.Strings(c.Do("HMGET", keyToken+HashToken(token), "user", "expires"))
+	c.Close()
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	exp, _ := strconv.ParseInt(vals[1], 10, 64)
+	if vals[0] == "" || s.Now().UnixMilli() >= exp {
+		return bank.User{}, ErrUnauthorized
+	}
+	u, err := s.User(ctx, vals[0])
+	if errors.Is(err, ErrUserNotFound) {
+		return bank.User{}, ErrUnauthorized
+	}
+	return u, err
+}
+
+// Revoke deletes a token (logout). Revoking an unknown token is not an error.
+func (s *Service) Revoke(ctx context.Context, token string) error {
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.Do("DEL", keyToken+HashToken(token)); err != nil {
+		return fmt.Errorf("auth: redis: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// Limiter counts events per key in fixed windows kept in Redis, so every
+// API replica shares one count (a per-process limiter would multiply the
+// allowance by the number of pods).
+type Limiter struct {
+	pool   *redis.Pool
+	name   string
+	Limit  int
+	Window time.Duration
+}
+
+// NewLimiter allows limit events per window for each key.
+func NewLimiter(pool *redis.Pool, name string, limit int, window time.Duration) *Limiter {
+	return &Limiter{pool: pool, name: name, Limit: limit, Window: window}
+}
+
+// LimitError says an action is refused until RetryAfter has passed.
+type LimitError struct {
+	RetryAfter time.Duration
+	err        *bank.Error
+}
+
+func (e *LimitError) Error() string { return e.err.Error() }
+
+// Unwrap lets bank.ErrorKind/ErrorCode see the domain error.
+func (e *LimitError) Unwrap() error { return e.err }
+
+func limited(retry time.Duration, what string) *LimitError {
+	if retry < time.Second {
+		retry = time.Second
+	}
+	return &LimitError{RetryAfter: retry, err: bank.Errorf(bank.KindRateLimited, "rate_limited",
+		"too many %s; try again in %d seconds", what, int((retry+time.Second-1)/time.Second))}
+}
+
+func (l *Limiter) key(k string) string { return "bank:ratelimit:" + l.name + ":" + k }
+
+// hitScript increments the window's counter, starting the window on the
+// first event, and returns {count, ms left in the window}.
+var hitScript = redis.NewScript(1, `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}`)
+
+// Hit records one event and returns the wait when it exceeds the limit.
+func (l *Limiter) Hit(ctx context.Context, key string) (time.Duration, error) {
+	c, err := l.pool.GetContext(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	v, err := redis.Int64s(hitScript.DoContext(ctx, c, l.key(key), l.Window.Milliseconds()))
+	if err != nil {
+		return 0, fmt.Errorf("auth: redis: %w", err)
+	}
+	if v[0] > int64(l.Limit) {
+		return time.Duration(v[1]) * time.Millisecond, nil
+	}
+	return 0, nil
+}
+
+// Check returns the wait when the key has already used up its allowance,
+// without counting an event.
+func (l *Limiter) Check(ctx context.Context, key string) (time.Duration, error) {
+	c, err := l.pool.GetContext(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	c.Send("GET", l.key(key))
+	c.Send("PTTL", l.key(key))
+	if err := c.Flush(); err != nil {
+		return 0, fmt.Errorf("auth: redis: %w", err)
+	}
+	// Receive both replies before interpreting either, so no reply is
+	// left behind on a pooled connection.
+	nr, nerr := c.Receive()
+	ttl, terr := redis.Int64(c.Receive())
+	if nerr != nil || terr != nil {
+		return 0, fmt.Errorf("auth: redis: %v %v", nerr, terr)
+	}
+	if nr == nil {
+		return 0, nil
+	}
+	n, err := redis.Int64(nr, nil)
+	if err != nil {
+		return 0, fmt.Errorf("auth: redis: %w", err)
+	}
+	if n >= int64(l.Limit) && ttl > 0 {
+		return time.Duration(ttl) * time.Millisecond, nil
+	}
+	return 0, nil
+}
+
+// Reset forgets the key's count.
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	c, err := l.pool.GetContext(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: redis: %w", err)
+	}
+	defer c.Close()
+	_, err = c.Do("DEL", l.key(key))
+	return err
+}

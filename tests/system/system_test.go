@@ -1,0 +1,243 @@
+// Package system tests the whole bank as processes: the real `bank`
+// binary, a real redis-server, and faults done for real (SIGKILL of the API
+// and of Redis in the middle of load). The promise checked: no acknowledged
+// transfer is lost, none is applied twice, and the ledger still balances.
+package system
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/loadgen"
+	"github.com/kubebank/kubebank/src/redisproc"
+)
+
+var bankBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bank-bin")
+	if err != nil {
+		panic(err)
+	}
+	bankBin = filepath.Join(dir, "bank")
+	build := exec.Command("go", "build", "-o", bankBin, "../../src/cmd/bank")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building bank:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a `bank` subprocess that can be killed and started again.
+type proc struct {
+	t    *testing.T
+	args []string
+	env  []string
+	cmd  *exec.Cmd
+	log  *os.File
+}
+
+func startBank(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	lf, err := os.Create(filepath.Join(t.TempDir(), args[0]+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, args: args, env: env, log: lf}
+	p.start()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(lf.Name())
+			t.Logf("%s log:\n%s", args[0], tail(b, 4000))
+		}
+	})
+	return p
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func (p *proc) start() {
+	p.cmd = exec.Command(bankBin, p.args...)
+	p.cmd.Env = append(os.Environ(), p.env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *proc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not become ready in 30s", url)
+}
+
+func run(t *testing.T, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bankBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bank %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestFaultsLoseNothing runs transfers through the API while first the API
+// process and then Redis are killed with SIGKILL and restarted.
+func TestFaultsLoseNothing(t *testing.T) {
+	ctx := context.Background()
+	// appendfsync always: the production setting, under which Redis
+	// acknowledges a write only after it reached the disk.
+	rds, err := redisproc.Start(redisproc.Options{Dir: t.TempDir(), Extra: []string{"--appendfsync", "always"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rds.Kill)
+	port, _ := redisproc.FreePort()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := []string{"BANK_REDIS_URL=" + rds.URL, fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=warn"}
+	run(t, env, "admin", "create-user", "--username", "faultteller", "--password", "fault-teller-pw", "--role", "teller")
+	api := startBank(t, env, "api")
+	waitHTTP(t, base+"/readyz")
+
+	hc := &http.Client{Timeout: 5 * time.Second}
+	cfg := loadgen.Config{APIURL: base, TellerUser: "faultteller", TellerPassword: "fault-teller-pw",
+		Customers: 10, Concurrency: 8, Duration: 1500 * time.Millisecond, Funding: 1_000_000, Currency: "EUR", Client: hc}
+	clients, accounts, err := loadgen.Setup(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	total := loadgen.Result{Acked: map[string]string{}, Outcomes: map[string]int{}}
+	merge := func(r loadgen.Result) {
+		for k, v := range r.Acked {
+			total.Acked[k] = v
+		}
+		for k, v := range r.Outcomes {
+			total.Outcomes[k] += v
+		}
+		total.Unanswered = append(total.Unanswered, r.Unanswered...)
+	}
+	phase := func(name string, fault func()) {
+		done := make(chan loadgen.Result)
+		go func() { done <- loadgen.Drive(ctx, cfg, clients, accounts) }()
+		time.Sleep(500 * time.Millisecond)
+		fault()
+		r := <-done
+		t.Logf("%s: %s", name, r)
+		merge(r)
+	}
+	phase("api SIGKILL", func() {
+		api.kill()
+		time.Sleep(200 * time.Millisecond)
+		api.start()
+		waitHTTP(t, base+"/readyz")
+	})
+	phase("redis SIGKILL", func() {
+		rds.Kill()
+		time.Sleep(200 * time.Millisecond)
+		if err := rds.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		waitHTTP(t, base+"/readyz")
+	})
+	if len(total.Acked) < 50 {
+		t.Fatalf("only %d transfers acknowledged: the test proves nothing (%v)", len(total.Acked), total.Outcomes)
+	}
+
+	// Requests whose answer was lost are retried with the same key: the
+	// API must either replay the original or apply it now, exactly once.
+	for _, a := range total.Unanswered {
+		var tr struct {
+			ID string `json:"id"`
+		}
+		code, raw, err := clients[a.Customer].Do(ctx, "POST", "/v1/transfers", a.Body, a.Key, &tr)
+		if err != nil {
+			t.Fatalf("retry %s: %v", a.Key, err)
+		}
+		if code == 201 {
+			total.Acked[tr.ID] = a.Key
+		} else if code >= 500 {
+			t.Fatalf("retry %s: %d %s", a.Key, code, raw)
+		}
+	}
+
+	pool := &redis.Pool{Dial: func() (redis.Conn, error) { return redis.DialURL(rds.URL) }}
+	defer pool.Close()
+	l := ledger.New(pool)
+	rep, err := l.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Balanced() {
+		t.Fatalf("ledger does not balance after faults: %+v", rep)
+	}
+	// Every acknowledged transfer is in the journals exactly once per side,
+	// and no transfer is in a journal that nobody acknowledged (funding
+	// deposits aside).
+	seen := map[string]int{}
+	var sum int64
+	for _, n := range accounts {
+		es, err := l.EntriesBetween(ctx, n, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Kind == "transfer" {
+				seen[e.TransferID]++
+			}
+		}
+		a, err := l.Account(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += a.Balance
+	}
+	for id := range total.Acked {
+		if seen[id] != 2 {
+			t.Errorf("acknowledged transfer %s has %d journal entries, want 2", id, seen[id])
+		}
+	}
+	for id := range seen {
+		if _, ok := total.Acked[id]; !ok {
+			t.Errorf("transfer %s is in the journal but was never acknowledged", id)
+		}
+	}
+	if want := int64(len(accounts)) * cfg.Funding; sum != want {
+		t.Errorf("customer balances sum to %d, want %d (money created or lost)", sum, want)
+	}
+	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)
+}

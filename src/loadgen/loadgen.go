@@ -42,7 +42,7 @@ type Result struct {
 	Max        time.Duration
 	Accounts   []string          // account numbers used
 	Acked      map[string]string // transfer id → idempotency key
-	Unanswered []Attempt         // requests that got no answer (connection errors): outcome unknown
+	Unanswered []Attempt         // requests without a definite answer (no response, or 5xx): outcome unknown
 }
 
 // Attempt is one transfer request whose answer was lost; retrying it with
@@ -236,6 +236,12 @@ func Drive(ctx context.Context, cfg Config, clients []*Client, accounts []string
 				switch {
 				case err != nil:
 					res.Outcomes["no_answer"]++
+					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Body: body})
+				case code >= 500:
+					// The server answered but cannot know whether the
+					// posting landed (e.g. Redis died mid-reply): the
+					// outcome is unknown until retried with the same key.
+					res.Outcomes[fmt.Sprint(code)]++
 					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Body: body})
 				case code == 201:
 					res.Transfers++

@@ -71,12 +71,14 @@ type Limits struct {
 	RegisterWindow  time.Duration
 }
 
-// DefaultLimits: 5 failed logins per username per 15 minutes, 30 login
-// attempts per address per minute, 20 registrations per address per hour.
+// DefaultLimits: 5 failed logins per username per 15 minutes, 100 login
+// attempts per address per minute, 100 registrations per address per
+// hour. The per-address limits are loose because many people can share
+// one address (an office NAT); the per-user limit is what stops guessing.
 var DefaultLimits = Limits{
 	FailuresPerUser: 5, UserWindow: 15 * time.Minute,
-	AttemptsPerAddr: 30, AddrWindow: time.Minute,
-	RegisterPerAddr: 20, RegisterWindow: time.Hour,
+	AttemptsPerAddr: 100, AddrWindow: time.Minute,
+	RegisterPerAddr: 100, RegisterWindow: time.Hour,
 }
 
 // New returns a service on pool.

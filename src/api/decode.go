@@ -1,0 +1,188 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultMaxBody bounds request bodies. Every request this API accepts is
+// a small JSON object; 16 KiB leaves room for long descriptions in any
+// script without letting a client make the server buffer megabytes.
+const DefaultMaxBody = 16 << 10
+
+// readBody reads a size-limited JSON body and decodes it strictly into
+// dst: the media type must be JSON, the body one JSON object of valid
+// UTF-8 with no unknown, duplicate or mistyped fields. It returns the raw
+// bytes for idempotency hashing.
+func readBody(w http.ResponseWriter, r *http.Request, max int64, dst any) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return errStatus(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"send the request body as JSON with the header Content-Type: application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errStatus(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the request body exceeds %d bytes", max))
+		}
+		return invalid("invalid_json", "", "the request body could not be read")
+	}
+	return DecodeStrict(body, dst)
+}
+
+// DecodeStrict decodes one JSON object from body into dst, rejecting
+// anything a lenient decoder would silently accept. Exported for the
+// fuzz test and for other packages that take JSON bodies.
+func DecodeStrict(body []byte, dst any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalid("invalid_json", "", "the request body is empty; send a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return invalid("invalid_json", "", "the request body is not valid UTF-8")
+	}
+	if err := checkDuplicateKeys(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("invalid_json", "", "the request body must contain exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return invalid("invalid_json", "", fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: ")))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("invalid_json", "", "the request body ends in the middle of a JSON value")
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return invalid("invalid_json", "", "the request body must be a JSON object")
+		}
+		want := te.Type.String()
+		switch te.Type.Kind().String() {
+		case "int64", "int", "int32":
+			want = "an integer"
+			if te.Value == "number" || strings.HasPrefix(te.Value, "number ") {
+				want = "an integer within range (amounts are whole minor units, e.g. 1234 for 12.34)"
+			}
+		case "string":
+			want = "a string"
+		case "bool":
+			want = "true or false"
+		}
+		msg := fmt.Sprintf("field %q must be %s, not %s", te.Field, want, te.Value)
+		return invalid("invalid_type", te.Field, msg)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalid("unknown_field", field, fmt.Sprintf("unknown field %q", field))
+	}
+	return invalid("invalid_json", "", "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// checkDuplicateKeys rejects objects that name a key twice. encoding/json
+// keeps the last one; a proxy or log reader may keep the first, and a
+// request that means two things is not one we want to execute.
+func checkDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		obj  bool
+		keys map[string]bool
+		key  bool // next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return decodeError(err)
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.obj {
+					top.key = true
+				}
+				stack = append(stack, &frame{obj: t == '{', keys: map[string]bool{}, key: t == '{'})
+				if len(stack) > 32 {
+					return invalid("invalid_json", "", "the request body is nested too deeply")
+				}
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].obj {
+					stack[len(stack)-1].key = true
+				}
+			}
+		case string:
+			if top != nil && top.obj && top.key {
+				if top.keys[t] {
+					return invalid("duplicate_field", t, fmt.Sprintf("field %q appears more than once", t))
+				}
+				top.keys[t] = true
+				top.key = false
+				continue
+			}
+			if top != nil && top.obj {
+				top.key = true
+			}
+		default:
+			if top != nil && top.obj {
+				top.key = true
+			}
+		}
+	}
+}
+
+// MaxName and MaxDescription bound free text (bytes).
+const (
+	MaxName        = 64
+	MaxDescription = 200
+)
+
+// checkText validates free text shown to other people (descriptions,
+// account names): no control characters, no bidirectional overrides that
+// could make "100" read as "001" in someone's statement, no replacement
+// characters left over from broken encodings.
+func checkText(field, s string, max int) error {
+	if len(s) > max {
+		return invalid("invalid_"+field, field, fmt.Sprintf("%s must be at most %d bytes", field, max))
+	}
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			return invalid("invalid_"+field, field, field+" contains an invalid or replacement character")
+		case unicode.IsControl(r):
+			return invalid("invalid_"+field, field, field+" must not contain control characters")
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
+			return invalid("invalid_"+field, field, field+" must not contain bidirectional control characters")
+		case r >= 0xFDD0 && r <= 0xFDEF, r&0xFFFE == 0xFFFE:
+			return invalid("invalid_"+field, field, field+" must not contain Unicode noncharacters")
+		}
+	}
+	return nil
+}

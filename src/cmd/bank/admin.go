@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kubebank/kubebank/src/auth"
+	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/redispool"
+)
+
+func init() {
+	commands["admin"] = command{"operator tasks: create-user (bootstrap tellers and admins)", runAdmin}
+}
+
+func runAdmin(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create-user" {
+		return errors.New("usage: bank admin create-user --username NAME --role admin|teller|customer [--password PW | --password-stdin]")
+	}
+	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
+	var f apiFlags
+	f.redisFlags(fs)
+	username := fs.String("username", "", "login name (3-32 of a-z 0-9 . _ -)")
+	password := fs.String("password", "", "password (8-128 bytes); prefer --password-stdin or BANK_PASSWORD so it stays out of the process list")
+	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	role := fs.String("role", "teller", "admin, teller or customer")
+	existsOK := fs.Bool("exists-ok", false, "succeed without changes when the username already exists (for repeatable bootstrap jobs)")
+	if err := cli.Parse(fs, args[1:]); err != nil {
+		return err
+	}
+	pw := *password
+	if *stdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("reading the password from stdin: %v", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if *username == "" || pw == "" {
+		return errors.New("--username and a password (--password, --password-stdin or BANK_PASSWORD) are required")
+	}
+	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 2})
+	defer pool.Close()
+	if err := redispool.Ping(ctx, pool); err != nil {
+		return err
+	}
+	u, err := auth.New(pool, auth.DefaultLimits).CreateUser(ctx, *username, pw, bank.Role(*role))
+	if errors.Is(err, auth.ErrUsernameTaken) && *existsOK {
+		fmt.Printf("user %s already exists; unchanged\n", strings.ToLower(*username))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("created %s %s (id %s)\n", u.Role, u.Username, u.ID)
+	return nil
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kubebank/kubebank/src/api"
+	"github.com/kubebank/kubebank/src/auth"
+	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/redispool"
+	"github.com/kubebank/kubebank/src/service"
+)
+
+func init() {
+	commands["api"] = command{"serve the JSON REST API (port 8000)", runAPI}
+}
+
+// apiFlags are the settings of the API, shared with `bank dev`.
+type apiFlags struct {
+	addr, redisURL, redisPassword, logLevel, trustedProxies string
+	poolSize                                                int
+	tokenTTL, drainDelay, shutdownTimeout                   time.Duration
+	maxBody, customerMaxOverdraft, customerMaxRate          int64
+	limits                                                  auth.Limits
+}
+
+func (f *apiFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", ":8000", "listen address")
+	f.redisFlags(fs)
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For names the client (e.g. the web app's pod network)")
+	fs.IntVar(&f.poolSize, "redis-pool-size", 64, "maximum Redis connections")
+	fs.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "how long a login token is valid")
+	fs.DurationVar(&f.drainDelay, "drain-delay", 5*time.Second, "how long /readyz fails before the listener closes on SIGTERM")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBody, "largest accepted request body")
+	fs.Int64Var(&f.customerMaxOverdraft, "customer-max-overdraft", api.DefaultCustomerMaxOverdraft, "largest overdraft limit (minor units) a customer may choose when opening an account")
+	fs.Int64Var(&f.customerMaxRate, "customer-max-rate-bps", api.DefaultCustomerMaxRateBps, "largest savings interest rate (basis points) a customer may choose")
+	f.limits = auth.DefaultLimits
+	fs.IntVar(&f.limits.FailuresPerUser, "login-failures-per-user", f.limits.FailuresPerUser, "failed logins per username per --login-user-window before 429")
+	fs.DurationVar(&f.limits.UserWindow, "login-user-window", f.limits.UserWindow, "window for --login-failures-per-user")
+	fs.IntVar(&f.limits.AttemptsPerAddr, "login-attempts-per-addr", f.limits.AttemptsPerAddr, "login attempts per client address per --login-addr-window before 429")
+	fs.DurationVar(&f.limits.AddrWindow, "login-addr-window", f.limits.AddrWindow, "window for --login-attempts-per-addr")
+	fs.IntVar(&f.limits.RegisterPerAddr, "registrations-per-addr", f.limits.RegisterPerAddr, "registrations per client address per --registration-window before 429")
+	fs.DurationVar(&f.limits.RegisterWindow, "registration-window", f.limits.RegisterWindow, "window for --registrations-per-addr")
+}
+
+func (f *apiFlags) redisFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL")
+	fs.StringVar(&f.redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+}
+
+func runAPI(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	var f apiFlags
+	f.register(fs)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	log := cli.Logger(f.logLevel)
+	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: f.poolSize})
+	defer pool.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler, probes, err := newAPIServer(ctx, log, pool, reg, f)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	probes.Mount(mux, reg)
+	mux.Handle("/", handler)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
+	return service.ListenAndServe(ctx, log, srv, f.addr, probes, service.Options{DrainDelay: f.drainDelay, ShutdownTimeout: f.shutdownTimeout})
+}
+
+// newAPIServer builds the API handler and its readiness probes. The
+// system accounts are created in the background, retrying until Redis
+// answers, so the process starts (and /healthz passes) while Redis is
+// still coming up; /readyz stays failing until they exist.
+func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg prometheus.Registerer, f apiFlags) (*api.Server, *service.Probes, error) {
+	var proxies []netip.Prefix
+	for _, s := range strings.Split(f.trustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR: %v", s, err)
+		}
+		proxies = append(proxies, p)
+	}
+	l := ledger.New(pool)
+	a := auth.New(pool, f.limits)
+	a.TokenTTL = f.tokenTTL
+	var setUp atomic.Bool
+	go func() {
+		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+			err := l.EnsureSystemAccounts(ctx)
+			if err == nil {
+				setUp.Store(true)
+				return
+			}
+			log.Warn("creating system accounts failed; retrying", "err", err.Error(), "in", wait.String())
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+	}()
+	probes := service.NewProbes(map[string]service.Check{
+		"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) },
+		"ledger": func(context.Context) error {
+			if !setUp.Load() {
+				return errors.New("system accounts not yet created")
+			}
+			return nil
+		},
+	})
+	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
+		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate})
+	return s, probes, nil
+}

@@ -1,0 +1,167 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+var scriptAccrue = loadScript(6, "accrue")
+
+// InterestDivisor turns balance × rate (basis points per year) into one
+// day's interest: 365 days × 10,000 basis points. Remainders of this
+// divisor are what an account carries from one day to the next.
+const InterestDivisor = 365 * 10_000
+
+// Day is one civil day in the bank's time zone: interest accrues per Day.
+type Day struct {
+	Date    string    // YYYY-MM-DD
+	Ordinal int64     // days since 1970-01-01; orders days across zones
+	End     time.Time // first instant of the next day, exclusive
+}
+
+// NewDay returns the civil day of t in loc.
+func NewDay(t time.Time, loc *time.Location) Day {
+	y, m, d := t.In(loc).Date()
+	return Day{
+		Date:    fmt.Sprintf("%04d-%02d-%02d", y, m, d),
+		Ordinal: time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400,
+		End:     time.Date(y, m, d+1, 0, 0, 0, 0, loc),
+	}
+}
+
+// ParseDay parses YYYY-MM-DD as a day in loc.
+func ParseDay(s string, loc *time.Location) (Day, error) {
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
+	if err != nil {
+		return Day{}, bank.Errorf(bank.KindInvalid, "invalid_date", "date %q must be YYYY-MM-DD", s)
+	}
+	return NewDay(t, loc), nil
+}
+
+// Next returns the following day.
+func (d Day) Next(loc *time.Location) Day { return NewDay(d.End, loc) }
+
+func interestKey(n string) string { return "bank:interest:" + n }
+
+// InterestTransferID is the deterministic id of an account's interest
+// posting for a day: the business key, visible in the journal.
+func InterestTransferID(account string, d Day) string {
+	return "in_" + account + "_" + d.Date
+}
+
+// InterestState is what an account carries between accruals.
+type InterestState struct {
+	LastDay  int64  // ordinal of the last accrued day, 0 when never
+	LastDate string // YYYY-MM-DD of that day
+	Carry    int64  // remainder in 1/InterestDivisor minor units
+}
+
+// InterestStates returns the state of each account in one round trip.
+func (l *Ledger) InterestStates(ctx context.Context, accounts []string) ([]InterestState, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	for _, n := range accounts {
+		c.Send("HMGET", interestKey(n), "last_day", "last_date", "carry")
+	}
+	if err := c.Flush(); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	out := make([]InterestState, len(accounts))
+	for i := range accounts {
+		v, err := redis.Strings(c.Receive())
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		out[i] = InterestState{LastDay: atoi(v[0]), LastDate: v[1], Carry: atoi(v[2])}
+	}
+	return out, nil
+}
+
+// Accrual asks for one account's interest for one day. Currency is the
+// account's (it picks the interest-expense account that pays).
+type Accrual struct {
+	Account  string
+	Currency string
+	Day      Day
+}
+
+// AccrualResult is what one accrual did.
+type AccrualResult struct {
+	Accrual
+	Status  string // "ok" (accrued, Amount may be 0), "done" (already accrued), "closed"
+	Amount  int64  // minor units posted
+	Carry   int64  // remainder carried after this day
+	Balance int64  // end-of-day balance the interest was computed on
+	Err     error  // a business rule refused this accrual (the others still ran)
+}
+
+// AccrueInterest accrues each requested day, in the order given,
+// pipelined on one connection (a batch of accounts costs one round trip).
+// Each accrual is one atomic script: a day is accrued at most once per
+// account, whatever runs it, and a day at or before the last accrued one
+// is a no-op. Callers list an account's days in increasing order so that
+// no day is skipped.
+func (l *Ledger) AccrueInterest(ctx context.Context, reqs []Accrual) ([]AccrualResult, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	// EVALSHA in a pipeline needs the script cached first.
+	if err := scriptAccrue.Load(c); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	now := l.nowMs()
+	out := make([]AccrualResult, len(reqs))
+	for i, r := range reqs {
+		out[i].Accrual = r
+		exp, err := SystemAccount(bank.PurposeInterestExpense, r.Currency)
+		if err != nil {
+			return nil, err
+		}
+		tid := InterestTransferID(r.Account, r.Day)
+		if err := scriptAccrue.SendHash(c, accountKey(exp), accountKey(r.Account), journalKey(exp), journalKey(r.Account),
+			transferKey(tid), interestKey(r.Account),
+			r.Day.Ordinal, r.Day.End.UnixMilli(), tid, now, "Interest "+r.Day.Date, bank.MaxBalance, r.Day.Date); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	for i := range reqs {
+		reply, err := c.Receive()
+		vals, err2 := redis.Strings(reply, err)
+		if err2 != nil {
+			re, ok := err2.(redis.Error)
+			if !ok {
+				return nil, fmt.Errorf("ledger: %w", err2)
+			}
+			code := strings.TrimPrefix(string(re), "ERR ")
+			if be, ok := bank.LedgerErrors[code]; ok {
+				out[i].Err = be
+			} else {
+				out[i].Err = bank.Errorf(bank.KindRejected, code, "interest not accrued: %s", code)
+			}
+			continue
+		}
+		out[i].Status = vals[0]
+		out[i].Amount, _ = strconv.ParseInt(vals[1], 10, 64)
+		out[i].Carry, _ = strconv.ParseInt(vals[2], 10, 64)
+		out[i].Balance, _ = strconv.ParseInt(vals[3], 10, 64)
+	}
+	return out, nil
+}

@@ -1,0 +1,76 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// scriptPostOnce wraps transfer.lua as a Lua function so that postings
+// made once per business key follow exactly the same rules as any other.
+var scriptPostOnce = func() *redis.Script {
+	lib, _ := scriptFS.ReadFile("scripts/lib.lua")
+	transfer, _ := scriptFS.ReadFile("scripts/transfer.lua")
+	body, err := scriptFS.ReadFile("scripts/post_once.lua")
+	if err != nil {
+		panic(err)
+	}
+	src := string(lib) + "\nlocal function transfer_script(KEYS, ARGV)\n" + string(transfer) + "\nend\n" + string(body)
+	return redis.NewScript(7, src)
+}()
+
+// Outcome of PostOnce.
+type Outcome struct {
+	Executed   bool   // money moved (now or by an earlier run)
+	TransferID string // when Executed
+	Code       string // the refusal's error code when not Executed
+	Replayed   bool   // the outcome was recorded by an earlier run
+}
+
+// PostOnce posts p unless an outcome is already recorded under field in
+// the hash outcomeKey (a key under "bank:"), and records the outcome —
+// executed or failed with the refusal's code — in the same atomic step.
+// Business refusals (insufficient funds, frozen, ...) are outcomes, not
+// errors: they are recorded and never retried. Errors are only transport
+// or validation failures, after which nothing was recorded.
+func (l *Ledger) PostOnce(ctx context.Context, p Posting, outcomeKey, field string) (Outcome, error) {
+	if !strings.HasPrefix(outcomeKey, "bank:") || field == "" {
+		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a bank: key and a field")
+	}
+	if err := validatePosting(p); err != nil {
+		return Outcome{}, err
+	}
+	if p.Kind == "" {
+		p.Kind = bank.KindTransfer
+	}
+	if p.ID == "" {
+		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a deterministic transfer id")
+	}
+	c, err := l.conn(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer c.Close()
+	amount := strconv.FormatInt(p.Amount, 10)
+	vals, err := redis.Strings(scriptPostOnce.DoContext(ctx, c,
+		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(p.ID), "",
+		outcomeKey,
+		amount, "-"+amount, p.Currency, p.ID, l.nowMs(), p.Kind, p.Description, "",
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0", field))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("ledger: %w", err)
+	}
+	o := Outcome{Replayed: vals[0] == "done"}
+	kind, detail, _ := strings.Cut(vals[1], ":")
+	if kind == "executed" {
+		o.Executed, o.TransferID = true, detail
+	} else {
+		o.Code = detail
+	}
+	return o, nil
+}

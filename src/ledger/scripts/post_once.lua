@@ -1,0 +1,24 @@
+-- Post a transfer at most once for a business key, and record the outcome
+-- either way in the same atomic step: 'executed:<transfer id>' or
+-- 'failed:<error code>'. Standing orders use it so that a due date is
+-- either paid or recorded as failed, never both, however many workers
+-- run it and whenever funds arrive. The transfer rules are transfer.lua's
+-- own (the loader wraps that file as the function transfer_script), so
+-- the two can never disagree.
+-- KEYS: 1-6 as transfer.lua, 7 outcome record (hash)
+-- ARGV: 1-13 as transfer.lua, 14 outcome field (the business key)
+local prev = redis.call('HGET', KEYS[7], ARGV[14])
+if prev then return {'done', prev} end
+local tk, ta = {}, {}
+for i = 1, 6 do tk[i] = KEYS[i] end
+for i = 1, 13 do ta[i] = ARGV[i] end
+local r = transfer_script(tk, ta)
+if type(r) == 'table' and r.err then
+  local code = string.gsub(r.err, '^ERR ', '')
+  local outcome = 'failed:' .. code
+  redis.call('HSET', KEYS[7], ARGV[14], outcome)
+  return {'failed', outcome}
+end
+local outcome = 'executed:' .. r[2]
+redis.call('HSET', KEYS[7], ARGV[14], outcome)
+return {'executed', outcome}

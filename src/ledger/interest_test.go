@@ -38,7 +38,7 @@ func TestInterestTenDaysWithCarry(t *testing.T) {
 	l := newLedger(t)
 	day0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	l.Now = func() time.Time { return day0 }
-	s := openSavings(t, l, "u1", "EUR", 365) // 3.65%
+	s := openSavings(t, l, "u1", "EUR", 365)  // 3.65%
 	deposit(t, l, s.Number, 1_000_000, "EUR") // 10,000.00
 
 	d := ledger.NewDay(day0, time.UTC)

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/redispool"
+	"github.com/kubebank/kubebank/src/service"
+	"github.com/kubebank/kubebank/src/web"
+)
+
+func init() {
+	commands["web"] = command{"serve the web app for customers and tellers (port 3000)", runWeb}
+}
+
+// webOptions are the web app's settings that `bank dev` also fills in.
+type webOptions struct {
+	APIURL          string
+	SecureCookies   bool
+	SessionTTL      time.Duration
+	ShutdownTimeout time.Duration
+	DrainDelay      time.Duration
+}
+
+func runWeb(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("web", flag.ContinueOnError)
+	var (
+		addr, redisURL, redisPassword, logLevel string
+		o                                       webOptions
+	)
+	fs.StringVar(&addr, "addr", ":3000", "listen address")
+	fs.StringVar(&o.APIURL, "api-url", "http://api:8000", "base URL of the bank API")
+	fs.StringVar(&redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL (web sessions are kept there)")
+	fs.StringVar(&redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+	fs.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the session cookie Secure (set when served over TLS)")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", 8*time.Hour, "how long a browser session lasts at most (never longer than its API token)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	fs.DurationVar(&o.DrainDelay, "drain-delay", 5*time.Second, "how long /readyz fails before the listener closes on SIGTERM")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	log := cli.Logger(logLevel)
+	pool := redispool.New(redispool.Options{URL: redisURL, Password: redisPassword, MaxActive: 32})
+	defer pool.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return serveWeb(ctx, log, pool, ln, o)
+}
+
+// serveWeb runs the web app on ln until ctx is done; `bank dev` calls it
+// with its own Redis pool and listener.
+func serveWeb(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Listener, o webOptions) error {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 8 * time.Hour
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 20 * time.Second
+	}
+	srv, err := web.New(web.Options{
+		API:           apiclient.New(o.APIURL, nil),
+		Sessions:      web.NewSessions(pool, o.SessionTTL),
+		Logger:        log,
+		SecureCookies: o.SecureCookies,
+		Ready: map[string]service.Check{
+			"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) },
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	log.Info("web app", "url", "http://"+ln.Addr().String(), "api", o.APIURL)
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
+	return service.Serve(ctx, log, hs, ln, srv.Probes, service.Options{DrainDelay: o.DrainDelay, ShutdownTimeout: o.ShutdownTimeout})
+}

@@ -1,0 +1,160 @@
+package web
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/kubebank/kubebank/src/apiclient"
+)
+
+type authData struct {
+	Username string
+	Next     string
+	Error    string
+	Notice   string
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	sess, _, err := s.load(r)
+	if err == nil && sess != nil {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext only allows local paths as a post-login destination, so the
+// login page cannot be used to bounce people to another site.
+func safeNext(n string) string {
+	if n == "" || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") {
+		return "/dashboard"
+	}
+	return n
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	d := authData{Next: r.URL.Query().Get("next")}
+	switch {
+	case r.URL.Query().Get("expired") != "":
+		d.Notice = "Your session has expired. Please log in again."
+	case r.URL.Query().Get("bye") != "":
+		d.Notice = "You have been logged out."
+	case r.URL.Query().Get("welcome") != "":
+		d.Notice = "Your profile was created. Please log in."
+	}
+	s.render(w, r, http.StatusOK, "login", page{Title: "Log in", Nav: "login", Data: d})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	d := authData{Username: strings.TrimSpace(r.PostFormValue("username")), Next: r.PostFormValue("next")}
+	password := r.PostFormValue("password")
+	if d.Username == "" || password == "" {
+		d.Error = "Enter your username and password."
+		s.render(w, r, http.StatusUnprocessableEntity, "login", page{Title: "Log in", Nav: "login", Data: d})
+		return
+	}
+	if err := s.startSession(w, r, d.Username, password); err != nil {
+		code, msg := loginError(err)
+		if code >= 500 {
+			s.log.Error("login", "err", err)
+		}
+		d.Error = msg
+		s.render(w, r, code, "login", page{Title: "Log in", Nav: "login", Data: d})
+		return
+	}
+	http.Redirect(w, r, safeNext(d.Next), http.StatusSeeOther)
+}
+
+func loginError(err error) (int, string) {
+	p, ok := apiclient.AsProblem(err)
+	switch {
+	case !ok:
+		return http.StatusBadGateway, "We could not reach the banking service. Please try again in a moment."
+	case p.Status == http.StatusTooManyRequests:
+		msg := "Too many attempts. Please wait a little before trying again."
+		if p.RetryAfter != "" {
+			msg = "Too many attempts. Please wait " + p.RetryAfter + " seconds before trying again."
+		}
+		return http.StatusTooManyRequests, msg
+	case p.Status == http.StatusUnauthorized:
+		return http.StatusUnauthorized, "The username or password is not correct."
+	default:
+		return p.Status, describe(p)
+	}
+}
+
+// startSession logs in at the API and stores the token in a new session.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, username, password string) error {
+	l, err := s.api.Login(clientCtx(r), username, password)
+	if err != nil {
+		return err
+	}
+	sess := &Session{Token: l.Token, UserID: l.User.ID, Username: l.User.Username, Role: l.User.Role}
+	if err := s.sessions.Create(r.Context(), sess, l.ExpiresAt); err != nil {
+		return err
+	}
+	s.setCookie(w, sess)
+	return nil
+}
+
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signup", page{Title: "Open your bank profile", Nav: "signup", Data: authData{}})
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
+	d := authData{Username: strings.TrimSpace(r.PostFormValue("username"))}
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
+	fail := func(code int, msg string) {
+		d.Error = msg
+		s.render(w, r, code, "signup", page{Title: "Open your bank profile", Nav: "signup", Data: d})
+	}
+	switch {
+	case d.Username == "" || password == "":
+		fail(http.StatusUnprocessableEntity, "Choose a username and a password.")
+		return
+	case password != confirm:
+		fail(http.StatusUnprocessableEntity, "The two passwords do not match.")
+		return
+	}
+	if _, err := s.api.Register(clientCtx(r), d.Username, password); err != nil {
+		if p, ok := apiclient.AsProblem(err); ok {
+			fail(p.Status, describe(p))
+			return
+		}
+		s.log.Error("register", "err", err)
+		fail(http.StatusBadGateway, "We could not reach the banking service. Please try again in a moment.")
+		return
+	}
+	if err := s.startSession(w, r, d.Username, password); err != nil {
+		// The profile exists; let them log in by hand.
+		http.Redirect(w, r, "/login?welcome=1", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	sess, _, _ := s.load(r)
+	if sess != nil {
+		// Revoke the API token too: a stolen session id must not outlive logout.
+		if err := s.api.Logout(r.Context(), sess.Token); err != nil && !apiclient.IsStatus(err, http.StatusUnauthorized) {
+			s.log.Warn("api logout", "err", err)
+		}
+		if err := s.sessions.Delete(r.Context(), sess.ID); err != nil {
+			s.log.Warn("deleting session", "err", err)
+		}
+	}
+	s.clearCookie(w)
+	http.Redirect(w, r, "/login?bye=1", http.StatusSeeOther)
+}
+
+// clientCtx carries the browser's address to the API's rate limits.
+func clientCtx(r *http.Request) context.Context {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return apiclient.WithClientAddr(r.Context(), host)
+}

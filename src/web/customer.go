@@ -1,0 +1,401 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+type dashboardData struct {
+	Accounts   []apiclient.Account
+	Currencies []string
+	Totals     []total
+	Open       openForm
+}
+
+type total struct {
+	Currency           string
+	Balance, Available int64
+}
+
+type openForm struct {
+	Type, Currency, Name string
+	Error                string
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *Session) {
+	accts, err := s.api.Accounts(r.Context(), sess.Token)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	s.renderDashboard(w, r, http.StatusOK, accts, openForm{Type: "checking", Currency: "EUR"})
+}
+
+func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, code int, accts []apiclient.Account, f openForm) {
+	d := dashboardData{Accounts: accts, Currencies: bank.CurrencyCodes(), Open: f}
+	idx := map[string]int{}
+	for _, a := range accts {
+		if a.Status == bank.Closed {
+			continue
+		}
+		i, ok := idx[a.Account.Currency]
+		if !ok {
+			i = len(d.Totals)
+			idx[a.Account.Currency] = i
+			d.Totals = append(d.Totals, total{Currency: a.Account.Currency})
+		}
+		d.Totals[i].Balance += a.Balance
+		d.Totals[i].Available += a.Available
+	}
+	s.render(w, r, code, "dashboard", page{Title: "Your accounts", Nav: "dashboard", Data: d})
+}
+
+func (s *Server) openAccount(w http.ResponseWriter, r *http.Request, sess *Session) {
+	f := openForm{Type: r.PostFormValue("type"), Currency: r.PostFormValue("currency"), Name: strings.TrimSpace(r.PostFormValue("name"))}
+	fail := func(code int, msg string) {
+		f.Error = msg
+		accts, err := s.api.Accounts(r.Context(), sess.Token)
+		if err != nil {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		s.renderDashboard(w, r, code, accts, f)
+	}
+	if f.Type != "checking" && f.Type != "savings" {
+		fail(http.StatusUnprocessableEntity, "Choose a checking or a savings account.")
+		return
+	}
+	if _, err := bank.LookupCurrency(f.Currency); err != nil {
+		fail(http.StatusUnprocessableEntity, "Choose one of the listed currencies.")
+		return
+	}
+	if len(f.Name) > 60 {
+		fail(http.StatusUnprocessableEntity, "The account name can be at most 60 characters long.")
+		return
+	}
+	a, err := s.api.OpenAccount(r.Context(), sess.Token, apiclient.OpenAccount{Type: f.Type, Currency: f.Currency, Name: f.Name})
+	if err != nil {
+		if p, ok := apiclient.AsProblem(err); ok && p.Status < 500 && p.Status != http.StatusUnauthorized {
+			fail(p.Status, describe(p))
+			return
+		}
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	s.flash(r, sess, "Your new "+string(a.Type)+" account "+groupNumber(a.Number)+" is open.")
+	http.Redirect(w, r, "/accounts/"+a.Number, http.StatusSeeOther)
+}
+
+// historyPageSize is the number of entries per history page; chartSize
+// bounds how many postings the chart plots.
+const (
+	historyPageSize = 20
+	chartSize       = 200
+)
+
+type accountData struct {
+	Account      apiclient.Account
+	Entries      []bank.Entry
+	NextURL      string
+	FirstURL     string
+	From, To     string
+	FilterError  string
+	Chart        *chart
+	Holds        []bank.Hold
+	Statements   []apiclient.Statement
+	StatementsNA bool // the statements API is not deployed yet
+	Paged        bool
+}
+
+var validNumber = regexp.MustCompile(`^[0-9]{10}$`)
+
+// parseDay reads a YYYY-MM-DD date input.
+func parseDay(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse("2006-01-02", v)
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *Session) {
+	number := r.PathValue("number")
+	if !validNumber.MatchString(number) {
+		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such account, or it is not yours.")
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	d := accountData{From: q.Get("from"), To: q.Get("to")}
+	eq := apiclient.EntryQuery{Limit: historyPageSize, Cursor: q.Get("cursor")}
+	d.Paged = eq.Cursor != ""
+	from, err1 := parseDay(d.From)
+	to, err2 := parseDay(d.To)
+	switch {
+	case err1 != nil || err2 != nil:
+		d.FilterError = "Dates must look like 2026-01-31."
+	case !from.IsZero() && !to.IsZero() && to.Before(from):
+		d.FilterError = "The end date must not be before the start date."
+	default:
+		eq.From = from
+		if !to.IsZero() {
+			eq.To = to.AddDate(0, 0, 1) // the form's "to" day is inclusive
+		}
+	}
+
+	acct, err := s.api.Account(ctx, sess.Token, number)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	d.Account = acct
+
+	// The page needs four independent API reads; doing them at once keeps
+	// the page time near one round trip.
+	var (
+		wg                    sync.WaitGroup
+		histPage, chartPage   apiclient.EntryPage
+		errPage, errChart, eH error
+		errSt                 error
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); histPage, errPage = s.api.Entries(ctx, sess.Token, number, eq) }()
+	go func() {
+		defer wg.Done()
+		chartPage, errChart = s.api.Entries(ctx, sess.Token, number, apiclient.EntryQuery{Limit: chartSize, From: eq.From, To: eq.To})
+	}()
+	go func() { defer wg.Done(); d.Holds, eH = s.api.Holds(ctx, sess.Token, number) }()
+	go func() { defer wg.Done(); d.Statements, errSt = s.api.Statements(ctx, sess.Token, number) }()
+	wg.Wait()
+
+	if errPage != nil {
+		if p, ok := apiclient.AsProblem(errPage); ok && p.Code == "invalid_cursor" {
+			d.FilterError = "That page of history is no longer valid; showing the newest entries."
+		} else if ok && p.Status == http.StatusBadRequest {
+			d.FilterError = describe(p)
+		} else {
+			s.apiFailure(w, r, sess, errPage)
+			return
+		}
+	}
+	for _, e := range []error{errChart, eH} {
+		if e != nil && !apiclient.IsStatus(e, http.StatusBadRequest) {
+			s.apiFailure(w, r, sess, e)
+			return
+		}
+	}
+	if errSt != nil {
+		if !apiclient.IsStatus(errSt, http.StatusNotFound) {
+			s.apiFailure(w, r, sess, errSt)
+			return
+		}
+		// 404 on our own account's statements: the route is not deployed.
+		d.StatementsNA = true
+	}
+	d.Entries = histPage.Entries
+	base := url.Values{}
+	if d.From != "" {
+		base.Set("from", d.From)
+	}
+	if d.To != "" {
+		base.Set("to", d.To)
+	}
+	d.FirstURL = "/accounts/" + number
+	if len(base) > 0 {
+		d.FirstURL += "?" + base.Encode()
+	}
+	if histPage.NextCursor != "" {
+		base.Set("cursor", histPage.NextCursor)
+		d.NextURL = "/accounts/" + number + "?" + base.Encode()
+	}
+	d.Chart = buildChart(chartPage.Entries, acct, time.Now())
+	title := acct.Name
+	if title == "" {
+		title = "Account " + groupNumber(acct.Number)
+	}
+	s.render(w, r, http.StatusOK, "account", page{Title: title, Nav: "dashboard", Data: d})
+}
+
+var validMonth = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
+
+func (s *Server) statementCSV(w http.ResponseWriter, r *http.Request, sess *Session) {
+	number, month := r.PathValue("number"), strings.TrimSuffix(r.PathValue("month"), ".csv")
+	if !validNumber.MatchString(number) || !validMonth.MatchString(month) {
+		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such statement.")
+		return
+	}
+	body, err := s.api.StatementCSV(r.Context(), sess.Token, number, month)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	defer body.Close()
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="statement-`+number+`-`+month+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	if _, err := io.Copy(w, body); err != nil {
+		s.log.Warn("streaming statement", "err", err)
+	}
+}
+
+// transferForm holds what the customer typed, so every error page shows
+// the values again, plus the idempotency key of this form instance.
+type transferForm struct {
+	From, To, Amount, Description string
+	Key                           string
+	Errors                        map[string]string
+	Error                         string
+}
+
+type transferData struct {
+	Form     transferForm
+	Accounts []apiclient.Account
+	// Set on the confirmation step.
+	FromAccount *apiclient.Account
+	Minor       int64
+}
+
+func (s *Server) transferForm(w http.ResponseWriter, r *http.Request, sess *Session) {
+	accts, err := s.api.Accounts(r.Context(), sess.Token)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	f := transferForm{From: r.URL.Query().Get("from"), Key: newIdempotencyKey()}
+	s.render(w, r, http.StatusOK, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: sendable(accts)}})
+}
+
+// sendable are the accounts a customer may pick as the source.
+func sendable(accts []apiclient.Account) []apiclient.Account {
+	out := accts[:0:0]
+	for _, a := range accts {
+		if a.Status != bank.Closed {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func readTransferForm(r *http.Request) transferForm {
+	return transferForm{
+		From:        strings.TrimSpace(r.PostFormValue("from")),
+		To:          strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("to")), " ", ""),
+		Amount:      strings.TrimSpace(r.PostFormValue("amount")),
+		Description: strings.TrimSpace(r.PostFormValue("description")),
+		Key:         r.PostFormValue("idempotency_key"),
+		Errors:      map[string]string{},
+	}
+}
+
+// checkTransfer validates the form locally (the API checks again) and
+// returns the source account and the exact amount in minor units.
+func checkTransfer(f *transferForm, accts []apiclient.Account) (*apiclient.Account, int64) {
+	var from *apiclient.Account
+	for i := range accts {
+		if accts[i].Number == f.From {
+			from = &accts[i]
+		}
+	}
+	if from == nil {
+		f.Errors["from"] = "Choose one of your accounts to send from."
+	}
+	if f.To == "" {
+		f.Errors["to"] = "Enter the account number of the recipient."
+	} else if err := bank.ValidateAccountNumber(f.To); err != nil {
+		f.Errors["to"] = messages["invalid_account_number"]
+	} else if from != nil && f.To == from.Number {
+		f.Errors["to"] = messages["same_account"]
+	}
+	var minor int64
+	if f.Amount == "" {
+		f.Errors["amount"] = "Enter an amount, for example 12.50."
+	} else if from != nil {
+		v, err := bank.ParseAmount(f.Amount, from.Currency())
+		var be *bank.Error
+		if errors.As(err, &be) {
+			f.Errors["amount"] = "Invalid amount: " + strings.TrimPrefix(be.Message, "amount ")
+		} else {
+			minor = v
+		}
+	}
+	if len(f.Description) > 140 {
+		f.Errors["description"] = "The description can be at most 140 characters long."
+	}
+	if !validIdemKey(f.Key) {
+		f.Key = newIdempotencyKey()
+	}
+	return from, minor
+}
+
+func (s *Server) transferReview(w http.ResponseWriter, r *http.Request, sess *Session) {
+	s.transferStep(w, r, sess, false)
+}
+
+func (s *Server) transferConfirm(w http.ResponseWriter, r *http.Request, sess *Session) {
+	s.transferStep(w, r, sess, r.PostFormValue("action") != "edit")
+}
+
+// transferStep validates the form; on review it shows the confirmation
+// page, on confirm it sends the transfer with the form's idempotency key.
+func (s *Server) transferStep(w http.ResponseWriter, r *http.Request, sess *Session, execute bool) {
+	accts, err := s.api.Accounts(r.Context(), sess.Token)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	accts = sendable(accts)
+	f := readTransferForm(r)
+	from, minor := checkTransfer(&f, accts)
+	showForm := func(code int) {
+		s.render(w, r, code, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: accts}})
+	}
+	if len(f.Errors) > 0 {
+		showForm(http.StatusUnprocessableEntity)
+		return
+	}
+	if r.PostFormValue("action") == "edit" {
+		showForm(http.StatusOK)
+		return
+	}
+	if !execute {
+		s.render(w, r, http.StatusOK, "transfer_confirm", page{Title: "Confirm transfer", Nav: "transfer",
+			Data: transferData{Form: f, FromAccount: from, Minor: minor}})
+		return
+	}
+	t, err := s.api.Transfer(r.Context(), sess.Token, f.Key, apiclient.TransferRequest{
+		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency, Description: f.Description,
+	})
+	if err != nil {
+		p, ok := apiclient.AsProblem(err)
+		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		s.apiErrs.WithLabelValues(p.Code).Inc()
+		msg := describe(p)
+		if p.Code == "insufficient_funds" {
+			msg = "Insufficient funds: " + money(minor, from.Account.Currency) + " is more than the " +
+				money(from.Available, from.Account.Currency) + " available on this account (plus any overdraft)."
+		}
+		if field := fieldOf(p.Code); field != "" {
+			f.Errors[field] = msg
+		} else {
+			f.Error = msg
+		}
+		// A rejected attempt gets a fresh key: once the customer changes
+		// the values, the old key would be a conflict, not a retry.
+		f.Key = newIdempotencyKey()
+		showForm(http.StatusUnprocessableEntity)
+		return
+	}
+	s.flash(r, sess, "Sent "+money(t.Amount, t.Currency)+" to "+groupNumber(t.To)+".")
+	http.Redirect(w, r, "/accounts/"+from.Number, http.StatusSeeOther)
+}

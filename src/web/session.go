@@ -1,0 +1,142 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// SessionKeyPrefix starts every web session key in Redis. It lives beside
+// the ledger's keys, so it carries its own "web:" segment to never collide.
+const SessionKeyPrefix = "bank:web:session:"
+
+// Session is what the web app remembers about a logged-in browser: the API
+// bearer token (the browser never sees it) and who the user is.
+type Session struct {
+	ID        string    `json:"-"`
+	Token     string    `json:"token"`
+	UserID    string    `json:"user_id"`
+	Username  string    `json:"username"`
+	Role      bank.Role `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Flash     string    `json:"flash,omitempty"`
+}
+
+// Staff reports whether the session's user may use the teller console.
+func (s *Session) Staff() bool { return s != nil && s.Role.Staff() }
+
+// Sessions is the server-side session store in Redis. Redis expires keys
+// itself, so an abandoned session disappears without a sweeper.
+type Sessions struct {
+	pool *redis.Pool
+	ttl  time.Duration
+}
+
+// NewSessions returns a store whose sessions live at most ttl.
+func NewSessions(pool *redis.Pool, ttl time.Duration) *Sessions {
+	return &Sessions{pool: pool, ttl: ttl}
+}
+
+// key hashes the cookie value: a dump of Redis then holds no usable cookie.
+func key(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return SessionKeyPrefix + hex.EncodeToString(sum[:])
+}
+
+func newSessionID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Create stores s under a fresh random id, living until the earlier of the
+// store's TTL and tokenExpiry (a session is useless once its token is).
+func (st *Sessions) Create(ctx context.Context, s *Session, tokenExpiry time.Time) error {
+	exp := time.Now().Add(st.ttl)
+	if !tokenExpiry.IsZero() && tokenExpiry.Before(exp) {
+		exp = tokenExpiry
+	}
+	if time.Until(exp) < time.Second {
+		return errors.New("session: token already expired")
+	}
+	s.ID = newSessionID()
+	s.ExpiresAt = exp
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	c, err := st.pool.GetContext(ctx)
+	if err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	defer c.Close()
+	_, err = redis.DoContext(c, ctx, "SET", key(s.ID), b, "PXAT", exp.UnixMilli())
+	return err
+}
+
+// Get returns the session for id, or nil when it does not exist or expired.
+func (st *Sessions) Get(ctx context.Context, id string) (*Session, error) {
+	if id == "" {
+		return nil, nil
+	}
+	c, err := st.pool.GetContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	defer c.Close()
+	b, err := redis.Bytes(redis.DoContext(c, ctx, "GET", key(id)))
+	if errors.Is(err, redis.ErrNil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	s := &Session{}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	s.ID = id
+	if time.Now().After(s.ExpiresAt) {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// Save writes s back, keeping its expiry.
+func (st *Sessions) Save(ctx context.Context, s *Session) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	c, err := st.pool.GetContext(ctx)
+	if err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	defer c.Close()
+	// XX: never resurrect a session that expired or was logged out meanwhile.
+	_, err = redis.DoContext(c, ctx, "SET", key(s.ID), b, "KEEPTTL", "XX")
+	return err
+}
+
+// Delete removes the session (logout, or its token was rejected).
+func (st *Sessions) Delete(ctx context.Context, id string) error {
+	c, err := st.pool.GetContext(ctx)
+	if err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	defer c.Close()
+	_, err = redis.DoContext(c, ctx, "DEL", key(id))
+	return err
+}

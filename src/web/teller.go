@@ -1,0 +1,269 @@
+package web
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+type searchData struct {
+	Query   string
+	Results []apiclient.CustomerMatch
+	Error   string
+}
+
+func (s *Server) tellerSearch(w http.ResponseWriter, r *http.Request, sess *Session) {
+	d := searchData{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if d.Query != "" {
+		q := strings.ReplaceAll(d.Query, " ", "")
+		if !validNumber.MatchString(q) {
+			q = d.Query
+		}
+		res, err := s.api.SearchCustomers(r.Context(), sess.Token, q)
+		if p, ok := apiclient.AsProblem(err); ok && p.Status == http.StatusBadRequest {
+			d.Error = describe(p)
+		} else if err != nil {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		d.Results = res
+	}
+	s.render(w, r, http.StatusOK, "teller", page{Title: "Teller console", Nav: "teller", Data: d})
+}
+
+type cashForm struct {
+	Kind, Amount, Description, Key string
+	Error                          string
+}
+
+type tellerAccountData struct {
+	Account apiclient.Account
+	Entries []bank.Entry
+	Cash    []cashView // deposit and withdrawal forms
+	Error   string
+}
+
+type cashView struct {
+	Form            cashForm
+	Account         apiclient.Account
+	Heading, Button string
+}
+
+func (s *Server) tellerAccount(w http.ResponseWriter, r *http.Request, sess *Session) {
+	s.renderTellerAccount(w, r, sess, http.StatusOK, cashForm{}, "")
+}
+
+// renderTellerAccount shows an account with fresh cash forms; failed, when
+// set, replaces the form of its kind so the teller's input is kept.
+func (s *Server) renderTellerAccount(w http.ResponseWriter, r *http.Request, sess *Session, code int, failed cashForm, errMsg string) {
+	number := r.PathValue("number")
+	if !validNumber.MatchString(number) {
+		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such account.")
+		return
+	}
+	a, err := s.api.Account(r.Context(), sess.Token, number)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	page1, err := s.api.Entries(r.Context(), sess.Token, number, apiclient.EntryQuery{Limit: 10})
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	dep := cashForm{Kind: "deposit", Key: newIdempotencyKey()}
+	wd := cashForm{Kind: "withdrawal", Key: newIdempotencyKey()}
+	switch failed.Kind {
+	case "deposit":
+		dep = failed
+	case "withdrawal":
+		wd = failed
+	}
+	d := tellerAccountData{Account: a, Entries: page1.Entries, Error: errMsg, Cash: []cashView{
+		{dep, a, "Cash deposit", "Deposit"},
+		{wd, a, "Cash withdrawal", "Pay out"},
+	}}
+	s.render(w, r, code, "teller_account", page{Title: "Account " + groupNumber(a.Number), Nav: "teller", Data: d})
+}
+
+func (s *Server) tellerCash(w http.ResponseWriter, r *http.Request, sess *Session) {
+	number := r.PathValue("number")
+	f := cashForm{
+		Kind: r.PostFormValue("kind"), Amount: strings.TrimSpace(r.PostFormValue("amount")),
+		Description: strings.TrimSpace(r.PostFormValue("description")), Key: r.PostFormValue("idempotency_key"),
+	}
+	if f.Kind != "deposit" && f.Kind != "withdrawal" {
+		s.renderError(w, r, http.StatusBadRequest, "Unknown action", "Choose deposit or withdrawal.")
+		return
+	}
+	if !validIdemKey(f.Key) {
+		f.Key = newIdempotencyKey()
+	}
+	a, err := s.api.Account(r.Context(), sess.Token, number)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	minor, err := bank.ParseAmount(f.Amount, a.Currency())
+	if err != nil {
+		f.Error = "Invalid amount: " + strings.TrimPrefix(err.(*bank.Error).Message, "amount ")
+		s.renderTellerAccount(w, r, sess, http.StatusUnprocessableEntity, f, "")
+		return
+	}
+	req := apiclient.CashRequest{Account: number, Amount: minor, Currency: a.Account.Currency, Description: f.Description}
+	call := s.api.Deposit
+	verb := "Deposited "
+	if f.Kind == "withdrawal" {
+		call, verb = s.api.Withdraw, "Paid out "
+	}
+	t, err := call(r.Context(), sess.Token, f.Key, req)
+	if err != nil {
+		p, ok := apiclient.AsProblem(err)
+		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		f.Error = describe(p)
+		f.Key = newIdempotencyKey()
+		s.renderTellerAccount(w, r, sess, http.StatusUnprocessableEntity, f, "")
+		return
+	}
+	s.flash(r, sess, verb+money(t.Amount, t.Currency)+" on account "+groupNumber(number)+".")
+	http.Redirect(w, r, "/teller/accounts/"+number, http.StatusSeeOther)
+}
+
+func (s *Server) tellerStatus(w http.ResponseWriter, r *http.Request, sess *Session) {
+	number, action := r.PathValue("number"), r.PostFormValue("action")
+	if action != "freeze" && action != "unfreeze" && action != "close" {
+		s.renderError(w, r, http.StatusBadRequest, "Unknown action", "Choose freeze, unfreeze or close.")
+		return
+	}
+	a, err := s.api.SetStatus(r.Context(), sess.Token, number, action)
+	if err != nil {
+		p, ok := apiclient.AsProblem(err)
+		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized || p.Status == http.StatusNotFound {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		s.renderTellerAccount(w, r, sess, p.Status, cashForm{}, describe(p))
+		return
+	}
+	s.flash(r, sess, "Account "+groupNumber(number)+" is now "+string(a.Status)+".")
+	http.Redirect(w, r, "/teller/accounts/"+number, http.StatusSeeOther)
+}
+
+// kv is one row of a generic JSON object, for showing results whose shape
+// belongs to another component (reconciliation, job queues).
+type kv struct {
+	Key   string
+	Value any
+}
+
+func rows(m map[string]any) []kv {
+	out := make([]kv, 0, len(m))
+	for k, v := range m {
+		out = append(out, kv{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+type opsData struct {
+	Reconciliation   []kv
+	ReconciliationNA bool
+	ReconOK          *bool
+	Jobs             []jobRow
+	JobsRaw          []kv
+	JobsNA           bool
+}
+
+// jobRow is one job name's queue state.
+type jobRow struct {
+	Name                   string
+	Queued, Failures, Dead any
+	Extra                  []kv
+}
+
+func (s *Server) operations(w http.ResponseWriter, r *http.Request, sess *Session) {
+	var d opsData
+	rec, err := s.api.Reconciliation(r.Context(), sess.Token)
+	switch {
+	case apiclient.IsStatus(err, http.StatusNotFound):
+		d.ReconciliationNA = true
+	case err != nil:
+		s.apiFailure(w, r, sess, err)
+		return
+	default:
+		d.Reconciliation = rows(rec)
+		if ok, isBool := rec["ok"].(bool); isBool {
+			d.ReconOK = &ok
+		}
+	}
+	jobs, err := s.api.Jobs(r.Context(), sess.Token)
+	switch {
+	case apiclient.IsStatus(err, http.StatusNotFound):
+		d.JobsNA = true
+	case err != nil:
+		s.apiFailure(w, r, sess, err)
+		return
+	default:
+		d.Jobs, d.JobsRaw = jobRows(jobs)
+	}
+	s.render(w, r, http.StatusOK, "operations", page{Title: "Operations", Nav: "ops", Data: d})
+}
+
+// jobRows reads {"jobs":[{"name",...}]} or {"<name>":{...}}; anything else
+// is shown as raw rows rather than guessed at.
+func jobRows(m map[string]any) ([]jobRow, []kv) {
+	var out []jobRow
+	add := func(name string, o map[string]any) {
+		row := jobRow{Name: name}
+		for k, v := range o {
+			switch k {
+			case "name", "job":
+			case "queued", "depth", "count":
+				row.Queued = v
+			case "failures", "failed", "retries", "retry":
+				row.Failures = v
+			case "dead":
+				row.Dead = v
+			default:
+				row.Extra = append(row.Extra, kv{k, v})
+			}
+		}
+		sort.Slice(row.Extra, func(i, j int) bool { return row.Extra[i].Key < row.Extra[j].Key })
+		out = append(out, row)
+	}
+	if list, ok := m["jobs"].([]any); ok {
+		for _, it := range list {
+			if o, ok := it.(map[string]any); ok {
+				name, _ := o["name"].(string)
+				if name == "" {
+					name, _ = o["job"].(string)
+				}
+				add(name, o)
+			}
+		}
+		rest := map[string]any{}
+		for k, v := range m {
+			if k != "jobs" {
+				rest[k] = v
+			}
+		}
+		return out, rows(rest)
+	}
+	var raw []kv
+	for k, v := range m {
+		if o, ok := v.(map[string]any); ok {
+			add(k, o)
+		} else {
+			raw = append(raw, kv{k, v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(raw, func(i, j int) bool { return raw[i].Key < raw[j].Key })
+	return out, raw
+}

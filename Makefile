@@ -43,3 +43,9 @@ lint:
 
 clean:
 	rm -rf bin .dev-data test-output
+
+# validate runs the manifest checks alone, offline: every overlay renders,
+# validates strictly against generated schemas, passes kube-score, and
+# keeps its environment facts.
+validate:
+	$(GO) test -count=1 ./tests/manifests/...

@@ -1,0 +1,127 @@
+// Package manifests_test checks the Kustomize trees offline: they render
+// as `kubectl apply -k` renders them, every object validates strictly
+// against the Kubernetes and CRD schemas, kube-score finds nothing
+// critical, and the facts that make each environment what it is hold.
+package manifests_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kubebank/kubebank/tests/internal/manifests"
+)
+
+// componentsCheck renders every opt-in Component on top of prod.
+const componentsCheck = "tests/manifests/testdata/components"
+
+func TestEveryKustomizationRenders(t *testing.T) {
+	dirs, err := manifests.Kustomizations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".", "base", "overlays/dev", "overlays/staging", "overlays/prod"}
+	for _, w := range want {
+		found := false
+		for _, d := range dirs {
+			found = found || d == w
+		}
+		if !found {
+			t.Errorf("no kustomization.yaml in %s", w)
+		}
+	}
+	for _, d := range dirs {
+		if filepath.Dir(d) == "components" {
+			continue // a Component only builds inside a Kustomization: below
+		}
+		objs, _, err := manifests.Render(d)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if len(objs) == 0 {
+			t.Errorf("%s renders no objects", d)
+		}
+	}
+}
+
+// Every folder under components/ must be built by some overlay or by the
+// components check, or nothing would notice it break.
+func TestEveryComponentIsRendered(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join(manifests.Root(), "components"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used []byte
+	for _, k := range []string{"overlays/staging", "overlays/prod", "overlays/dev", componentsCheck} {
+		b, err := os.ReadFile(filepath.Join(manifests.Root(), k, "kustomization.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		used = append(used, b...)
+	}
+	if len(entries) == 0 {
+		t.Fatal("components/ is empty")
+	}
+	for _, e := range entries {
+		if !bytes.Contains(used, []byte("components/"+e.Name()+"\n")) {
+			t.Errorf("component %s is used by no overlay and not by %s", e.Name(), componentsCheck)
+		}
+	}
+	objs, _, err := manifests.Render(componentsCheck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"ServiceMonitor", "PodMonitor", "PrometheusRule"} {
+		n := 0
+		for _, o := range objs {
+			if o.Kind == kind {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("components check renders no %s", kind)
+		}
+	}
+}
+
+// The root kustomization is the dev environment, byte for byte.
+func TestRootIsDev(t *testing.T) {
+	_, root, err := manifests.Render(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dev, err := manifests.Render("overlays/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(root, dev) {
+		t.Error("kustomize build . differs from kustomize build overlays/dev")
+	}
+}
+
+// Namespaces come from the sub-trees of base: the exporter stays in
+// monitoring, everything else is in bank, in every environment.
+func TestNamespaces(t *testing.T) {
+	for _, env := range manifests.Envs {
+		objs, _, err := manifests.Render("overlays/" + env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if o.Kind == "Namespace" {
+				continue
+			}
+			want := "bank"
+			if o.Name == "redis-exporter" || (o.Kind == "NetworkPolicy" && o.Name == "prometheus-scrapes-bank") ||
+				(o.Kind == "Secret" && o.Namespace == "monitoring") {
+				want = "monitoring"
+			}
+			if o.Namespace != want && !(o.Kind == "NetworkPolicy" && o.Namespace == "monitoring" &&
+				(o.Name == "default-deny" || o.Name == "allow-dns-egress")) {
+				t.Errorf("%s: %s is in namespace %q, want %q", env, o.ID(), o.Namespace, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// TestAuthorization: customer A gets 404 (never 403, never data) for
+// everything of B's, customers get 403 on staff routes, and no token is 401.
+func TestAuthorization(t *testing.T) {
+	e := newEnv(t)
+	a := e.user(t, "anna", bank.Customer)
+	b := e.user(t, "boris", bank.Customer)
+	teller := e.user(t, "tom", bank.Teller)
+	aAcct := e.open(t, a, map[string]any{"type": "checking", "currency": "EUR"})
+	bAcct := e.open(t, b, map[string]any{"type": "checking", "currency": "EUR"})
+	bOther := e.open(t, b, map[string]any{"type": "savings", "currency": "EUR"})
+	e.deposit(t, teller, bAcct.Number, 500_00, "EUR")
+	e.deposit(t, teller, aAcct.Number, 10_00, "EUR")
+
+	// B's own hold and transfer, between B's two accounts.
+	r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: b, Key: newKey(),
+		Body: map[string]any{"account": bAcct.Number, "payee": bOther.Number, "amount": 50_00, "currency": "EUR"}})
+	want(t, r, 201, "")
+	var hold bank.Hold
+	r.decode(t, &hold)
+	r = e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: b, Key: newKey(),
+		Body: map[string]any{"from": bAcct.Number, "to": bOther.Number, "amount": 10_00, "currency": "EUR"}})
+	want(t, r, 201, "")
+	var tr bank.Transfer
+	r.decode(t, &tr)
+	before := e.account(t, bAcct.Number)
+
+	notFound := []req{
+		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number},
+		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number + "/entries"},
+		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number + "/holds"},
+		{Method: "GET", Path: "/v1/holds/" + hold.ID},
+		{Method: "GET", Path: "/v1/transfers/" + tr.ID},
+		{Method: "POST", Path: "/v1/transfers", Key: newKey(), Body: map[string]any{"from": bAcct.Number, "to": aAcct.Number, "amount": 100_00, "currency": "EUR"}},
+		{Method: "POST", Path: "/v1/holds", Key: newKey(), Body: map[string]any{"account": bAcct.Number, "payee": aAcct.Number, "amount": 100_00, "currency": "EUR"}},
+		{Method: "POST", Path: "/v1/holds/" + hold.ID + "/capture", Key: newKey(), Body: map[string]any{}},
+		{Method: "POST", Path: "/v1/holds/" + hold.ID + "/void", Key: newKey()},
+	}
+	for _, rq := range notFound {
+		rq.Token = a
+		r := e.do(t, rq)
+		if r.Status != 404 {
+			t.Errorf("%s %s as another customer: %d, want 404: %s", rq.Method, rq.Path, r.Status, r.Body)
+			continue
+		}
+		p := r.problem(t)
+		if !strings.HasSuffix(p.Code, "not_found") {
+			t.Errorf("%s %s: code %q", rq.Method, rq.Path, p.Code)
+		}
+		if strings.Contains(string(r.Body), bAcct.Number) && rq.Method == "GET" {
+			t.Errorf("%s %s leaks the account: %s", rq.Method, rq.Path, r.Body)
+		}
+	}
+	// The answer for someone else's account is the same as for one that
+	// does not exist, so numbers cannot be probed.
+	missing := bank.CustomerAccountNumber(999_999)
+	r1 := e.do(t, req{Method: "GET", Path: "/v1/accounts/" + missing, Token: a})
+	r2 := e.do(t, req{Method: "GET", Path: "/v1/accounts/" + bAcct.Number, Token: a})
+	if r1.Status != 404 || r1.problem(t).Code != r2.problem(t).Code || r1.problem(t).Detail != r2.problem(t).Detail {
+		t.Fatalf("missing vs foreign account differ: %s / %s", r1.Body, r2.Body)
+	}
+
+	staff := []req{
+		{Method: "POST", Path: "/v1/teller/deposits", Key: newKey(), Body: map[string]any{"account": aAcct.Number, "amount": 1_000_00, "currency": "EUR"}},
+		{Method: "POST", Path: "/v1/teller/withdrawals", Key: newKey(), Body: map[string]any{"account": bAcct.Number, "amount": 1_00, "currency": "EUR"}},
+		{Method: "GET", Path: "/v1/teller/customers?q=bo"},
+		{Method: "POST", Path: "/v1/admin/accounts/" + bAcct.Number + "/freeze"},
+		{Method: "POST", Path: "/v1/admin/accounts/" + aAcct.Number + "/unfreeze"},
+		{Method: "POST", Path: "/v1/admin/accounts/" + aAcct.Number + "/close"},
+	}
+	for _, rq := range staff {
+		rq.Token = a
+		r := e.do(t, rq)
+		if r.Status != 403 || r.problem(t).Code != "forbidden" {
+			t.Errorf("customer %s %s: %d %s, want 403 forbidden", rq.Method, rq.Path, r.Status, r.Body)
+		}
+	}
+	// No or bad token: 401 everywhere behind auth.
+	for _, tok := range []string{"", "kbt_" + strings.Repeat("A", 43), "garbage", a + "x"} {
+		r := e.do(t, req{Method: "GET", Path: "/v1/accounts/" + aAcct.Number, Token: tok})
+		want(t, r, 401, "unauthorized")
+	}
+	r = e.do(t, req{Method: "GET", Path: "/v1/me", Header: map[string]string{"Authorization": "Basic YTpi"}})
+	want(t, r, 401, "unauthorized")
+
+	// Nothing moved: B's balance and hold are as they were, and A got nothing.
+	after := e.account(t, bAcct.Number)
+	if after.Balance != before.Balance || after.Held != before.Held || after.Status != bank.Active {
+		t.Fatalf("B's account changed: %+v → %+v", before, after)
+	}
+	if got := e.account(t, aAcct.Number); got.Balance != 10_00 || got.Status != bank.Active {
+		t.Fatalf("A's account changed: %+v", got)
+	}
+	// Staff can see B's account (tellers serve every customer).
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/accounts/" + bAcct.Number, Token: teller}), 200, "")
+	e.balanced(t)
+}

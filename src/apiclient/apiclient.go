@@ -83,8 +83,8 @@ type Account struct {
 	Exponent int `json:"exponent"`
 }
 
-// Currency returns the account currency with the exponent the API sent.
-func (a Account) Currency() bank.Currency {
+// CurrencyInfo returns the account currency with the exponent the API sent.
+func (a Account) CurrencyInfo() bank.Currency {
 	if c, err := bank.LookupCurrency(a.Account.Currency); err == nil {
 		return c
 	}

@@ -318,7 +318,7 @@ func checkTransfer(f *transferForm, accts []apiclient.Account) (*apiclient.Accou
 	if f.Amount == "" {
 		f.Errors["amount"] = "Enter an amount, for example 12.50."
 	} else if from != nil {
-		v, err := bank.ParseAmount(f.Amount, from.Currency())
+		v, err := bank.ParseAmount(f.Amount, from.CurrencyInfo())
 		var be *bank.Error
 		if errors.As(err, &be) {
 			f.Errors["amount"] = "Invalid amount: " + strings.TrimPrefix(be.Message, "amount ")

@@ -68,7 +68,7 @@ func (st *Sessions) Create(ctx context.Context, s *Session, tokenExpiry time.Tim
 	if !tokenExpiry.IsZero() && tokenExpiry.Before(exp) {
 		exp = tokenExpiry
 	}
-	if time.Until(exp) < time.Second {
+	if time.Until(exp) <= 0 {
 		return errors.New("session: token already expired")
 	}
 	s.ID = newSessionID()

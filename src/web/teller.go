@@ -107,7 +107,7 @@ func (s *Server) tellerCash(w http.ResponseWriter, r *http.Request, sess *Sessio
 		s.apiFailure(w, r, sess, err)
 		return
 	}
-	minor, err := bank.ParseAmount(f.Amount, a.Currency())
+	minor, err := bank.ParseAmount(f.Amount, a.CurrencyInfo())
 	if err != nil {
 		f.Error = "Invalid amount: " + strings.TrimPrefix(err.(*bank.Error).Message, "amount ")
 		s.renderTellerAccount(w, r, sess, http.StatusUnprocessableEntity, f, "")

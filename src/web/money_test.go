@@ -1,0 +1,338 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/web/webtest"
+)
+
+// customerWithMoney signs a customer up in b and gives them a funded EUR
+// account; it returns the account number and the teller's API token.
+func customerWithMoney(t *testing.T, st *webtest.Stack, b *browser, name string, cents int64) (string, string) {
+	t.Helper()
+	_, teller := st.CreateUser(t, "teller-"+name, pw, bank.Teller)
+	b.signup(name, pw)
+	a := st.OpenAccount(t, mustSession(t, st).Token, "EUR")
+	if cents > 0 {
+		st.Deposit(t, teller, a.Number, cents, "EUR")
+	}
+	return a.Number, teller
+}
+
+func TestTransferFlow(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	b := newBrowser(t, st)
+	from, teller := customerWithMoney(t, st, b, "erin", 10_000) // 100.00 EUR
+
+	// A payee in another customer's name, and one in another currency.
+	_, otherTok := st.CreateUser(t, "frank", pw, bank.Customer)
+	to := st.OpenAccount(t, otherTok, "EUR").Number
+	usd := st.OpenAccount(t, otherTok, "USD").Number
+	unknown := bank.CustomerAccountNumber(999_999) // valid check digit, never opened
+
+	form := b.get("/transfer?from=" + from)
+	mustStatus(t, form, http.StatusOK)
+	mustContain(t, form, `<option value="`+from+`" selected>`, "100.00 EUR available", `<label for="amount">Amount</label>`)
+	key := idemKeys(t, form.body)[0]
+
+	review := func(to, amount string) resp {
+		return b.post("/transfer", url.Values{"from": {from}, "to": {to}, "amount": {amount}, "description": {"rent"}, "idempotency_key": {key}})
+	}
+	confirm := func(to, amount, key string) resp {
+		return b.post("/transfer/confirm", url.Values{"from": {from}, "to": {to}, "amount": {amount}, "description": {"rent"}, "idempotency_key": {key}, "action": {"confirm"}})
+	}
+
+	// Specific errors, with every value kept in the form.
+	cases := []struct{ to, amount, want string }{
+		{to, "12.345", "at most 2 decimal places"},
+		{to, "12,50", "only digits and one decimal point"},
+		{to, "0", "greater than zero"},
+		{to, "", "Enter an amount"},
+		{"1234567890", "5", "not a valid account number"},
+		{from, "5", "same account"},
+	}
+	for _, c := range cases {
+		r := review(c.to, c.amount)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, c.want, `value="`+c.to+`"`, `value="`+c.amount+`"`, `value="rent"`, `aria-invalid="true"`)
+	}
+	// Errors only the API knows about come back from the confirm step.
+	apiCases := []struct{ to, amount, want string }{
+		{unknown, "5", "There is no account with this number"},
+		{to, "100.01", "Insufficient funds: 100.01 EUR is more than the 100.00 EUR available"},
+		{usd, "5", "different currency"},
+	}
+	for _, c := range apiCases {
+		r := confirm(c.to, c.amount, fmt.Sprintf("k-%s-%s", c.to, c.amount))
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, c.want, `value="`+c.to+`"`, `value="`+c.amount+`"`)
+		if strings.Contains(r.body, fmt.Sprintf("k-%s-%s", c.to, c.amount)) {
+			t.Errorf("a rejected form kept its idempotency key")
+		}
+	}
+
+	// Review shows the exact amount; nothing has moved yet.
+	r := review(to, "25.5")
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "Confirm transfer", "25.50 EUR", `value="`+key+`"`, "Send money")
+	if got := st.Balance(t, from); got != 10_000 {
+		t.Fatalf("review moved money: balance %d", got)
+	}
+	// "Change details" goes back to the form with the values.
+	r = b.post("/transfer/confirm", url.Values{"from": {from}, "to": {to}, "amount": {"25.5"}, "idempotency_key": {key}, "action": {"edit"}})
+	mustContain(t, r, `value="25.5"`, "Review transfer")
+
+	// A double click: two concurrent confirms with the form's key.
+	var wg sync.WaitGroup
+	results := make([]resp, 3)
+	for i := range results {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i] = confirm(to, "25.5", key) }()
+	}
+	wg.Wait()
+	for _, res := range results {
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accounts/"+from {
+			t.Fatalf("confirm: %d %q: %s", res.StatusCode, res.Header.Get("Location"), snippet(res.body))
+		}
+	}
+	// And a refresh of the confirm POST later on.
+	confirm(to, "25.5", key)
+	if got := st.Balance(t, from); got != 10_000-2550 {
+		t.Fatalf("balance after double submit %d, want %d (money moved more than once)", got, 10_000-2550)
+	}
+	if got := st.Balance(t, to); got != 2550 {
+		t.Fatalf("payee balance %d", got)
+	}
+	acct := b.get("/accounts/" + from)
+	mustContain(t, acct, "Sent 25.50 EUR to", "−25.50 EUR", "rent")
+
+	// The same key with other values is a conflict, not a second transfer.
+	r = confirm(to, "1", key)
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, "already sent with different values")
+
+	// A frozen account cannot send, and says so.
+	if _, err := st.Client.SetStatus(context.Background(), teller, from, "freeze"); err != nil {
+		t.Fatal(err)
+	}
+	r = confirm(to, "1", "after-freeze")
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, "The account is frozen")
+	if got := st.Balance(t, from); got != 10_000-2550 {
+		t.Fatalf("frozen account sent money: %d", got)
+	}
+}
+
+func TestCrossSiteFormPostIsRejected(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	b := newBrowser(t, st)
+	from, _ := customerWithMoney(t, st, b, "gina", 5_000)
+	_, otherTok := st.CreateUser(t, "hank", pw, bank.Customer)
+	to := st.OpenAccount(t, otherTok, "EUR").Number
+	form := url.Values{"from": {from}, "to": {to}, "amount": {"10"}, "idempotency_key": {"xsite"}, "action": {"confirm"}}
+
+	for _, hdr := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Origin", "http://evil.example"},
+	} {
+		r := b.post("/transfer/confirm", form, hdr...)
+		mustStatus(t, r, http.StatusForbidden)
+		mustContain(t, r, "sent from another website")
+	}
+	r := b.post("/logout", nil, "Sec-Fetch-Site", "cross-site")
+	mustStatus(t, r, http.StatusForbidden)
+	if got := st.Balance(t, from); got != 5_000 {
+		t.Fatalf("cross-site post moved money: %d", got)
+	}
+	// The same form from our own origin goes through.
+	r = b.post("/transfer/confirm", form, "Sec-Fetch-Site", "same-origin", "Origin", st.Web.URL)
+	mustStatus(t, r, http.StatusSeeOther)
+	if got := st.Balance(t, from); got != 4_000 {
+		t.Fatalf("same-origin post: balance %d", got)
+	}
+}
+
+var entryRow = regexp.MustCompile(`<tr>\s*<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>`)
+
+func TestAccountPage(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	b := newBrowser(t, st)
+	number, teller := customerWithMoney(t, st, b, "ivy", 0)
+	for i := 1; i <= 25; i++ {
+		st.Deposit(t, teller, number, int64(i*100), "EUR")
+	}
+	r := b.get("/accounts/" + number)
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "325.00 EUR", `<svg id="balance-chart"`, `role="img"`, "over 25 postings", "Older entries", "No holds")
+	if n := len(entryRow.FindAllString(r.body, -1)); n != 20 {
+		t.Fatalf("first history page has %d rows, want 20", n)
+	}
+	if !regexp.MustCompile(`<path d="M\d+ \d+( H\d+ V\d+)+" class="line"/>`).MatchString(r.body) {
+		t.Errorf("chart path missing or not integer coordinates")
+	}
+	next := regexp.MustCompile(`href="(/accounts/\d+\?cursor=[^"]+)" rel="next"`).FindStringSubmatch(r.body)
+	if next == nil {
+		t.Fatal("no link to older entries")
+	}
+	r2 := b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	mustStatus(t, r2, http.StatusOK)
+	if n := len(entryRow.FindAllString(r2.body, -1)); n != 5 {
+		t.Fatalf("second history page has %d rows, want 5", n)
+	}
+	if strings.Contains(r2.body, `rel="next"`) {
+		t.Error("last page links to a next page")
+	}
+
+	// Date filter: today has everything, tomorrow nothing; bad dates say so.
+	today := time.Now().UTC().Format("2006-01-02")
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format("2006-01-02")
+	r = b.get("/accounts/" + number + "?from=" + today + "&to=" + today)
+	if n := len(entryRow.FindAllString(r.body, -1)); n != 20 {
+		t.Fatalf("filtered to today: %d rows", n)
+	}
+	r = b.get("/accounts/" + number + "?from=" + tomorrow)
+	mustContain(t, r, "No postings in this period", `value="`+tomorrow+`"`)
+	r = b.get("/accounts/" + number + "?from=31.01.2026")
+	mustContain(t, r, "Dates must look like")
+	r = b.get("/accounts/" + number + "?from=" + tomorrow + "&to=" + today)
+	mustContain(t, r, "end date must not be before")
+	r = b.get("/accounts/" + number + "?cursor=garbage")
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "no longer valid")
+
+	// Statements: listed when the API has them, a clear notice when the
+	// statements service is not deployed.
+	_, err := st.Client.Statements(context.Background(), mustSession(t, st).Token, number)
+	if apiclient.IsStatus(err, http.StatusNotFound) {
+		mustContain(t, b.get("/accounts/"+number), "Monthly statements are not available yet.")
+		mustStatus(t, b.get("/accounts/"+number+"/statements/2026-01.csv"), http.StatusNotFound)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another customer's account is simply not found, as is nonsense.
+	_, otherTok := st.CreateUser(t, "jack", pw, bank.Customer)
+	other := st.OpenAccount(t, otherTok, "EUR").Number
+	r = b.get("/accounts/" + other)
+	mustStatus(t, r, http.StatusNotFound)
+	if strings.Contains(r.body, other[:4]+" "+other[4:7]) {
+		t.Error("404 page shows the other account's number")
+	}
+	mustStatus(t, b.get("/accounts/12"), http.StatusNotFound)
+	mustStatus(t, b.get("/accounts/"+other+"/statements/2026-01.csv"), http.StatusNotFound)
+}
+
+func TestTellerConsole(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	cust := newBrowser(t, st)
+	cust.signup("kate", pw)
+	acct := st.OpenAccount(t, mustSession(t, st).Token, "EUR").Number
+	mustStatus(t, cust.get("/teller"), http.StatusForbidden)
+	mustStatus(t, cust.get("/teller/operations"), http.StatusForbidden)
+	r := cust.post("/teller/accounts/"+acct+"/cash", url.Values{"kind": {"deposit"}, "amount": {"100"}, "idempotency_key": {"x"}})
+	mustStatus(t, r, http.StatusForbidden)
+	if got := st.Balance(t, acct); got != 0 {
+		t.Fatalf("customer deposited cash: %d", got)
+	}
+
+	st.CreateUser(t, "tom", pw, bank.Teller)
+	tb := newBrowser(t, st)
+	tb.login("tom", pw)
+	mustContain(t, tb.get("/dashboard"), `href="/teller"`)
+	r = tb.get("/teller?q=ka")
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "kate", `href="/teller/accounts/`+acct+`"`)
+	mustContain(t, tb.get("/teller?q="+acct), "kate")
+	mustContain(t, tb.get("/teller?q=nobody"), "No customer or account matches")
+
+	page := tb.get("/teller/accounts/" + acct)
+	mustStatus(t, page, http.StatusOK)
+	keys := idemKeys(t, page.body)
+	if len(keys) != 2 || keys[0] == keys[1] {
+		t.Fatalf("deposit and withdrawal forms need their own keys: %v", keys)
+	}
+	cash := func(kind, amount, key string) resp {
+		return tb.post("/teller/accounts/"+acct+"/cash", url.Values{"kind": {kind}, "amount": {amount}, "description": {"counter"}, "idempotency_key": {key}})
+	}
+	r = cash("deposit", "1.234", keys[0])
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, "Invalid amount", `value="1.234"`)
+	for range 2 { // a double click
+		r = cash("deposit", "500.00", keys[0])
+		mustStatus(t, r, http.StatusSeeOther)
+	}
+	mustContain(t, tb.follow(r), "Deposited 500.00 EUR", "500.00 EUR")
+	if got := st.Balance(t, acct); got != 50_000 {
+		t.Fatalf("balance after double-clicked deposit %d, want 50000", got)
+	}
+	r = cash("withdrawal", "600", keys[1])
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, "Insufficient funds", `value="600"`)
+	mustStatus(t, cash("withdrawal", "200", keys[1]+"b"), http.StatusSeeOther)
+	if got := st.Balance(t, acct); got != 30_000 {
+		t.Fatalf("balance after withdrawal %d", got)
+	}
+
+	status := func(action string) resp {
+		return tb.post("/teller/accounts/"+acct+"/status", url.Values{"action": {action}})
+	}
+	mustStatus(t, status("freeze"), http.StatusSeeOther)
+	mustContain(t, tb.get("/teller/accounts/"+acct), "is now frozen", `badge-frozen`, `value="unfreeze"`)
+	mustStatus(t, status("unfreeze"), http.StatusSeeOther)
+	r = status("close")
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, "zero balance")
+	mustStatus(t, status("explode"), http.StatusBadRequest)
+	mustStatus(t, cash("withdrawal", "300", "empty-it"), http.StatusSeeOther)
+	mustStatus(t, status("close"), http.StatusSeeOther)
+	mustContain(t, cust.get("/dashboard"), `badge-closed`)
+
+	ops := tb.get("/teller/operations")
+	mustStatus(t, ops, http.StatusOK)
+	if _, err := st.Client.Reconciliation(context.Background(), mustStaffToken(t, st, "tom")); apiclient.IsStatus(err, http.StatusNotFound) {
+		mustContain(t, ops, "Reconciliation results are not available yet")
+	}
+	if _, err := st.Client.Jobs(context.Background(), mustStaffToken(t, st, "tom")); apiclient.IsStatus(err, http.StatusNotFound) {
+		mustContain(t, ops, "Job queue figures are not available yet")
+	}
+}
+
+func mustStaffToken(t *testing.T, st *webtest.Stack, user string) string {
+	t.Helper()
+	l, err := st.Client.Login(context.Background(), user, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Token
+}
+
+func TestStandingOrdersPage(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	b := newBrowser(t, st)
+	from, _ := customerWithMoney(t, st, b, "liz", 1_000)
+	r := b.get("/standing-orders")
+	mustStatus(t, r, http.StatusOK)
+	_, err := st.Client.StandingOrders(context.Background(), mustSession(t, st).Token)
+	if apiclient.IsStatus(err, http.StatusNotFound) {
+		mustContain(t, r, "Standing orders are not available yet")
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := idemKeys(t, r.body)[0]
+	r = b.post("/standing-orders", url.Values{"from": {from}, "to": {"123"}, "amount": {"1.001"}, "interval": {"hourly"}, "idempotency_key": {key}})
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, "not a valid account number", "decimal places", "Choose how often")
+}

@@ -45,6 +45,12 @@ func ParseDay(s string, loc *time.Location) (Day, error) {
 	return NewDay(t, loc), nil
 }
 
+// DayFromOrdinal returns the day with the given ordinal in loc.
+func DayFromOrdinal(o int64, loc *time.Location) Day {
+	t := time.Unix(o*86400, 0).UTC()
+	return NewDay(time.Date(t.Year(), t.Month(), t.Day(), 12, 0, 0, 0, loc), loc)
+}
+
 // Next returns the following day.
 func (d Day) Next(loc *time.Location) Day { return NewDay(d.End, loc) }
 

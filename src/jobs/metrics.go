@@ -1,0 +1,92 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the worker's job counters and timings.
+type Metrics struct {
+	Processed *prometheus.CounterVec
+	Failed    *prometheus.CounterVec
+	Duration  *prometheus.HistogramVec
+}
+
+// NewMetrics registers the job metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_processed_total", Help: "Jobs run to completion, by job name."}, []string{"job"}),
+		Failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_failed_total", Help: "Job runs that returned an error (retried or dead), by job name."}, []string{"job"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bank_job_duration_seconds", Help: "Job run time, by job name.",
+			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{"job"}),
+	}
+	reg.MustRegister(m.Processed, m.Failed, m.Duration)
+	return m
+}
+
+// QueueCollector exports, at scrape time, what is in Redis: queue depth,
+// retrying and dead jobs per job name, and the last reconciliation. Read
+// from Redis rather than kept in memory so every replica reports the same
+// numbers and they survive restarts.
+type QueueCollector struct {
+	pool      *redis.Pool
+	namespace string
+	depth     *prometheus.Desc
+	retrying  *prometheus.Desc
+	dead      *prometheus.Desc
+	imbalance *prometheus.Desc
+	mismatch  *prometheus.Desc
+	lastOK    *prometheus.Desc
+	up        *prometheus.Desc
+}
+
+// NewQueueCollector returns a collector for namespace on pool.
+func NewQueueCollector(pool *redis.Pool, namespace string) *QueueCollector {
+	if namespace == "" {
+		namespace = Namespace
+	}
+	return &QueueCollector{
+		pool: pool, namespace: namespace,
+		depth:     prometheus.NewDesc("bank_job_queue_depth", "Jobs waiting in the queue, by job name.", []string{"job"}, nil),
+		retrying:  prometheus.NewDesc("bank_jobs_retrying", "Failed jobs waiting for a retry, by job name.", []string{"job"}, nil),
+		dead:      prometheus.NewDesc("bank_jobs_dead", "Jobs in the dead set (out of retries), by job name.", []string{"job"}, nil),
+		imbalance: prometheus.NewDesc("bank_ledger_imbalance", "Sum over currencies of |sum of balances| at the last reconciliation, minor units; must be 0.", nil, nil),
+		mismatch:  prometheus.NewDesc("bank_ledger_mismatched_accounts", "Accounts whose balance differed from their journal at the last reconciliation; must be 0.", nil, nil),
+		lastOK:    prometheus.NewDesc("bank_reconciliation_last_success_timestamp_seconds", "Unix time of the last completed reconciliation.", nil, nil),
+		up:        prometheus.NewDesc("bank_jobs_stats_up", "1 when the job statistics could be read from Redis.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (q *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{q.depth, q.retrying, q.dead, q.imbalance, q.mismatch, q.lastOK, q.up} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (q *QueueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	stats, err := Stats(ctx, q.pool, q.namespace)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(q.up, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(q.up, prometheus.GaugeValue, 1)
+	for _, s := range stats {
+		ch <- prometheus.MustNewConstMetric(q.depth, prometheus.GaugeValue, float64(s.Queued), s.Job)
+		ch <- prometheus.MustNewConstMetric(q.retrying, prometheus.GaugeValue, float64(s.Retrying), s.Job)
+		ch <- prometheus.MustNewConstMetric(q.dead, prometheus.GaugeValue, float64(s.Dead), s.Job)
+	}
+	last, ok, err := LoadReconciliation(ctx, q.pool)
+	if err != nil || !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(q.imbalance, prometheus.GaugeValue, float64(last.Imbalance))
+	ch <- prometheus.MustNewConstMetric(q.mismatch, prometheus.GaugeValue, float64(len(last.Report.Mismatches)))
+	ch <- prometheus.MustNewConstMetric(q.lastOK, prometheus.GaugeValue, float64(last.LastSuccess.Unix()))
+}

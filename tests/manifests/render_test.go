@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kubebank/kubebank/tests/internal/manifests"
@@ -101,27 +102,48 @@ func TestRootIsDev(t *testing.T) {
 	}
 }
 
-// Namespaces come from the sub-trees of base: the exporter stays in
-// monitoring, everything else is in bank, in every environment.
+// Namespaces come from the sub-trees of base: the exporter and its
+// policies stay in monitoring, everything else is in bank, in every
+// environment.
 func TestNamespaces(t *testing.T) {
+	inMonitoring := map[string]bool{
+		"Deployment/redis-exporter": true, "Service/redis-exporter": true,
+		"ServiceAccount/redis-exporter": true, "NetworkPolicy/redis-exporter": true,
+		"NetworkPolicy/default-deny": true, "NetworkPolicy/allow-dns-egress": true,
+		"Secret/redis-auth": true,
+	}
 	for _, env := range manifests.Envs {
 		objs, _, err := manifests.Render("overlays/" + env)
 		if err != nil {
 			t.Fatal(err)
 		}
+		counts := map[string]int{}
 		for _, o := range objs {
 			if o.Kind == "Namespace" {
 				continue
 			}
-			want := "bank"
-			if o.Name == "redis-exporter" || (o.Kind == "NetworkPolicy" && o.Name == "prometheus-scrapes-bank") ||
-				(o.Kind == "Secret" && o.Namespace == "monitoring") {
-				want = "monitoring"
+			counts[o.Namespace]++
+			name := strings.TrimSuffix(o.Name, "-"+lastDash(o.Name)) // generated Secrets carry a hash suffix
+			if o.Kind != "Secret" {
+				name = o.Name
 			}
-			if o.Namespace != want && !(o.Kind == "NetworkPolicy" && o.Namespace == "monitoring" &&
-				(o.Name == "default-deny" || o.Name == "allow-dns-egress")) {
-				t.Errorf("%s: %s is in namespace %q, want %q", env, o.ID(), o.Namespace, want)
+			if o.Namespace == "monitoring" && !inMonitoring[o.Kind+"/"+name] {
+				t.Errorf("%s: %s is in monitoring", env, o.ID())
+			}
+			if o.Namespace != "monitoring" && o.Namespace != "bank" {
+				t.Errorf("%s: %s is in namespace %q", env, o.ID(), o.Namespace)
 			}
 		}
+		// The exporter (with its Service, ServiceAccount, three policies).
+		if counts["monitoring"] < 6 || counts["bank"] < 20 {
+			t.Errorf("%s: objects per namespace %v", env, counts)
+		}
 	}
+}
+
+func lastDash(s string) string {
+	if i := strings.LastIndex(s, "-"); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
 }

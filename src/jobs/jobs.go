@@ -62,6 +62,11 @@ type Options struct {
 	WebhookAttempts uint
 	WebhookBackoff  func(fails int64) int64
 	HTTPClient      *http.Client
+	// AccrualChunk is how many accruals go to Redis in one pipelined
+	// round trip (default 256); Pace is a pause between chunks, to bound
+	// what a large batch asks of a Redis shared with the API.
+	AccrualChunk int
+	Pace         time.Duration
 	// Inline runs fan-out batches in this process instead of enqueueing
 	// them (operators' `bank jobs run --inline`, benchmarks).
 	Inline bool
@@ -93,6 +98,9 @@ func NewRunner(l *ledger.Ledger, o Options) *Runner {
 	}
 	if o.DormantAfter == 0 {
 		o.DormantAfter = 180 * 24 * time.Hour
+	}
+	if o.AccrualChunk <= 0 {
+		o.AccrualChunk = 256
 	}
 	if o.WebhookAttempts == 0 {
 		o.WebhookAttempts = 8
@@ -261,10 +269,13 @@ func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledge
 			reqs = append(reqs, ledger.Accrual{Account: a.Number, Currency: a.Currency, Day: ledger.DayFromOrdinal(o, r.opt.Location)})
 		}
 	}
-	const chunk = 256
+	chunk := r.opt.AccrualChunk
 	for i := 0; i < len(reqs); i += chunk {
 		if err := ctx.Err(); err != nil {
 			return sum, err
+		}
+		if i > 0 && r.opt.Pace > 0 {
+			time.Sleep(r.opt.Pace)
 		}
 		res, err := r.l.AccrueInterest(ctx, reqs[i:min(i+chunk, len(reqs))])
 		if err != nil {

@@ -44,8 +44,14 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64, dst any) error 
 // anything a lenient decoder would silently accept. Exported for the
 // fuzz test and for other packages that take JSON bodies.
 func DecodeStrict(body []byte, dst any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return invalid("invalid_json", "", "the request body is empty; send a JSON object")
+	}
+	// encoding/json decodes null into a struct as "nothing", and a bare
+	// value is no request either: only an object is.
+	if trimmed[0] != '{' {
+		return invalid("invalid_json", "", "the request body must be a JSON object")
 	}
 	if !utf8.Valid(body) {
 		return invalid("invalid_json", "", "the request body is not valid UTF-8")

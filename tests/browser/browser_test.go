@@ -1,0 +1,366 @@
+// Package browser drives the web app with a real headless Chromium against
+// the real stack (redis-server, the API and the web app, started by the
+// test): what a customer and a teller do, a double click on "Send money",
+// a forged cross-site form, and a customer editing the URL to look at
+// someone else's account.
+package browser
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/web/webtest"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// outDir is test-output/ at the repository root (gitignored).
+var outDir = filepath.Join("..", "..", "test-output")
+
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath
+	if _, err := os.Stat(path); err != nil {
+		p, lerr := exec.LookPath("chromium")
+		if lerr != nil {
+			t.Fatalf("Chromium is required for the browser test and was not found at %s or on PATH: run `make deps-browser` (or apt-get install chromium)", chromiumPath)
+		}
+		path = p
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return ctx
+}
+
+// step runs actions and fails the test with a screenshot on error.
+func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		shot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func shot(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(outDir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func text(t *testing.T, ctx context.Context, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		shot(t, ctx, "failed-text")
+		t.Fatalf("reading %s: %v", css, err)
+	}
+	return s
+}
+
+func location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	l, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// submit clicks a button that navigates and returns the status of the
+// page it leads to.
+func submit(t *testing.T, ctx context.Context, css string) int64 {
+	t.Helper()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(css)))
+	if err != nil {
+		shot(t, ctx, "failed-submit")
+		t.Fatalf("clicking %s: %v", css, err)
+	}
+	return resp.Status
+}
+
+func fill(fields ...string) []chromedp.Action[chromedp.Void] {
+	var out []chromedp.Action[chromedp.Void]
+	for i := 0; i+1 < len(fields); i += 2 {
+		out = append(out, chromedp.SetValue(chromedp.CSS(fields[i]), fields[i+1]))
+	}
+	return out
+}
+
+func TestCustomerAndTellerInTheBrowser(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	// The real web app, reached through a server that holds back the
+	// answer to "Send money" for a moment, as a slow network would: the
+	// page is still there for the second click of a double click, so the
+	// browser really sends the form twice.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.WebApp.ServeHTTP(w, r) // the 303 stays buffered until we return
+		if r.Method == http.MethodPost && r.URL.Path == "/transfer/confirm" {
+			time.Sleep(400 * time.Millisecond)
+		}
+	}))
+	defer slow.Close()
+	base := slow.URL
+	st.CreateUser(t, "teller", "teller password", bank.Teller)
+	// A payee: another customer with an EUR account.
+	_, payeeTok := st.CreateUser(t, "paula", "paula password", bank.Customer)
+	payee := st.OpenAccount(t, payeeTok, "EUR").Number
+
+	ctx := newBrowser(t)
+	started := time.Now()
+
+	// Sign up.
+	step(t, ctx, "open signup", chromedp.Navigate(base+"/signup"))
+	step(t, ctx, "fill signup", fill("#username", "alice", "#password", "alice password", "#confirm", "alice password")...)
+	if code := submit(t, ctx, `button[type="submit"]`); code != http.StatusOK {
+		t.Fatalf("signup landed on status %d", code)
+	}
+	if l := location(t, ctx); !strings.HasSuffix(l, "/dashboard") {
+		t.Fatalf("after signup at %s", l)
+	}
+
+	// Open an account from the dashboard.
+	step(t, ctx, "fill open account", fill("#type", "checking", "#currency", "EUR", "#name", "Everyday")...)
+	submit(t, ctx, `form[action="/accounts"] button`)
+	m := regexp.MustCompile(`/accounts/(\d{10})$`).FindStringSubmatch(location(t, ctx))
+	if m == nil {
+		t.Fatalf("after opening an account at %s", location(t, ctx))
+	}
+	number := m[1]
+	if s := text(t, ctx, ".flash"); !strings.Contains(s, "is open") {
+		t.Fatalf("flash %q", s)
+	}
+
+	// The teller finds the customer and deposits cash.
+	step(t, ctx, "log out customer", chromedp.Click(chromedp.CSS(".logout button")), chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)))
+	step(t, ctx, "teller login", fill("#username", "teller", "#password", "teller password")...)
+	submit(t, ctx, `form[action="/login"] button`)
+	step(t, ctx, "teller search", chromedp.Navigate(base+"/teller"), chromedp.SetValue(chromedp.CSS("#q"), "ali"))
+	submit(t, ctx, `form[role="search"] button`)
+	submit(t, ctx, `a[href="/teller/accounts/`+number+`"]`)
+	step(t, ctx, "fill deposit", fill("#deposit-amount", "250.00", "#deposit-desc", "cash at the counter")...)
+	submit(t, ctx, "#deposit-submit")
+	if s := text(t, ctx, ".flash"); !strings.Contains(s, "Deposited 250.00 EUR") {
+		t.Fatalf("deposit flash %q", s)
+	}
+	if got := st.Balance(t, number); got != 25_000 {
+		t.Fatalf("balance after deposit %d, want 25000", got)
+	}
+	step(t, ctx, "log out teller", chromedp.Click(chromedp.CSS(".logout button")), chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)))
+
+	// The customer transfers 42.50 EUR and double-clicks "Send money".
+	step(t, ctx, "customer login", fill("#username", "alice", "#password", "alice password")...)
+	submit(t, ctx, `form[action="/login"] button`)
+	step(t, ctx, "transfer form", chromedp.Navigate(base+"/transfer?from="+number))
+	step(t, ctx, "fill transfer", fill("#to", payee, "#amount", "42.5", "#description", "Dinner")...)
+	shot(t, ctx, "transfer-form")
+	submit(t, ctx, `form[action="/transfer"] button`)
+	if s := text(t, ctx, "#confirm-amount"); s != "42.50 EUR" {
+		t.Fatalf("confirmation shows %q", s)
+	}
+	confirmsBefore := postCount(t, base, "POST /transfer/confirm")
+	xy, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector('#send').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
+	if err != nil || len(xy) != 2 {
+		t.Fatalf("locating the send button: %v %v", xy, err)
+	}
+	// A real double click: two press/release pairs 120 ms apart, the
+	// second with click count 2.
+	step(t, ctx, "double click send",
+		chromedp.MouseClickXY(xy[0], xy[1]),
+		chromedp.Sleep(120*time.Millisecond),
+		chromedp.MouseClickXY(xy[0], xy[1], chromedp.ClickCount(2)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	time.Sleep(500 * time.Millisecond) // let both submits finish
+	posts := postCount(t, base, "POST /transfer/confirm") - confirmsBefore
+	t.Logf("the double click sent %d confirm requests", posts)
+	if posts < 2 {
+		t.Fatalf("the double click sent %d confirm request(s); the test needs two to show the money moves once", posts)
+	}
+	if got := st.Balance(t, number); got != 25_000-4_250 {
+		t.Fatalf("balance after double click %d, want %d: money moved more than once", got, 25_000-4_250)
+	}
+	if got := st.Balance(t, payee); got != 4_250 {
+		t.Fatalf("payee balance %d, want 4250", got)
+	}
+
+	// History and chart show the money movements.
+	step(t, ctx, "account page", chromedp.Navigate(base+"/accounts/"+number))
+	if s := text(t, ctx, "#balance"); s != "207.50 EUR" {
+		t.Fatalf("balance shows %q", s)
+	}
+	hist := text(t, ctx, "table.history")
+	if !strings.Contains(hist, "−42.50 EUR") || !strings.Contains(hist, "Dinner") || !strings.Contains(hist, "250.00 EUR") {
+		t.Fatalf("history table:\n%s", hist)
+	}
+	if n := strings.Count(hist, "−42.50 EUR"); n != 1 {
+		t.Fatalf("the transfer appears %d times in the history", n)
+	}
+	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#balance-chart path.line"), "d"))
+	if d := attr.Value; err != nil || !strings.HasPrefix(d, "M") || strings.Count(d, "V") < 3 {
+		t.Fatalf("chart path %q: %v", attr.Value, err)
+	}
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('#balance-chart').getBoundingClientRect().width`))
+	if err != nil || w < 300 {
+		t.Fatalf("chart is not drawn at a useful size (width %v): %v", w, err)
+	}
+	shot(t, ctx, "account")
+
+	// The dashboard, for the README.
+	step(t, ctx, "dashboard", chromedp.Navigate(base+"/dashboard"))
+	if s := text(t, ctx, `[data-account="`+number+`"][data-field="balance"]`); s != "207.50 EUR" {
+		t.Fatalf("dashboard balance %q", s)
+	}
+	shot(t, ctx, "dashboard")
+
+	// Editing the URL to another customer's account shows "not found".
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+"/accounts/"+payee))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != http.StatusNotFound {
+		t.Fatalf("another customer's account page: status %d", resp.Status)
+	}
+	if h := text(t, ctx, "h1"); h != "Not found" {
+		t.Fatalf("another customer's account page says %q", h)
+	}
+	if body := text(t, ctx, "main"); strings.Contains(body, "42.50") {
+		t.Fatal("another customer's account page leaks its balance")
+	}
+
+	// A form on another site that posts to the bank is refused. The
+	// attacker is on "localhost", the bank on "127.0.0.1": different sites.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>win a prize</title>
+<form method="post" action="%s/transfer/confirm">
+<input type="hidden" name="from" value="%s"><input type="hidden" name="to" value="%s">
+<input type="hidden" name="amount" value="100"><input type="hidden" name="idempotency_key" value="evil-1">
+<input type="hidden" name="action" value="confirm"><button id="prize">Claim</button></form>`, base, number, payee)
+	}))
+	defer evil.Close()
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	step(t, ctx, "attacker page", chromedp.Navigate(evilURL))
+	if code := submit(t, ctx, "#prize"); code != http.StatusForbidden {
+		t.Fatalf("cross-site form post answered %d, want 403", code)
+	}
+	if s := text(t, ctx, "main"); !strings.Contains(s, "sent from another website") {
+		t.Fatalf("cross-site rejection page: %q", s)
+	}
+	if got := st.Balance(t, number); got != 20_750 {
+		t.Fatalf("cross-site post moved money: balance %d", got)
+	}
+
+	// Log out; the dashboard then asks for a login again.
+	step(t, ctx, "dashboard again", chromedp.Navigate(base+"/dashboard"))
+	submit(t, ctx, ".logout button")
+	if s := text(t, ctx, ".notice"); !strings.Contains(s, "logged out") {
+		t.Fatalf("after logout: %q", s)
+	}
+	step(t, ctx, "dashboard after logout", chromedp.Navigate(base+"/dashboard"))
+	if l := location(t, ctx); !strings.Contains(l, "/login") {
+		t.Fatalf("dashboard after logout shows %s", l)
+	}
+	t.Logf("browser walk-through took %v", time.Since(started).Round(time.Millisecond))
+	logRenderTimes(t, base)
+}
+
+var sampleRe = regexp.MustCompile(`^bank_web_request_duration_seconds_(sum|count)\{code="(\d+)",method="(\w+)",route="([^"]+)"\} (\S+)$`)
+
+// metrics reads the web app's request duration histogram: sum (seconds)
+// and count per route and status.
+func metrics(t *testing.T, base string) map[string][2]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string][2]float64{}
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 4<<20))
+	for sc.Scan() {
+		m := sampleRe.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		v, _ := strconv.ParseFloat(m[5], 64)
+		k := m[4] + " " + m[2]
+		e := out[k]
+		if m[1] == "sum" {
+			e[0] += v
+		} else {
+			e[1] += v
+		}
+		out[k] = e
+	}
+	return out
+}
+
+func postCount(t *testing.T, base, route string) int {
+	t.Helper()
+	n := 0
+	for k, v := range metrics(t, base) {
+		if strings.HasPrefix(k, route+" ") {
+			n += int(v[1])
+		}
+	}
+	return n
+}
+
+// logRenderTimes prints the server-side time per page (API calls included)
+// as measured by the web app's own histogram during this test.
+func logRenderTimes(t *testing.T, base string) {
+	t.Helper()
+	m := metrics(t, base)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := m[k]; v[1] > 0 && strings.HasPrefix(k, "GET /") && !strings.Contains(k, "metrics") {
+			t.Logf("server time %-40s n=%-3d avg %.1f ms", k, int(v[1]), 1000*v[0]/v[1])
+		}
+	}
+}

@@ -49,3 +49,8 @@ clean:
 # keeps its environment facts.
 validate:
 	$(GO) test -count=1 ./tests/manifests/...
+
+# image builds the container image without a Docker daemon: dist/bank-image.tar
+# (docker load, kind load image-archive) and dist/bank-oci.tar (OCI layout).
+image:
+	$(GO) run ./src/cmd/imagebuild -out dist

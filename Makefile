@@ -30,7 +30,7 @@ deps-browser:
 run: deps build
 	$(BIN) dev
 
-test: deps
+test: deps deps-browser
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/jobs"
+	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/redispool"
+	"github.com/kubebank/kubebank/src/service"
+)
+
+func init() {
+	commands["worker"] = command{"run background jobs (gocraft/work pool; metrics/health on 9090)", runWorkerCmd}
+}
+
+// workerOptions configure runWorker; `bank dev` fills them directly.
+type workerOptions struct {
+	Namespace    string
+	Concurrency  uint
+	Location     *time.Location
+	BatchSize    int
+	DormantAfter time.Duration
+	Grace        time.Duration // how long running jobs may finish on shutdown
+	// Registry receives the job metrics and the queue collector; nil
+	// registers nothing (dev mode with its own /metrics may pass its own).
+	Registry prometheus.Registerer
+}
+
+// runWorker runs the job handlers until ctx is done, then stops taking
+// jobs and gives running ones opts.Grace to finish before handing them back.
+func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts workerOptions) error {
+	l := ledger.New(pool)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := l.EnsureSystemAccounts(ctx)
+		if err == nil {
+			break
+		}
+		log.Warn("redis not ready; retrying", "err", err.Error(), "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+	r := jobs.NewRunner(l, jobs.Options{Namespace: opts.Namespace, Location: opts.Location, BatchSize: opts.BatchSize,
+		DormantAfter: opts.DormantAfter, Log: log})
+	var m *jobs.Metrics
+	if opts.Registry != nil {
+		m = jobs.NewMetrics(opts.Registry)
+		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, opts.Namespace))
+	}
+	w := jobs.NewWorker(r, jobs.WorkerOptions{Concurrency: opts.Concurrency, Metrics: m})
+	w.Start()
+	log.Info("worker started", "namespace", r.Options().Namespace, "concurrency", opts.Concurrency)
+	<-ctx.Done()
+	log.Info("worker stopping", "grace", opts.Grace.String())
+	w.Stop(opts.Grace)
+	log.Info("worker stopped")
+	return nil
+}
+
+// jobFlags are the flags worker, scheduler and `jobs run` share.
+type jobFlags struct {
+	redisURL, redisPassword, logLevel, namespace, timezone, metricsAddr string
+}
+
+func (f *jobFlags) register(fs *flag.FlagSet, metrics bool) {
+	fs.StringVar(&f.redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL")
+	fs.StringVar(&f.redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.namespace, "namespace", jobs.Namespace, "gocraft/work key namespace (ledger keys use \"bank:\")")
+	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA time zone of the bank's days and months")
+	if metrics {
+		fs.StringVar(&f.metricsAddr, "metrics-addr", ":9090", "listen address of /healthz, /readyz and /metrics")
+	}
+}
+
+func (f *jobFlags) location() (*time.Location, error) { return time.LoadLocation(f.timezone) }
+
+// serveProbes runs /healthz, /readyz and /metrics until ctx is done.
+func serveProbes(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg *prometheus.Registry, addr string) error {
+	probes := service.NewProbes(map[string]service.Check{"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) }})
+	mux := http.NewServeMux()
+	probes.Mount(mux, reg)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return service.ListenAndServe(ctx, log, srv, addr, probes, service.Options{DrainDelay: time.Second, ShutdownTimeout: 5 * time.Second})
+}
+
+func runWorkerCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var f jobFlags
+	f.register(fs, true)
+	concurrency := fs.Uint("concurrency", 4, "jobs run at once")
+	batch := fs.Int("batch-size", 500, "accounts per fan-out batch job")
+	dormant := fs.Duration("dormant-after", 180*24*time.Hour, "inactivity after which the weekly sweep marks an account dormant")
+	grace := fs.Duration("grace-period", 20*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	loc, err := f.location()
+	if err != nil {
+		return err
+	}
+	log := cli.Logger(f.logLevel).With("component", "worker")
+	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: int(*concurrency) + 16})
+	defer pool.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	errc := make(chan error, 1)
+	go func() {
+		errc <- runWorker(ctx, log, pool, workerOptions{Namespace: f.namespace, Concurrency: *concurrency, Location: loc,
+			BatchSize: *batch, DormantAfter: *dormant, Grace: *grace, Registry: reg})
+	}()
+	if err := serveProbes(ctx, log, pool, reg, f.metricsAddr); err != nil {
+		return err
+	}
+	return <-errc
+}

@@ -253,6 +253,17 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("dashboard balance %q", s)
 	}
 	shot(t, ctx, "dashboard")
+	// On a phone the page fits the screen: no sideways scrolling.
+	step(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844), chromedp.Reload())
+	sw, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`))
+	if err != nil || sw > 390 {
+		shot(t, ctx, "dashboard-phone")
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > 390).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`))
+		t.Logf("elements beyond the right edge: %v", wide)
+		t.Fatalf("dashboard on a 390px phone is %v px wide: %v", sw, err)
+	}
+	shot(t, ctx, "dashboard-phone")
+	step(t, ctx, "desktop viewport", chromedp.EmulateViewport(1280, 900))
 
 	// Editing the URL to another customer's account shows "not found".
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+"/accounts/"+payee))

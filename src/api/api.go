@@ -38,7 +38,8 @@ type Config struct {
 	// app's pods). Empty: the TCP peer address is the client.
 	TrustedProxies []netip.Prefix
 	// Customers may pick an overdraft limit and a savings rate only up to
-	// these bounds; staff are limited by the ledger's bounds alone.
+	// these bounds; staff are limited by the ledger's bounds alone. Zero
+	// means the Default* value; a negative value allows customers none.
 	CustomerMaxOverdraft int64
 	CustomerMaxRateBps   int64
 }
@@ -67,6 +68,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.CustomerMaxOverdraft == 0 {
+		cfg.CustomerMaxOverdraft = DefaultCustomerMaxOverdraft
+	}
+	if cfg.CustomerMaxRateBps == 0 {
+		cfg.CustomerMaxRateBps = DefaultCustomerMaxRateBps
 	}
 	reg := cfg.Registry
 	if reg == nil {

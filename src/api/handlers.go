@@ -162,14 +162,15 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	u := userOf(r)
 	if !u.Role.Staff() {
-		if req.OverdraftLimit > s.cfg.CustomerMaxOverdraft {
+		maxOverdraft, maxRate := max(s.cfg.CustomerMaxOverdraft, 0), max(s.cfg.CustomerMaxRateBps, 0)
+		if req.OverdraftLimit > maxOverdraft {
 			s.fail(w, r, invalid("invalid_overdraft_limit", "overdraft_limit",
-				"customers may choose an overdraft limit of at most "+strconv.FormatInt(s.cfg.CustomerMaxOverdraft, 10)+" minor units; ask a teller for more"))
+				"customers may choose an overdraft limit of at most "+strconv.FormatInt(maxOverdraft, 10)+" minor units; ask a teller for more"))
 			return
 		}
-		if req.InterestRate > s.cfg.CustomerMaxRateBps {
+		if req.InterestRate > maxRate {
 			s.fail(w, r, invalid("invalid_interest_rate", "interest_rate_bps",
-				"customers may choose an interest rate of at most "+strconv.FormatInt(s.cfg.CustomerMaxRateBps, 10)+" basis points"))
+				"customers may choose an interest rate of at most "+strconv.FormatInt(maxRate, 10)+" basis points"))
 			return
 		}
 	}

@@ -1,0 +1,489 @@
+// Package contract_test checks that the manifests and the binary agree:
+// for every container that runs the bank image in every overlay, the real
+// binary (built from ./src/cmd/bank) is started with that container's args
+// and env, with Service host names pointed at a test redis-server and at
+// local ports. It must start, listen on the declared ports, answer the
+// declared liveness and readiness probes, and stop cleanly on SIGTERM
+// within terminationGracePeriodSeconds; every env var the manifests set
+// must be one of the binary's flags.
+package contract_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/redistest"
+	"github.com/kubebank/kubebank/tests/internal/manifests"
+)
+
+const bankImage = "ghcr.io/kubebank/bank"
+
+var bankBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "contract-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bankBinary = filepath.Join(dir, "bank")
+	build := exec.Command("go", "build", "-o", bankBinary, "./src/cmd/bank")
+	build.Dir = manifests.Root()
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building bank:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var flagLine = regexp.MustCompile(`(?m)^\s+-{1,2}([a-z0-9][a-z0-9-]*)`)
+
+// flagEnv returns the BANK_* variables `bank <cmd> -h` says the
+// subcommand reads (one per flag), or an error when it has no such
+// subcommand.
+func flagEnv(cmd string) (map[string]bool, error) {
+	out, _ := exec.Command(bankBinary, cmd, "-h").CombinedOutput()
+	if strings.Contains(string(out), "unknown command") {
+		return nil, fmt.Errorf("the binary has no subcommand %q yet (the manifests run `bank %s`):\n%s", cmd, cmd, out)
+	}
+	vars := map[string]bool{}
+	for _, m := range flagLine.FindAllStringSubmatch(string(out), -1) {
+		vars["BANK_"+strings.ToUpper(strings.ReplaceAll(m[1], "-", "_"))] = true
+	}
+	if len(vars) == 0 {
+		return nil, fmt.Errorf("`bank %s -h` lists no flags:\n%s", cmd, out)
+	}
+	return vars, nil
+}
+
+// container is one bank container of a rendered workload.
+type container struct {
+	workload string
+	grace    time.Duration
+	spec     map[string]any
+}
+
+func (c container) args() []string {
+	var a []string
+	for _, x := range c.spec["args"].([]any) {
+		a = append(a, fmt.Sprint(x))
+	}
+	return a
+}
+
+// ports maps container port names (and numbers) to numbers.
+func (c container) ports() map[string]int {
+	p := map[string]int{}
+	l, _ := c.spec["ports"].([]any)
+	for _, x := range l {
+		n := int(manifests.Get(x, "containerPort").(float64))
+		p[strconv.Itoa(n)] = n
+		if name, ok := manifests.Get(x, "name").(string); ok {
+			p[name] = n
+		}
+	}
+	return p
+}
+
+func bankContainers(t *testing.T, objs []manifests.Object) []container {
+	t.Helper()
+	var out []container
+	for _, o := range objs {
+		for _, c := range manifests.Containers(o) {
+			img, _ := c["image"].(string)
+			if !strings.HasPrefix(img, bankImage+":") && !strings.HasPrefix(img, bankImage+"@") {
+				continue
+			}
+			grace := 30 * time.Second
+			if g, ok := manifests.Get(manifests.PodSpec(o), "terminationGracePeriodSeconds").(float64); ok {
+				grace = time.Duration(g) * time.Second
+			}
+			out = append(out, container{workload: o.Name, grace: grace, spec: c})
+		}
+	}
+	// api first: web's readiness needs a running API.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].workload == "api" && out[j].workload != "api" })
+	return out
+}
+
+// secrets resolves secretKeyRefs: from a Secret the overlay renders (dev),
+// otherwise from a value the test makes up (staging and prod get theirs
+// from the cluster).
+func secrets(objs []manifests.Object) func(name, key string) string {
+	data := map[string]string{}
+	for _, o := range objs {
+		if o.Kind != "Secret" {
+			continue
+		}
+		d, _ := o.Raw["data"].(map[string]any)
+		for k, v := range d {
+			b, _ := base64.StdEncoding.DecodeString(fmt.Sprint(v))
+			data[o.Name+"/"+k] = string(b)
+		}
+	}
+	return func(name, key string) string {
+		if v, ok := data[name+"/"+key]; ok {
+			return v
+		}
+		return "test-secret-" + name + "-" + key
+	}
+}
+
+// redisPassword is what every bank container's redis password resolves to;
+// the test redis-server requires it, so a container that ignored it could
+// not become ready.
+func redisPassword(t *testing.T, cs []container, secret func(string, string) string) string {
+	t.Helper()
+	pw := ""
+	for _, c := range cs {
+		for _, e := range c.spec["env"].([]any) {
+			if manifests.Get(e, "name") == "BANK_REDIS_PASSWORD" {
+				ref := manifests.Get(e, "valueFrom", "secretKeyRef")
+				if ref == nil {
+					t.Fatalf("%s: BANK_REDIS_PASSWORD is not from a Secret", c.workload)
+				}
+				v := secret(fmt.Sprint(manifests.Get(ref, "name")), fmt.Sprint(manifests.Get(ref, "key")))
+				if pw != "" && v != pw {
+					t.Fatalf("containers disagree on the Redis password Secret")
+				}
+				pw = v
+			}
+		}
+	}
+	if pw == "" {
+		t.Fatal("no container sets BANK_REDIS_PASSWORD")
+	}
+	return pw
+}
+
+// serviceHosts maps every DNS form of every rendered Service
+// (name, name.ns, name.ns.svc, name.ns.svc.cluster.local) and port to the
+// Service's name and port.
+func serviceHosts(objs []manifests.Object) map[string]string {
+	m := map[string]string{}
+	for _, o := range objs {
+		if o.Kind != "Service" {
+			continue
+		}
+		ports, _ := manifests.Get(o.Raw, "spec", "ports").([]any)
+		for _, p := range ports {
+			port := strconv.Itoa(int(manifests.Get(p, "port").(float64)))
+			for _, h := range []string{o.Name, o.Name + "." + o.Namespace, o.Name + "." + o.Namespace + ".svc", o.Name + "." + o.Namespace + ".svc.cluster.local"} {
+				m[net.JoinHostPort(h, port)] = o.Name + ":" + port
+			}
+		}
+	}
+	return m
+}
+
+// requirePassword turns on AUTH in the running test server (redistest
+// pings it without a password while starting it).
+func requirePassword(t *testing.T, addr, pw string) {
+	t.Helper()
+	c, err := redis.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Do("CONFIG", "SET", "requirepass", pw); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := redis.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Do("PING"); err == nil {
+		t.Fatal("redis answers without the password")
+	}
+}
+
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	done   chan error
+	grace  time.Duration
+	listen map[int]string // containerPort -> local address
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	p, err := redistest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(p)
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and the
+// test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestContract(t *testing.T) {
+	for _, env := range manifests.Envs {
+		t.Run(env, func(t *testing.T) { checkOverlay(t, env) })
+	}
+}
+
+func checkOverlay(t *testing.T, env string) {
+	objs, _, err := manifests.Render("overlays/" + env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := bankContainers(t, objs)
+	want := []string{"api", "scheduler", "web", "worker"}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.workload)
+	}
+	sort.Strings(got)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("bank containers %v, want %v", got, want)
+	}
+	secret := secrets(objs)
+	rds := redistest.Start(t)
+	requirePassword(t, rds.Addr, redisPassword(t, cs, secret))
+	hosts := serviceHosts(objs)
+	// Where each Service is reachable in this test: redis is the test
+	// server; api is the api process once it is started.
+	local := map[string]string{"redis:6379": rds.Addr}
+
+	var running []*process
+	defer func() {
+		for _, p := range running {
+			if p.cmd.ProcessState == nil {
+				p.cmd.Process.Kill()
+			}
+		}
+	}()
+	for _, c := range cs {
+		p, ok := start(t, c, hosts, local, secret)
+		if !ok {
+			continue
+		}
+		running = append(running, p)
+		if !probe(t, c, p) {
+			continue
+		}
+		if c.workload == "api" {
+			local["api:8000"] = p.listen[8000]
+		}
+	}
+	// SIGTERM all at once (as a rollout does), then each must exit 0
+	// within its grace period.
+	for _, p := range running {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range running {
+		select {
+		case err := <-p.done:
+			if err != nil {
+				t.Errorf("%s: exit after SIGTERM: %v\n%s", p.name, err, p.out)
+			}
+		case <-time.After(p.grace):
+			t.Errorf("%s: still running %s after SIGTERM (terminationGracePeriodSeconds)\n%s", p.name, p.grace, p.out)
+			p.cmd.Process.Kill()
+		}
+	}
+}
+
+// start checks the container's env against the binary's flags, rewrites
+// Service addresses and listen ports to local ones, and starts it.
+func start(t *testing.T, c container, hosts, local map[string]string, secret func(string, string) string) (*process, bool) {
+	t.Helper()
+	args := c.args()
+	if len(args) == 0 {
+		t.Errorf("%s: no args (which subcommand?)", c.workload)
+		return nil, false
+	}
+	known, err := flagEnv(args[0])
+	if err != nil {
+		t.Errorf("%s: %v", c.workload, err)
+		return nil, false
+	}
+	ports := c.ports()
+	p := &process{name: c.workload, grace: c.grace, listen: map[int]string{}, done: make(chan error, 1)}
+	environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "TMPDIR=" + t.TempDir()}
+	envs, _ := c.spec["env"].([]any)
+	ok := true
+	for _, e := range envs {
+		name := fmt.Sprint(manifests.Get(e, "name"))
+		if !known[name] {
+			t.Errorf("%s: env %s is not read by `bank %s` (its flags give %v)", c.workload, name, args[0], keys(known))
+			ok = false
+			continue
+		}
+		var val string
+		if ref := manifests.Get(e, "valueFrom", "secretKeyRef"); ref != nil {
+			val = secret(fmt.Sprint(manifests.Get(ref, "name")), fmt.Sprint(manifests.Get(ref, "key")))
+		} else {
+			val = fmt.Sprint(manifests.Get(e, "value"))
+		}
+		// A listen address: its port must be a declared containerPort;
+		// locally it becomes a free port.
+		if strings.HasPrefix(val, ":") {
+			port, err := strconv.Atoi(val[1:])
+			if err != nil || ports[val[1:]] != port {
+				t.Errorf("%s: %s=%s listens on a port the container does not declare (%v)", c.workload, name, val, ports)
+				ok = false
+				continue
+			}
+			addr := freeAddr(t)
+			p.listen[port] = addr
+			val = addr
+		}
+		// A URL naming a Service: point it at the local stand-in.
+		if u, err := url.Parse(val); err == nil && u.Host != "" {
+			if svc, isSvc := hosts[u.Host]; isSvc {
+				to, have := local[svc]
+				if !have {
+					t.Errorf("%s: %s=%s names Service %s, which nothing in the test stands in for", c.workload, name, val, svc)
+					ok = false
+					continue
+				}
+				u.Host = to
+				val = u.String()
+			} else if u.Scheme != "" && strings.Contains(u.Host, ".") {
+				t.Errorf("%s: %s=%s names a host that is no Service of the overlay", c.workload, name, val)
+				ok = false
+			}
+		}
+		environ = append(environ, name+"="+val)
+	}
+	for port := range uniquePorts(ports) {
+		if _, ok := p.listen[port]; !ok {
+			t.Errorf("%s: containerPort %d is not set by any listen-address env var", c.workload, port)
+			return nil, false
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	var out syncBuffer
+	p.cmd = exec.Command(bankBinary, args...)
+	p.cmd.Env = environ
+	p.cmd.Stdout, p.cmd.Stderr = &out, &out
+	p.out = &bytes.Buffer{}
+	if err := p.cmd.Start(); err != nil {
+		t.Errorf("%s: %v", c.workload, err)
+		return nil, false
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.out.WriteString(out.String())
+		p.done <- err
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s output:\n%s", c.workload, out.String())
+		}
+	})
+	return p, true
+}
+
+// probe waits until the container's liveness and readiness probes answer
+// 2xx on the ports the manifests declare, as the kubelet would ask them.
+func probe(t *testing.T, c container, p *process) bool {
+	t.Helper()
+	ports := c.ports()
+	for _, kind := range []string{"livenessProbe", "readinessProbe"} {
+		pr := c.spec[kind]
+		path, _ := manifests.Get(pr, "httpGet", "path").(string)
+		portRef := fmt.Sprint(manifests.Get(pr, "httpGet", "port"))
+		port, declared := ports[portRef]
+		if path == "" || !declared {
+			t.Errorf("%s: %s is not an httpGet on a declared port: %v", c.workload, kind, pr)
+			return false
+		}
+		target := "http://" + p.listen[port] + path
+		if err := waitOK(target, 20*time.Second, p.done); err != nil {
+			t.Errorf("%s: %s %s: %v", c.workload, kind, target, err)
+			return false
+		}
+	}
+	return true
+}
+
+func waitOK(target string, limit time.Duration, exited chan error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	last := "no answer"
+	for {
+		select {
+		case err := <-exited:
+			exited <- err // keep it for the shutdown check
+			return fmt.Errorf("process exited: %v", err)
+		default:
+		}
+		resp, err := client.Get(target)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not 2xx within %s: %s", limit, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func uniquePorts(p map[string]int) map[int]bool {
+	u := map[int]bool{}
+	for _, n := range p {
+		u[n] = true
+	}
+	return u
+}
+
+func keys(m map[string]bool) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}

@@ -126,6 +126,7 @@ func (s *Server) routes() chi.Router {
 			r.Get("/holds/{id}", s.getHold)
 			r.Post("/holds/{id}/capture", s.captureHold)
 			r.Post("/holds/{id}/void", s.voidHold)
+			s.backgroundRoutes(r)
 			r.Group(func(r chi.Router) {
 				r.Use(staffOnly(s))
 				r.Post("/teller/deposits", s.tellerDeposit)
@@ -134,6 +135,7 @@ func (s *Server) routes() chi.Router {
 				r.Post("/admin/accounts/{number}/freeze", s.setStatus(ledger.ActionFreeze))
 				r.Post("/admin/accounts/{number}/unfreeze", s.setStatus(ledger.ActionUnfreeze))
 				r.Post("/admin/accounts/{number}/close", s.setStatus(ledger.ActionClose))
+				s.backgroundStaffRoutes(r)
 			})
 		})
 	})

@@ -179,7 +179,7 @@ func TestMonthlyStatement(t *testing.T) {
 	if lines := strings.Count(sb.String(), "\n"); lines != 9+100 {
 		t.Fatalf("csv has %d lines, want 109", lines)
 	}
-	if !strings.Contains(sb.String(), fmt.Sprintf("closing_balance,%d\n", monthEnd)) {
+	if !strings.Contains(sb.String(), fmt.Sprintf("closing_balance,%d,", monthEnd)) {
 		t.Fatalf("csv lacks the closing balance:\n%s", sb.String()[:300])
 	}
 }

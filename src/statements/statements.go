@@ -198,6 +198,13 @@ func WriteCSV(w io.Writer, st Statement) error {
 		rows = append(rows, []string{e.Time.UTC().Format(time.RFC3339), e.ID, e.Kind, safeCell(e.Description),
 			e.Counterparty, e.TransferID, i(e.Amount), i(e.BalanceAfter)})
 	}
+	// Every row has the entry table's 8 columns, so strict CSV readers
+	// (and spreadsheet imports) see one rectangular table.
+	for i := range rows {
+		for len(rows[i]) < 8 {
+			rows[i] = append(rows[i], "")
+		}
+	}
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}

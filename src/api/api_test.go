@@ -241,6 +241,11 @@ func TestWalkthrough(t *testing.T) {
 	if !strings.Contains(string(r.Body), `"username":"alice"`) || !strings.Contains(string(r.Body), sav.Number) || strings.Contains(string(r.Body), `"bob"`) {
 		t.Fatalf("search: %s", r.Body)
 	}
+	r = e.do(t, req{Method: "GET", Path: "/v1/teller/customers?q=t", Token: teller})
+	want(t, r, 200, "")
+	if string(r.Body) != "{\"customers\":[]}\n" {
+		t.Fatalf("search t found staff: %s", r.Body)
+	}
 	r = e.do(t, req{Method: "GET", Path: "/v1/teller/customers?q=" + bobs.Number, Token: teller})
 	want(t, r, 200, "")
 	if !strings.Contains(string(r.Body), `"username":"bob"`) {

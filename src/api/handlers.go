@@ -300,6 +300,9 @@ func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]customerView, 0, len(users))
 	for _, u := range users {
+		if u.Role != bank.Customer { // staff are not customers, even when their names match
+			continue
+		}
 		accts, err := s.l.AccountsOf(r.Context(), u.ID)
 		if err != nil {
 			s.fail(w, r, err)

@@ -143,30 +143,44 @@ type EntryPage struct {
 	NextCursor string       `json:"next_cursor"`
 }
 
-// Statement is one monthly statement's summary. The detail fields beyond
-// the month are optional so that the client tolerates the API adding more.
+// Statement is one monthly statement's summary (the list leaves out the
+// entries; the CSV download has them).
 type Statement struct {
-	Month          string    `json:"month"`
+	Account        string    `json:"account"`
+	Month          string    `json:"month"` // YYYY-MM
+	Currency       string    `json:"currency"`
+	PeriodStart    time.Time `json:"period_start"`
+	PeriodEnd      time.Time `json:"period_end"` // exclusive
 	OpeningBalance int64     `json:"opening_balance"`
 	ClosingBalance int64     `json:"closing_balance"`
-	Currency       string    `json:"currency"`
-	Entries        int       `json:"entry_count"`
-	CreatedAt      time.Time `json:"created_at"`
+	TotalIn        int64     `json:"total_in"`
+	TotalOut       int64     `json:"total_out"` // positive
+	EntryCount     int       `json:"entry_count"`
+	GeneratedAt    time.Time `json:"generated_at"`
 }
 
-// StandingOrder is a recurring transfer.
+// StandingOrder is a recurring transfer. Dates are days, YYYY-MM-DD.
 type StandingOrder struct {
-	ID          string    `json:"id"`
-	From        string    `json:"from"`
-	To          string    `json:"to"`
-	Amount      int64     `json:"amount"`
-	Currency    string    `json:"currency"`
-	Description string    `json:"description"`
-	Interval    string    `json:"interval"`
-	StartDate   string    `json:"start_date,omitempty"`
-	NextRun     time.Time `json:"next_run"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string     `json:"id"`
+	From        string     `json:"from"`
+	To          string     `json:"to"`
+	Amount      int64      `json:"amount"`
+	Currency    string     `json:"currency"`
+	Description string     `json:"description"`
+	Frequency   string     `json:"frequency"` // daily | weekly | monthly
+	FirstDate   string     `json:"first_date"`
+	EndDate     string     `json:"end_date,omitempty"`
+	Count       int        `json:"count,omitempty"`
+	Status      string     `json:"status"` // active | cancelled | completed
+	NextDate    string     `json:"next_date,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	Runs        []struct {
+		Date       string `json:"date"`
+		Status     string `json:"status"` // executed | failed
+		TransferID string `json:"transfer_id,omitempty"`
+		Code       string `json:"code,omitempty"`
+	} `json:"runs"`
 }
 
 // StandingOrderRequest is the body of POST /v1/standing-orders.
@@ -176,8 +190,34 @@ type StandingOrderRequest struct {
 	Amount      int64  `json:"amount"`
 	Currency    string `json:"currency"`
 	Description string `json:"description,omitempty"`
-	Interval    string `json:"interval"`
-	StartDate   string `json:"start_date,omitempty"`
+	Frequency   string `json:"frequency"`
+	FirstDate   string `json:"first_date"`
+	EndDate     string `json:"end_date,omitempty"`
+	Count       int    `json:"count,omitempty"`
+}
+
+// Reconciliation is the last result of the ledger check (staff).
+type Reconciliation struct {
+	Report struct {
+		CheckedAt  time.Time        `json:"checked_at"`
+		Accounts   int              `json:"accounts"`
+		Entries    int64            `json:"entries"`
+		Sums       map[string]int64 `json:"sums"` // per currency; all zero when balanced
+		Mismatches []map[string]any `json:"mismatches"`
+		Duration   string           `json:"duration"`
+	} `json:"report"`
+	Balanced    bool      `json:"balanced"`
+	Imbalance   int64     `json:"imbalance"`
+	LastSuccess time.Time `json:"last_success"`
+}
+
+// JobStat is one job name's queue state (staff).
+type JobStat struct {
+	Job       string `json:"job"`
+	Queued    int64  `json:"queued"`    // waiting to run
+	Retrying  int64  `json:"retrying"`  // failed, waiting for a retry
+	Scheduled int64  `json:"scheduled"` // to run later
+	Dead      int64  `json:"dead"`      // failed for good
 }
 
 type forwardedKey struct{}
@@ -423,20 +463,21 @@ func (c *Client) CancelStandingOrder(ctx context.Context, token, id string) erro
 	return c.do(ctx, "DELETE", "/v1/standing-orders/"+url.PathEscape(id), token, "", nil, nil)
 }
 
-// Reconciliation returns the last reconciliation result (staff). Its shape
-// belongs to the background-jobs work, so it is returned as generic JSON.
-func (c *Client) Reconciliation(ctx context.Context, token string) (map[string]any, error) {
-	var out map[string]any
+// Reconciliation returns the last reconciliation result (staff); 404 when
+// it has not run yet.
+func (c *Client) Reconciliation(ctx context.Context, token string) (Reconciliation, error) {
+	var out Reconciliation
 	err := c.do(ctx, "GET", "/v1/admin/reconciliation", token, "", nil, &out)
 	return out, err
 }
 
-// Jobs returns queue depths, failures and dead jobs per job name (staff),
-// as generic JSON for the same reason.
-func (c *Client) Jobs(ctx context.Context, token string) (map[string]any, error) {
-	var out map[string]any
+// Jobs returns queue depths, retries and dead jobs per job name (staff).
+func (c *Client) Jobs(ctx context.Context, token string) ([]JobStat, error) {
+	var out struct {
+		Jobs []JobStat `json:"jobs"`
+	}
 	err := c.do(ctx, "GET", "/v1/admin/jobs", token, "", nil, &out)
-	return out, err
+	return out.Jobs, err
 }
 
 // Ready checks that the API answers its readiness probe.

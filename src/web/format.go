@@ -87,6 +87,7 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 	},
 	"neg": func(v int64) bool { return v < 0 },
+	"add": func(a, b int) int { return a + b },
 }
 
 // chart is a server-rendered SVG line chart of an account's balance over

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/statements"
 	"github.com/kubebank/kubebank/src/web/webtest"
 )
 
@@ -219,6 +220,30 @@ func TestAccountPage(t *testing.T) {
 		mustStatus(t, b.get("/accounts/"+number+"/statements/2026-01.csv"), http.StatusNotFound)
 	} else if err != nil {
 		t.Fatal(err)
+	} else {
+		mustContain(t, b.get("/accounts/"+number), "No statements yet")
+		// The monthly job's output, built and stored as the worker does.
+		month := time.Now().UTC().Format("2006-01")
+		stmt, err := statements.Build(context.Background(), st.Ledger, number, month, time.UTC, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := statements.NewStore(st.Pool).Save(context.Background(), stmt); err != nil {
+			t.Fatal(err)
+		}
+		page := b.get("/accounts/" + number)
+		mustContain(t, page, month, "closing 325.00 EUR", "25 postings", `href="/accounts/`+number+`/statements/`+month+`.csv"`)
+		csv := b.get("/accounts/" + number + "/statements/" + month + ".csv")
+		mustStatus(t, csv, http.StatusOK)
+		if ct := csv.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+			t.Errorf("statement Content-Type %q", ct)
+		}
+		if cd := csv.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") {
+			t.Errorf("statement Content-Disposition %q", cd)
+		}
+		mustContain(t, csv, "closing_balance,32500", "opening_balance,0")
+		mustStatus(t, b.get("/accounts/"+number+"/statements/2001-01.csv"), http.StatusNotFound)
+		mustStatus(t, b.get("/accounts/"+number+"/statements/2001-13.csv"), http.StatusNotFound)
 	}
 
 	// Another customer's account is simply not found, as is nonsense.
@@ -300,11 +325,22 @@ func TestTellerConsole(t *testing.T) {
 
 	ops := tb.get("/teller/operations")
 	mustStatus(t, ops, http.StatusOK)
-	if _, err := st.Client.Reconciliation(context.Background(), mustStaffToken(t, st, "tom")); apiclient.IsStatus(err, http.StatusNotFound) {
-		mustContain(t, ops, "Reconciliation results are not available yet")
+	staff := mustStaffToken(t, st, "tom")
+	if _, err := st.Client.Reconciliation(context.Background(), staff); apiclient.IsStatus(err, http.StatusNotFound) {
+		mustContain(t, ops, "No reconciliation result is available yet")
+	} else if err != nil {
+		t.Fatal(err)
+	} else {
+		mustContain(t, ops, `id="recon-status"`)
 	}
-	if _, err := st.Client.Jobs(context.Background(), mustStaffToken(t, st, "tom")); apiclient.IsStatus(err, http.StatusNotFound) {
+	jobs, err := st.Client.Jobs(context.Background(), staff)
+	switch {
+	case apiclient.IsStatus(err, http.StatusNotFound):
 		mustContain(t, ops, "Job queue figures are not available yet")
+	case err != nil:
+		t.Fatal(err)
+	case len(jobs) > 0:
+		mustContain(t, ops, `<table id="jobs">`, jobs[0].Job)
 	}
 }
 
@@ -332,7 +368,30 @@ func TestStandingOrdersPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := idemKeys(t, r.body)[0]
-	r = b.post("/standing-orders", url.Values{"from": {from}, "to": {"123"}, "amount": {"1.001"}, "interval": {"hourly"}, "idempotency_key": {key}})
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	r = b.post("/standing-orders", url.Values{"from": {from}, "to": {"123"}, "amount": {"1.001"}, "frequency": {"hourly"}, "first_date": {yesterday}, "idempotency_key": {key}})
 	mustStatus(t, r, http.StatusUnprocessableEntity)
-	mustContain(t, r, "not a valid account number", "decimal places", "Choose how often")
+	mustContain(t, r, "not a valid account number", "decimal places", "Choose how often", "today or later", `value="1.001"`)
+
+	_, otherTok := st.CreateUser(t, "max", pw, bank.Customer)
+	to := st.OpenAccount(t, otherTok, "EUR").Number
+	next := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
+	create := url.Values{"from": {from}, "to": {to}, "amount": {"2.50"}, "frequency": {"weekly"}, "first_date": {next}, "description": {"pocket money"}, "idempotency_key": {key}}
+	for range 2 { // double submit: one order
+		r = b.post("/standing-orders", create)
+		mustStatus(t, r, http.StatusSeeOther)
+	}
+	list := b.follow(r)
+	mustContain(t, list, "Standing order created: 2.50 EUR weekly", "pocket money", next, `badge-active`)
+	orders, err := st.Client.StandingOrders(context.Background(), mustSession(t, st).Token)
+	if err != nil || len(orders) != 1 {
+		t.Fatalf("orders after a double submit: %d (%v), want 1", len(orders), err)
+	}
+	r = b.post("/standing-orders/"+orders[0].ID+"/cancel", nil)
+	mustStatus(t, r, http.StatusSeeOther)
+	mustContain(t, b.follow(r), "was cancelled", `badge-cancelled`)
+	mustStatus(t, b.post("/standing-orders/"+orders[0].ID+"/cancel", nil), http.StatusUnprocessableEntity)
+	if got := st.Balance(t, from); got != 1_000 {
+		t.Fatalf("creating a future standing order moved money: %d", got)
+	}
 }

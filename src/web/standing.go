@@ -8,24 +8,25 @@ import (
 	"github.com/kubebank/kubebank/src/apiclient"
 )
 
-// Intervals a standing order may repeat at, in the API's vocabulary.
-var intervals = []string{"daily", "weekly", "monthly"}
+// Frequencies a standing order may repeat at, in the API's vocabulary.
+var frequencies = []string{"daily", "weekly", "monthly"}
 
 type standingForm struct {
 	transferForm
-	Interval, StartDate string
+	Frequency, FirstDate, EndDate string
 }
 
 type standingData struct {
 	Orders      []apiclient.StandingOrder
 	Accounts    []apiclient.Account
 	Form        standingForm
-	Intervals   []string
+	Frequencies []string
+	Today       string
 	Unavailable bool // the standing-orders API is not deployed yet
 }
 
 func (s *Server) standingOrders(w http.ResponseWriter, r *http.Request, sess *Session) {
-	f := standingForm{transferForm: transferForm{Key: newIdempotencyKey(), Errors: map[string]string{}}, Interval: "monthly"}
+	f := standingForm{transferForm: transferForm{Key: newIdempotencyKey(), Errors: map[string]string{}}, Frequency: "monthly"}
 	s.renderStanding(w, r, sess, http.StatusOK, f)
 }
 
@@ -35,7 +36,7 @@ func (s *Server) renderStanding(w http.ResponseWriter, r *http.Request, sess *Se
 		s.apiFailure(w, r, sess, err)
 		return
 	}
-	d := standingData{Accounts: sendable(accts), Form: f, Intervals: intervals}
+	d := standingData{Accounts: sendable(accts), Form: f, Frequencies: frequencies, Today: time.Now().UTC().Format("2006-01-02")}
 	d.Orders, err = s.api.StandingOrders(r.Context(), sess.Token)
 	if apiclient.IsStatus(err, http.StatusNotFound) || apiclient.IsStatus(err, http.StatusMethodNotAllowed) {
 		d.Unavailable = true
@@ -52,20 +53,31 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 		s.apiFailure(w, r, sess, err)
 		return
 	}
-	f := standingForm{transferForm: readTransferForm(r), Interval: r.PostFormValue("interval"), StartDate: strings.TrimSpace(r.PostFormValue("start_date"))}
+	f := standingForm{transferForm: readTransferForm(r), Frequency: r.PostFormValue("frequency"),
+		FirstDate: strings.TrimSpace(r.PostFormValue("first_date")), EndDate: strings.TrimSpace(r.PostFormValue("end_date"))}
 	from, minor := checkTransfer(&f.transferForm, sendable(accts))
 	valid := false
-	for _, iv := range intervals {
-		valid = valid || iv == f.Interval
+	for _, fr := range frequencies {
+		valid = valid || fr == f.Frequency
 	}
 	if !valid {
-		f.Errors["interval"] = "Choose how often the transfer repeats."
+		f.Errors["frequency"] = "Choose how often the transfer repeats."
 	}
-	if f.StartDate != "" {
-		if d, err := time.Parse("2006-01-02", f.StartDate); err != nil {
-			f.Errors["start_date"] = "The first date must look like 2026-01-31."
-		} else if d.Before(time.Now().UTC().Truncate(24 * time.Hour)) {
-			f.Errors["start_date"] = "The first date must be today or later."
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if f.FirstDate == "" {
+		f.FirstDate = today.Format("2006-01-02")
+	}
+	first, err := time.Parse("2006-01-02", f.FirstDate)
+	if err != nil {
+		f.Errors["first_date"] = "The first date must look like 2026-01-31."
+	} else if first.Before(today) {
+		f.Errors["first_date"] = "The first date must be today or later."
+	}
+	if f.EndDate != "" {
+		if end, err := time.Parse("2006-01-02", f.EndDate); err != nil {
+			f.Errors["end_date"] = "The last date must look like 2026-12-31."
+		} else if f.Errors["first_date"] == "" && end.Before(first) {
+			f.Errors["end_date"] = "The last date must not be before the first date."
 		}
 	}
 	if len(f.Errors) > 0 {
@@ -74,7 +86,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 	}
 	o, err := s.api.CreateStandingOrder(r.Context(), sess.Token, f.Key, apiclient.StandingOrderRequest{
 		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency,
-		Description: f.Description, Interval: f.Interval, StartDate: f.StartDate,
+		Description: f.Description, Frequency: f.Frequency, FirstDate: f.FirstDate, EndDate: f.EndDate,
 	})
 	if err != nil {
 		p, ok := apiclient.AsProblem(err)
@@ -82,18 +94,21 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 			s.apiFailure(w, r, sess, err)
 			return
 		}
-		if p.Status == http.StatusNotFound && p.Code != "account_not_found" {
+		switch {
+		case p.Status == http.StatusNotFound && p.Code == "not_found":
 			f.Error = "Standing orders are not available yet."
-		} else if field := fieldOf(p.Code); field != "" {
-			f.Errors[field] = describe(p)
-		} else {
+		case p.Code == "invalid_date":
+			f.Errors["first_date"] = describe(p)
+		case fieldOf(p.Code) != "":
+			f.Errors[fieldOf(p.Code)] = describe(p)
+		default:
 			f.Error = describe(p)
 		}
 		f.Key = newIdempotencyKey()
 		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f)
 		return
 	}
-	s.flash(r, sess, "Standing order created: "+money(o.Amount, o.Currency)+" "+o.Interval+" to "+groupNumber(o.To)+".")
+	s.flash(r, sess, "Standing order created: "+money(o.Amount, o.Currency)+" "+o.Frequency+" to "+groupNumber(o.To)+".")
 	http.Redirect(w, r, "/standing-orders", http.StatusSeeOther)
 }
 

@@ -155,115 +155,41 @@ func (s *Server) tellerStatus(w http.ResponseWriter, r *http.Request, sess *Sess
 	http.Redirect(w, r, "/teller/accounts/"+number, http.StatusSeeOther)
 }
 
-// kv is one row of a generic JSON object, for showing results whose shape
-// belongs to another component (reconciliation, job queues).
-type kv struct {
-	Key   string
-	Value any
-}
-
-func rows(m map[string]any) []kv {
-	out := make([]kv, 0, len(m))
-	for k, v := range m {
-		out = append(out, kv{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
 type opsData struct {
-	Reconciliation   []kv
-	ReconciliationNA bool
-	ReconOK          *bool
-	Jobs             []jobRow
-	JobsRaw          []kv
+	Reconciliation   apiclient.Reconciliation
+	ReconciliationNA bool // never ran, or the jobs service is not deployed
+	Sums             []sum
+	Jobs             []apiclient.JobStat
 	JobsNA           bool
 }
 
-// jobRow is one job name's queue state.
-type jobRow struct {
-	Name                   string
-	Queued, Failures, Dead any
-	Extra                  []kv
+type sum struct {
+	Currency string
+	Minor    int64
 }
 
 func (s *Server) operations(w http.ResponseWriter, r *http.Request, sess *Session) {
 	var d opsData
-	rec, err := s.api.Reconciliation(r.Context(), sess.Token)
+	var err error
+	d.Reconciliation, err = s.api.Reconciliation(r.Context(), sess.Token)
 	switch {
 	case apiclient.IsStatus(err, http.StatusNotFound):
 		d.ReconciliationNA = true
 	case err != nil:
 		s.apiFailure(w, r, sess, err)
 		return
-	default:
-		d.Reconciliation = rows(rec)
-		if ok, isBool := rec["ok"].(bool); isBool {
-			d.ReconOK = &ok
-		}
 	}
-	jobs, err := s.api.Jobs(r.Context(), sess.Token)
+	for c, v := range d.Reconciliation.Report.Sums {
+		d.Sums = append(d.Sums, sum{c, v})
+	}
+	sort.Slice(d.Sums, func(i, j int) bool { return d.Sums[i].Currency < d.Sums[j].Currency })
+	d.Jobs, err = s.api.Jobs(r.Context(), sess.Token)
 	switch {
 	case apiclient.IsStatus(err, http.StatusNotFound):
 		d.JobsNA = true
 	case err != nil:
 		s.apiFailure(w, r, sess, err)
 		return
-	default:
-		d.Jobs, d.JobsRaw = jobRows(jobs)
 	}
 	s.render(w, r, http.StatusOK, "operations", page{Title: "Operations", Nav: "ops", Data: d})
-}
-
-// jobRows reads {"jobs":[{"name",...}]} or {"<name>":{...}}; anything else
-// is shown as raw rows rather than guessed at.
-func jobRows(m map[string]any) ([]jobRow, []kv) {
-	var out []jobRow
-	add := func(name string, o map[string]any) {
-		row := jobRow{Name: name}
-		for k, v := range o {
-			switch k {
-			case "name", "job":
-			case "queued", "depth", "count":
-				row.Queued = v
-			case "failures", "failed", "retries", "retry":
-				row.Failures = v
-			case "dead":
-				row.Dead = v
-			default:
-				row.Extra = append(row.Extra, kv{k, v})
-			}
-		}
-		sort.Slice(row.Extra, func(i, j int) bool { return row.Extra[i].Key < row.Extra[j].Key })
-		out = append(out, row)
-	}
-	if list, ok := m["jobs"].([]any); ok {
-		for _, it := range list {
-			if o, ok := it.(map[string]any); ok {
-				name, _ := o["name"].(string)
-				if name == "" {
-					name, _ = o["job"].(string)
-				}
-				add(name, o)
-			}
-		}
-		rest := map[string]any{}
-		for k, v := range m {
-			if k != "jobs" {
-				rest[k] = v
-			}
-		}
-		return out, rows(rest)
-	}
-	var raw []kv
-	for k, v := range m {
-		if o, ok := v.(map[string]any); ok {
-			add(k, o)
-		} else {
-			raw = append(raw, kv{k, v})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	sort.Slice(raw, func(i, j int) bool { return raw[i].Key < raw[j].Key })
-	return out, raw
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/web/webtest"
 )
@@ -143,7 +144,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	}))
 	defer slow.Close()
 	base := slow.URL
-	st.CreateUser(t, "teller", "teller password", bank.Teller)
+	_, tellerTok := st.CreateUser(t, "teller", "teller password", bank.Teller)
 	// A payee: another customer with an EUR account.
 	_, payeeTok := st.CreateUser(t, "paula", "paula password", bank.Customer)
 	payee := st.OpenAccount(t, payeeTok, "EUR").Number
@@ -247,8 +248,21 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	}
 	shot(t, ctx, "account")
 
-	// The dashboard, for the README.
+	// The dashboard, for the README, with a second account in another
+	// currency (opened and funded through the API to keep the test short).
+	login, err := st.Client.Login(context.Background(), "alice", "alice password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	savings, err := st.Client.OpenAccount(context.Background(), login.Token, apiclient.OpenAccount{Type: "savings", Currency: "USD", Name: "Holiday"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Deposit(t, tellerTok, savings.Number, 123456, "USD")
 	step(t, ctx, "dashboard", chromedp.Navigate(base+"/dashboard"))
+	if s := text(t, ctx, `[data-account="`+savings.Number+`"][data-field="balance"]`); s != "1,234.56 USD" {
+		t.Fatalf("dashboard USD balance %q", s)
+	}
 	if s := text(t, ctx, `[data-account="`+number+`"][data-field="balance"]`); s != "207.50 EUR" {
 		t.Fatalf("dashboard balance %q", s)
 	}

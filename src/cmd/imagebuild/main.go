@@ -139,4 +139,3 @@ func tarDir(dir, dest string) error {
 	}
 	return f.Close()
 }
-

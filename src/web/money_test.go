@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/statements"
 	"github.com/kubebank/kubebank/src/web/webtest"
 )
@@ -325,6 +327,19 @@ func TestTellerConsole(t *testing.T) {
 
 	ops := tb.get("/teller/operations")
 	mustStatus(t, ops, http.StatusOK)
+	mustContain(t, ops, "No reconciliation result is available yet")
+
+	// The worker's reconciliation and a queued job, run for real.
+	runner := jobs.NewRunner(st.Ledger, jobs.Options{Log: slog.New(slog.DiscardHandler)})
+	if _, err := runner.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runner.Enqueue(jobs.HoldExpiry, nil); err != nil {
+		t.Fatal(err)
+	}
+	ops = tb.get("/teller/operations")
+	mustContain(t, ops, `<span class="badge badge-active">balanced</span>`, "Sum of all EUR balances", "0.00 EUR",
+		`<td class="mono">`+jobs.HoldExpiry+`</td><td class="num">1</td>`)
 	staff := mustStaffToken(t, st, "tom")
 	if _, err := st.Client.Reconciliation(context.Background(), staff); apiclient.IsStatus(err, http.StatusNotFound) {
 		mustContain(t, ops, "No reconciliation result is available yet")

@@ -362,7 +362,14 @@ func (s *Server) apiFailure(w http.ResponseWriter, r *http.Request, sess *Sessio
 	case p.Status == http.StatusUnauthorized:
 		s.expire(w, r, sess)
 	case p.Status == http.StatusNotFound:
-		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such account, or it is not yours.")
+		msg := "There is no such account, or it is not yours."
+		switch {
+		case strings.HasPrefix(p.Code, "standing_order"):
+			msg = "There is no such standing order, or it is not yours."
+		case strings.HasPrefix(p.Code, "statement"):
+			msg = "There is no statement for this month yet."
+		}
+		s.renderError(w, r, http.StatusNotFound, "Not found", msg)
 	case p.Status == http.StatusForbidden:
 		s.renderError(w, r, http.StatusForbidden, "Not allowed", "You are not allowed to do this.")
 	default:

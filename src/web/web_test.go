@@ -261,3 +261,57 @@ func TestStaticAndProbes(t *testing.T) {
 	mustStatus(t, r, http.StatusServiceUnavailable)
 	mustContain(t, r, `"api"`)
 }
+
+// Every page and form that needs a login sends a browser without a live
+// session to the login page, and a POST changes nothing.
+func TestEveryProtectedRouteNeedsALiveSession(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	b := newBrowser(t, st)
+	b.signup("nina", pw)
+	number := st.OpenAccount(t, mustSession(t, st).Token, "EUR").Number
+	u, _ := url.Parse(st.Web.URL)
+	cookies := b.c.Jar.Cookies(u)
+	c := st.Pool.Get()
+	for _, k := range sessionKeys(t, st) {
+		c.Do("DEL", k) // the session expired in Redis; the browser still has the cookie
+	}
+	c.Close()
+	anon := newBrowser(t, st)
+	routes := []struct{ method, path string }{
+		{"GET", "/dashboard"}, {"POST", "/accounts"}, {"GET", "/accounts/" + number},
+		{"GET", "/accounts/" + number + "/statements/2026-01.csv"},
+		{"GET", "/transfer"}, {"POST", "/transfer"}, {"POST", "/transfer/confirm"},
+		{"GET", "/standing-orders"}, {"POST", "/standing-orders"}, {"POST", "/standing-orders/so_x/cancel"},
+		{"GET", "/teller"}, {"GET", "/teller/accounts/" + number}, {"POST", "/teller/accounts/" + number + "/cash"},
+		{"POST", "/teller/accounts/" + number + "/status"}, {"GET", "/teller/operations"},
+	}
+	for _, rt := range routes {
+		for _, who := range []struct {
+			name    string
+			br      *browser
+			expired bool
+		}{{"expired", b, true}, {"anonymous", anon, false}} {
+			// The first answer clears a dead cookie; put it back each time.
+			who.br.c.Jar.SetCookies(u, nil)
+			if who.expired {
+				who.br.c.Jar.SetCookies(u, cookies)
+			}
+			var r resp
+			if rt.method == "GET" {
+				r = who.br.get(rt.path)
+			} else {
+				r = who.br.post(rt.path, url.Values{"amount": {"1"}, "kind": {"deposit"}, "action": {"close"}, "idempotency_key": {"k"}})
+			}
+			loc := r.Header.Get("Location")
+			if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
+				t.Errorf("%s %s (%s): %d → %q, want 303 to /login", rt.method, rt.path, who.name, r.StatusCode, loc)
+			}
+			if who.expired != strings.Contains(loc, "expired=1") {
+				t.Errorf("%s %s (%s): redirect %q says expired=%v", rt.method, rt.path, who.name, loc, !who.expired)
+			}
+		}
+	}
+	if a, _ := st.Ledger.Account(context.Background(), number); a.Status != bank.Active || a.Balance != 0 {
+		t.Fatalf("account changed by requests without a session: %+v", a)
+	}
+}

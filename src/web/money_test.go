@@ -2,8 +2,8 @@ package web_test
 
 import (
 	"context"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"

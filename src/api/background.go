@@ -194,3 +194,25 @@ func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": stats})
 }
+
+// announceTransfer queues transfer.completed webhooks for both sides. The
+// money has moved whatever happens here, so a failure is logged, not
+// returned; a replay was announced the first time.
+func (s *Server) announceTransfer(r *http.Request, t bank.Transfer, replayed bool) {
+	if replayed {
+		return
+	}
+	if err := jobs.NewPublisher(s.l.Pool(), "").PublishTransfer(r.Context(), s.l, t); err != nil {
+		s.log.Warn("webhook event not queued", "event", webhooks.TransferCompleted, "transfer", t.ID, "err", err.Error())
+	}
+}
+
+// announceCapture queues hold.captured webhooks for both sides.
+func (s *Server) announceCapture(r *http.Request, h bank.Hold, replayed bool) {
+	if replayed {
+		return
+	}
+	if err := jobs.NewPublisher(s.l.Pool(), "").PublishCapture(r.Context(), s.l, h); err != nil {
+		s.log.Warn("webhook event not queued", "event", webhooks.HoldCaptured, "hold", h.ID, "err", err.Error())
+	}
+}

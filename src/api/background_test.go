@@ -86,6 +86,21 @@ func TestBackgroundRoutes(t *testing.T) {
 		t.Fatal("listing shows the secret")
 	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/webhooks", Token: alice, Body: map[string]any{"url": "ftp://x"}}), http.StatusBadRequest, "invalid_url")
+	// A transfer through the API queues a delivery job for alice's webhook.
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: map[string]any{"from": a.Number, "to": b.Number, "amount": 100, "currency": "EUR"}}), http.StatusCreated, "")
+	stats, err := jobs.Stats(context.Background(), e.Ledger.Pool(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := int64(-1)
+	for _, s := range stats {
+		if s.Job == jobs.WebhookDelivery {
+			queued = s.Queued
+		}
+	}
+	if queued != 1 {
+		t.Fatalf("webhook deliveries queued after a transfer: %d, want 1", queued)
+	}
 	want(t, e.do(t, req{Method: "DELETE", Path: "/v1/webhooks/" + wh.ID, Token: bob}), http.StatusNotFound, "webhook_not_found")
 	want(t, e.do(t, req{Method: "DELETE", Path: "/v1/webhooks/" + wh.ID, Token: alice}), http.StatusNoContent, "")
 

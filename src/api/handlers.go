@@ -435,6 +435,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.announceTransfer(r, t, replayed)
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
 	writeMoney(w, http.StatusCreated, replayed, t)
 }
@@ -535,6 +536,7 @@ func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
 		s.fail(w, r, err)
 		return
 	}
+	s.announceTransfer(r, t, replayed)
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
 	writeMoney(w, http.StatusCreated, replayed, t)
 }
@@ -671,6 +673,7 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.announceCapture(r, h, replayed)
 	writeMoney(w, http.StatusOK, replayed, h)
 }
 

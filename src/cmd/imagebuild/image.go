@@ -16,8 +16,9 @@ import (
 // The image's numeric user: the manifests run every bank container as
 // 65532 (runAsNonRoot needs a number, there is no /etc/passwd).
 const (
-	uid        = 65532
-	binaryPath = "usr/local/bin/bank"
+	uid          = 65532
+	binaryPath   = "usr/local/bin/bank"
+	caBundlePath = "etc/ssl/certs/ca-certificates.crt"
 )
 
 // epoch is every timestamp in the image: the same binary always gives the
@@ -29,12 +30,16 @@ type Options struct {
 	Version  string // org.opencontainers.image.version
 	Revision string // org.opencontainers.image.revision (git commit), optional
 	Arch     string
+	// CABundle is put at /etc/ssl/certs/ca-certificates.crt, where Go's
+	// crypto/x509 looks: webhook deliveries go to HTTPS endpoints, and an
+	// empty base has no roots. Nil leaves it out.
+	CABundle []byte
 }
 
 // Image is an empty base plus one layer holding the static binary (and
 // an empty /tmp for code that expects one when no volume is mounted).
 func Image(binary []byte, o Options) (v1.Image, error) {
-	layerTar, err := layerTar(binary)
+	layerTar, err := layerTar(binary, o.CABundle)
 	if err != nil {
 		return nil, err
 	}
@@ -86,23 +91,34 @@ func Image(binary []byte, o Options) (v1.Image, error) {
 
 // layerTar is the filesystem: directories owned by root, the binary
 // root-owned and executable (the non-root user runs but cannot change it).
-func layerTar(binary []byte) ([]byte, error) {
+func layerTar(binary, caBundle []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dirs := []struct {
 		name string
 		mode int64
-	}{{"tmp/", 0o1777}, {"usr/", 0o755}, {"usr/local/", 0o755}, {"usr/local/bin/", 0o755}}
+	}{{"etc/", 0o755}, {"etc/ssl/", 0o755}, {"etc/ssl/certs/", 0o755}, {"tmp/", 0o1777},
+		{"usr/", 0o755}, {"usr/local/", 0o755}, {"usr/local/bin/", 0o755}}
 	for _, d := range dirs {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name, Mode: d.mode, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
 			return nil, err
 		}
 	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: binaryPath, Mode: 0o755, Size: int64(len(binary)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(binary); err != nil {
-		return nil, err
+	files := []struct {
+		name string
+		mode int64
+		data []byte
+	}{{caBundlePath, 0o644, caBundle}, {binaryPath, 0o755, binary}}
+	for _, f := range files {
+		if f.data == nil {
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err

@@ -11,7 +11,8 @@ import (
 
 func TestImageLayoutAndConfig(t *testing.T) {
 	binary := []byte("\x7fELF pretend static binary")
-	img, err := Image(binary, Options{Version: "1.2.3", Arch: "amd64"})
+	ca := []byte("-----BEGIN CERTIFICATE-----\n")
+	img, err := Image(binary, Options{Version: "1.2.3", Arch: "amd64", CABundle: ca})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestImageLayoutAndConfig(t *testing.T) {
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	found := false
+	found, foundCA := false, false
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -48,6 +49,10 @@ func TestImageLayoutAndConfig(t *testing.T) {
 		}
 		if err != nil {
 			t.Fatal(err)
+		}
+		if h.Name == caBundlePath {
+			got, _ := io.ReadAll(tr)
+			foundCA = bytes.Equal(got, ca) && h.Mode == 0o644
 		}
 		if h.Name == binaryPath {
 			found = true
@@ -57,8 +62,8 @@ func TestImageLayoutAndConfig(t *testing.T) {
 			}
 		}
 	}
-	if !found {
-		t.Errorf("no %s in the layer", binaryPath)
+	if !found || !foundCA {
+		t.Errorf("binary at %s: %v, CA bundle at %s: %v", binaryPath, found, caBundlePath, foundCA)
 	}
 }
 

@@ -28,14 +28,15 @@ func main() {
 	revision := flag.String("revision", os.Getenv("GIT_COMMIT"), "git commit recorded in the image labels")
 	arch := flag.String("arch", runtime.GOARCH, "target architecture (GOARCH)")
 	pkg := flag.String("pkg", "./src/cmd/bank", "package of the binary")
+	ca := flag.String("ca-bundle", "/etc/ssl/certs/ca-certificates.crt", "CA certificates to include (empty: none)")
 	flag.Parse()
-	if err := run(*out, *repo, *version, *revision, *arch, *pkg); err != nil {
+	if err := run(*out, *repo, *version, *revision, *arch, *pkg, *ca); err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, repo, version, revision, arch, pkg string) error {
+func run(out, repo, version, revision, arch, pkg, ca string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -54,7 +55,13 @@ func run(out, repo, version, revision, arch, pkg string) error {
 	if err != nil {
 		return err
 	}
-	img, err := Image(binary, Options{Version: version, Revision: revision, Arch: arch})
+	var caBundle []byte
+	if ca != "" {
+		if caBundle, err = os.ReadFile(ca); err != nil {
+			return fmt.Errorf("CA bundle (install ca-certificates, or pass -ca-bundle ''): %w", err)
+		}
+	}
+	img, err := Image(binary, Options{Version: version, Revision: revision, Arch: arch, CABundle: caBundle})
 	if err != nil {
 		return err
 	}

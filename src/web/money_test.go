@@ -285,6 +285,7 @@ func TestTellerConsole(t *testing.T) {
 
 	page := tb.get("/teller/accounts/" + acct)
 	mustStatus(t, page, http.StatusOK)
+	mustContain(t, page, `<dd id="owner"><a href="/teller?q=kate">kate</a></dd>`)
 	keys := idemKeys(t, page.body)
 	if len(keys) != 2 || keys[0] == keys[1] {
 		t.Fatalf("deposit and withdrawal forms need their own keys: %v", keys)

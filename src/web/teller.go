@@ -41,6 +41,7 @@ type cashForm struct {
 
 type tellerAccountData struct {
 	Account apiclient.Account
+	Owner   string // username, when the search finds it
 	Entries []bank.Entry
 	Cash    []cashView // deposit and withdrawal forms
 	Error   string
@@ -82,7 +83,11 @@ func (s *Server) renderTellerAccount(w http.ResponseWriter, r *http.Request, ses
 	case "withdrawal":
 		wd = failed
 	}
-	d := tellerAccountData{Account: a, Entries: page1.Entries, Error: errMsg, Cash: []cashView{
+	owner := a.Owner
+	if res, err := s.api.SearchCustomers(r.Context(), sess.Token, number); err == nil && len(res) == 1 {
+		owner = res[0].User.Username
+	}
+	d := tellerAccountData{Account: a, Owner: owner, Entries: page1.Entries, Error: errMsg, Cash: []cashView{
 		{dep, a, "Cash deposit", "Deposit"},
 		{wd, a, "Cash withdrawal", "Pay out"},
 	}}

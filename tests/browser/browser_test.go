@@ -186,6 +186,9 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	if s := text(t, ctx, ".flash"); !strings.Contains(s, "Deposited 250.00 EUR") {
 		t.Fatalf("deposit flash %q", s)
 	}
+	shot(t, ctx, "teller-account")
+	step(t, ctx, "operations", chromedp.Navigate(base+"/teller/operations"))
+	shot(t, ctx, "operations")
 	if got := st.Balance(t, number); got != 25_000 {
 		t.Fatalf("balance after deposit %d, want 25000", got)
 	}
@@ -316,6 +319,9 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	if got := st.Balance(t, number); got != 20_750 {
 		t.Fatalf("cross-site post moved money: balance %d", got)
 	}
+
+	step(t, ctx, "standing orders", chromedp.Navigate(base+"/standing-orders"))
+	shot(t, ctx, "standing-orders")
 
 	// Log out; the dashboard then asks for a login again.
 	step(t, ctx, "dashboard again", chromedp.Navigate(base+"/dashboard"))

@@ -91,6 +91,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, username, 
 	if err != nil {
 		return err
 	}
+	// A login always gets a fresh session id, and a previous session of
+	// this browser ends: an id planted before login is worth nothing.
+	if old, _, err := s.load(r); err == nil && old != nil {
+		_ = s.api.Logout(r.Context(), old.Token)
+		_ = s.sessions.Delete(r.Context(), old.ID)
+	}
 	sess := &Session{Token: l.Token, UserID: l.User.ID, Username: l.User.Username, Role: l.User.Role}
 	if err := s.sessions.Create(r.Context(), sess, l.ExpiresAt); err != nil {
 		return err

@@ -109,6 +109,11 @@ func TestSignupLoginLogout(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/transfer" {
 		t.Fatalf("login with next: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
+	// Logging in again in the same browser replaces the session.
+	b.login("alice", pw)
+	if keys := sessionKeys(t, st); len(keys) != 1 {
+		t.Fatalf("sessions after a second login in one browser: %d, want 1", len(keys))
+	}
 	// An open redirect through ?next= is refused.
 	b2 := newBrowser(t, st)
 	r = b2.post("/login", url.Values{"username": {"alice"}, "password": {pw}, "next": {"//evil.example/x"}})

@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: run test bench lint validate build deps deps-browser fuzz image loadgen clean
+.PHONY: run test bench bench-jobs lint validate build deps deps-browser image loadgen clean
 
 build:
 	$(GO) build -o $(BIN) ./src/cmd/bank
@@ -34,8 +34,18 @@ test: deps deps-browser
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./src/ledger ./src/api
+# bench prints throughput numbers; nothing in it fails on a slow machine.
+# BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.
+bench: deps bench-jobs
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./src/ledger ./src/api ./src/web
+
+bench-jobs: deps
+	$(GO) test -run '^$$' -bench NoopJobs -benchtime 20000x ./src/jobs
+	$(GO) test -run '^$$' -bench InterestAccrual -benchtime 1x -timeout 20m ./src/jobs
+
+# loadgen drives a running `make run` with concurrent transfers through the API.
+loadgen: build
+	$(BIN) loadgen --duration 10s --concurrency 16
 
 lint:
 	@out=$$(gofmt -l src tests); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -44,6 +44,7 @@ var demoUsers = []struct {
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	redisURL := fs.String("redis-url", "", "use this Redis instead of starting a private redis-server")
+	redisPort := fs.Int("redis-port", 6380, "port of the private redis-server (0 picks a free one); 6380 keeps clear of a system Redis on 6379")
 	dataDir := fs.String("data-dir", ".dev-data", "where the private redis-server keeps its append-only file")
 	apiAddr := fs.String("api-addr", "127.0.0.1:8000", "API listen address")
 	webAddr := fs.String("web-addr", "127.0.0.1:3000", "web app listen address")
@@ -63,7 +64,7 @@ func runDev(ctx context.Context, args []string) error {
 		}
 		// appendfsync always: a laptop is not a benchmark, and a bank
 		// should not lose an acknowledged transfer when the process dies.
-		proc, err := redisproc.Start(redisproc.Options{Dir: dir, Extra: []string{"--appendfsync", "always"}})
+		proc, err := redisproc.Start(redisproc.Options{Dir: dir, Port: *redisPort, Extra: []string{"--appendfsync", "always"}})
 		if err != nil {
 			return err
 		}
@@ -216,10 +217,13 @@ Demo logins (web app and API):
 		}
 	}
 	fmt.Printf(`
+Run a periodic job by hand (safe to repeat; the scheduler also runs them):
+  bin/bank jobs run interest-accrual --date $(date -u +%%F) --redis-url %[2]s
+
 Try the API:
   TOKEN=$(curl -s %[1]s/v1/auth/login -H 'Content-Type: application/json' \
           -d '{"username":"alice","password":"alice-demo-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/accounts
 
-`, apiURL)
+`, apiURL, redisURL)
 }

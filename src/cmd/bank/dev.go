@@ -142,6 +142,9 @@ func runDev(ctx context.Context, args []string) error {
 func serveDevAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Listener) error {
 	var f apiFlags
 	f.register(flag.NewFlagSet("api", flag.ContinueOnError))
+	// The web app runs on loopback and forwards each browser's address,
+	// so the per-address login limits count browsers, not the web app.
+	f.trustedProxies = "127.0.0.1/32,::1/128"
 	reg := prometheus.NewRegistry()
 	handler, probes, err := newAPIServer(ctx, log, pool, reg, f)
 	if err != nil {

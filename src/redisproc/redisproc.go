@@ -45,6 +45,11 @@ func Start(o Options) (*Proc, error) {
 	if err != nil {
 		return nil, ErrNotInstalled
 	}
+	// redis-server changes into --dir before it opens --logfile, so a
+	// relative path would be resolved twice.
+	if o.Dir, err = filepath.Abs(o.Dir); err != nil {
+		return nil, err
+	}
 	if o.Port == 0 {
 		if o.Port, err = FreePort(); err != nil {
 			return nil, err

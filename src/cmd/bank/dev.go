@@ -64,7 +64,8 @@ func runDev(ctx context.Context, args []string) error {
 		}
 		// appendfsync always: a laptop is not a benchmark, and a bank
 		// should not lose an acknowledged transfer when the process dies.
-		proc, err := redisproc.Start(redisproc.Options{Dir: dir, Port: *redisPort, Extra: []string{"--appendfsync", "always"}})
+		proc, err := redisproc.Start(redisproc.Options{Dir: dir, Port: *redisPort, Output: os.Stderr,
+			Extra: []string{"--appendfsync", "always"}})
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func runDev(ctx context.Context, args []string) error {
 	webAddr := fs.String("web-addr", "127.0.0.1:3000", "web app listen address")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "worker health and metrics listen address")
 	seed := fs.Bool("seed", true, "create the demo users and accounts (idempotent)")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	level := fs.String("log-level", "warn", "log level: debug, info, warn, error (info logs every request and job)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

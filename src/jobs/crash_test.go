@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		crashChildWorker(url)
 		return
 	}
+	// The scheduler runs gocraft's enqueuer, which computes slots in
+	// time.Local: the tests' bank zone is UTC (set before any goroutine).
+	time.Local = time.UTC
 	os.Exit(m.Run())
 }
 

@@ -140,6 +140,22 @@ func (r *Runner) Enqueue(name string, args map[string]any) (string, error) {
 	return j.ID, nil
 }
 
+// HandleJob runs a job taken from a queue. A periodic job enqueued by
+// gocraft's enqueuer carries no arguments: its business date or month is
+// derived from its slot, in the bank's zone, so that every firing of a
+// slot, whichever pool enqueued it and however late it runs, works on the
+// same business key. Jobs with arguments (`bank jobs run --date`, fan-out
+// batches, webhooks) run with them.
+func (r *Runner) HandleJob(ctx context.Context, j *work.Job) error {
+	args := j.Args
+	if len(args) == 0 {
+		if slot, ok := SlotOf(j); ok {
+			args = ArgsForSlot(j.Name, slot.In(r.opt.Location))
+		}
+	}
+	return r.Handle(ctx, j.Name, args)
+}
+
 // Handle runs one job in this process.
 func (r *Runner) Handle(ctx context.Context, name string, args map[string]any) error {
 	a := jobArgs(args)

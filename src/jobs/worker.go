@@ -45,16 +45,8 @@ func NewWorker(r *Runner, o WorkerOptions) *Worker {
 		})
 	}
 	for _, name := range Names() {
-		opts := work.JobOptions{MaxFails: 4}
-		switch name {
-		case StandingOrders, HoldExpiry:
-			// The next minute's run does the same work: no dead letters.
-			opts = work.JobOptions{MaxFails: 2, SkipDead: true}
-		case WebhookDelivery:
-			opts = work.JobOptions{MaxFails: r.opt.WebhookAttempts, Backoff: func(j *work.Job) int64 { return r.opt.WebhookBackoff(j.Fails) }}
-		}
-		w.wp.JobWithOptions(name, opts, func(j *work.Job) error {
-			err := r.Handle(ctx, j.Name, j.Args)
+		w.wp.JobWithOptions(name, jobOptions(name, r.opt.WebhookAttempts, r.opt.WebhookBackoff), func(j *work.Job) error {
+			err := r.HandleJob(ctx, j)
 			if err != nil {
 				r.opt.Log.Warn("job failed", "job", j.Name, "id", j.ID, "fails", j.Fails+1, "err", err.Error())
 			}
@@ -62,6 +54,27 @@ func NewWorker(r *Runner, o WorkerOptions) *Worker {
 		})
 	}
 	return w
+}
+
+// jobOptions are a job type's options. The scheduler's pool registers
+// the same names with the same options: gocraft writes MaxConcurrency to
+// Redis from every pool that registers a name, so they must agree.
+func jobOptions(name string, webhookAttempts uint, webhookBackoff func(int64) int64) work.JobOptions {
+	switch name {
+	case StandingOrders, HoldExpiry:
+		// The next minute's run does the same work: no dead letters.
+		return work.JobOptions{MaxFails: 2, SkipDead: true}
+	case WebhookDelivery:
+		if webhookAttempts == 0 {
+			webhookAttempts = 8
+		}
+		o := work.JobOptions{MaxFails: webhookAttempts}
+		if webhookBackoff != nil {
+			o.Backoff = func(j *work.Job) int64 { return webhookBackoff(j.Fails) }
+		}
+		return o
+	}
+	return work.JobOptions{MaxFails: 4}
 }
 
 // Start starts fetching and running jobs.

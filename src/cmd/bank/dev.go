@@ -54,6 +54,10 @@ func runDev(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	// The scheduler below runs gocraft's periodic enqueuer in this
+	// process: the bank's zone (UTC here) must be time.Local before any
+	// goroutine starts.
+	useBankZone(time.UTC)
 	log := cli.Logger(*level)
 
 	url := *redisURL
@@ -128,7 +132,7 @@ func runDev(ctx context.Context, args []string) error {
 	})
 	start("worker-probes", func() error { return serveProbes(ctx, log.With("component", "worker"), pool, workerReg, *metricsAddr) })
 	start("scheduler", func() error {
-		return runScheduler(ctx, log.With("component", "scheduler"), pool, schedulerOptions{Namespace: jobs.Namespace, Location: time.UTC})
+		return runScheduler(ctx, log.With("component", "scheduler"), pool, schedulerOptions{Namespace: jobs.Namespace, Location: time.UTC, CatchUp: time.Hour})
 	})
 	printBanner(apiURL, webURL, url, *metricsAddr, accounts)
 	<-ctx.Done()

@@ -22,16 +22,27 @@ func init() {
 // schedulerOptions configure runScheduler; `bank dev` fills them directly.
 type schedulerOptions struct {
 	Namespace string
-	Location  *time.Location
+	// Location is the bank's zone; the process's time.Local must already
+	// be set to it (see useBankZone).
+	Location *time.Location
 	// Schedule overrides the defaults: "job=cron;job=cron", "off" disables.
 	Schedule string
 	CatchUp  time.Duration
-	// Registry receives the queue collector; nil registers nothing.
+	// Registry receives the queue and scheduler collectors; nil registers nothing.
 	Registry prometheus.Registerer
 }
 
-// runScheduler enqueues periodic jobs until ctx is done. It only
-// enqueues: workers execute.
+// useBankZone makes loc the process's time.Local. gocraft/work's periodic
+// enqueuer computes cron slots in time.Local and robfig/cron v1 has no
+// per-spec zone, so this is what makes "00:05" mean 00:05 in the bank's
+// zone (across daylight-saving changes too, which converting the specs to
+// UTC would get wrong). Call it before starting any goroutine: assigning
+// time.Local while another goroutine reads it is a data race. Side
+// effect: the process's logs show times in the bank's zone.
+func useBankZone(loc *time.Location) { time.Local = loc }
+
+// runScheduler runs gocraft/work's periodic enqueuer until ctx is done.
+// It only enqueues: workers execute.
 func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts schedulerOptions) error {
 	entries, err := jobs.ParseSchedule(opts.Schedule)
 	if err != nil {
@@ -40,27 +51,42 @@ func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts 
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	s := jobs.NewScheduler(pool, opts.Namespace, entries, opts.Location, log)
-	if opts.CatchUp > 0 {
-		s.CatchUp = opts.CatchUp
+	s, err := jobs.NewScheduler(pool, opts.Namespace, entries, opts.Location, log)
+	if err != nil {
+		return err
 	}
+	s.CatchUp = opts.CatchUp
 	if opts.Registry != nil {
-		fired := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_scheduler_enqueued_total", Help: "Periodic job slots this scheduler enqueued, by job name."}, []string{"job"})
-		opts.Registry.MustRegister(fired, jobs.NewQueueCollector(pool, opts.Namespace))
-		s.Fired = func(job string, _ time.Time) { fired.WithLabelValues(job).Inc() }
+		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, opts.Namespace), jobs.NewSchedulerCollector(pool, opts.Namespace, entries))
 	}
 	for _, e := range entries {
 		log.Info("schedule", "job", e.Job, "cron", e.Spec, "timezone", opts.Location.String())
 	}
-	return s.Run(ctx, time.Second)
+	// Redis may not be up yet (pods start in any order): retry the start.
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := s.Start(ctx)
+		if err == nil {
+			break
+		}
+		log.Warn("redis not ready; retrying", "err", err.Error(), "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+	<-ctx.Done()
+	s.Stop()
+	log.Info("scheduler stopped")
+	return nil
 }
 
 func runSchedulerCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("scheduler", flag.ContinueOnError)
 	var f jobFlags
 	f.register(fs, true)
-	schedule := fs.String("schedule", "", `override job schedules: "interest-accrual=5 0 * * *;hold-expiry=off" (cron: min hour dom month dow, optional leading seconds field)`)
-	catchUp := fs.Duration("catch-up", time.Hour, "on start, fire the latest slot missed within this window")
+	schedule := fs.String("schedule", "", `override job schedules: "interest-accrual=0 5 0 * * *;hold-expiry=off" (cron with seconds first: sec min hour dom month dow; a 5-field spec gets second 0)`)
+	catchUp := fs.Duration("catch-up", time.Hour, "on start, enqueue the latest slot of each job missed within this window (0: none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -68,6 +94,7 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	useBankZone(loc) // first, before any goroutine
 	log := cli.Logger(f.logLevel).With("component", "scheduler")
 	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 8})
 	defer pool.Close()

@@ -45,6 +45,8 @@ var (
 	scriptAuthorize = loadScript(6, "hold_authorize")
 	scriptSettle    = loadScript(8, "hold_settle")
 	scriptStatus    = loadScript(1, "status")
+	scriptSums      = loadScript(1, "sums")
+	scriptSystem    = loadScript(2, "system_account")
 )
 
 // Ledger is the money store.
@@ -123,19 +125,8 @@ func (l *Ledger) EnsureSystemAccounts(ctx context.Context) error {
 		cur, _ := bank.LookupCurrency(code)
 		for purpose, name := range map[int]string{bank.PurposeTellerCash: "Teller cash " + code, bank.PurposeInterestExpense: "Interest expense " + code} {
 			n := bank.SystemAccountNumber(purpose, cur)
-			ok, err := redis.Int(c.Do("HSETNX", accountKey(n), "number", n))
-			if err != nil {
-				return fmt.Errorf("ledger: %w", err)
-			}
-			if ok == 1 {
-				if _, err := c.Do("HSET", accountKey(n), "type", string(bank.System), "currency", code,
-					"status", string(bank.Active), "balance", 0, "held", 0, "overdraft", 0, "rate", 0,
-					"name", name, "created", now, "last_activity", now); err != nil {
-					return fmt.Errorf("ledger: %w", err)
-				}
-				if _, err := c.Do("SADD", keyAccounts, n); err != nil {
-					return fmt.Errorf("ledger: %w", err)
-				}
+			if _, _, err := decodeReply(scriptSystem.DoContext(ctx, c, accountKey(n), keyAccounts, n, code, name, now)); err != nil {
+				return err
 			}
 		}
 	}

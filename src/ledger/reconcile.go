@@ -3,7 +3,10 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -21,7 +24,8 @@ type Mismatch struct {
 type Report struct {
 	CheckedAt  time.Time        `json:"checked_at"`
 	Accounts   int              `json:"accounts"`
-	Entries    int64            `json:"entries"`
+	Entries    int64            `json:"entries"`    // journal entries read (new since the last check unless Full)
+	Full       bool             `json:"full"`       // every journal read from its start
 	Sums       map[string]int64 `json:"sums"`       // per currency; must all be zero
 	Mismatches []Mismatch       `json:"mismatches"` // must be empty
 	Duration   string           `json:"duration"`
@@ -45,63 +49,124 @@ func (r Report) Imbalance() int64 {
 		if s < 0 {
 			s = -s
 		}
+		if t > math.MaxInt64-s {
+			return math.MaxInt64
+		}
 		t += s
 	}
 	return t
 }
 
-// Reconcile recomputes the invariants: per currency the balances sum to
-// zero, and each account's balance equals the sum of its journal. It reads
-// while postings may run; an account is read (balance and journal) inside
-// one MULTI so the pair is consistent, but the per-currency sum can be off
-// transiently if a posting lands between two accounts' reads — a non-zero
-// sum is re-checked once before it is reported.
-func (l *Ledger) Reconcile(ctx context.Context) (Report, error) {
-	start := time.Now()
-	rep, err := l.reconcileOnce(ctx)
-	if err == nil && !rep.Balanced() {
-		rep, err = l.reconcileOnce(ctx)
-	}
-	rep.Duration = time.Since(start).String()
-	return rep, err
-}
+// keyReconCheckpoint stores, per account, how far its journal has been
+// verified: "<last stream id> <sum up to it>". Later checks read only
+// newer entries, so the hourly job stays cheap as journals grow.
+const keyReconCheckpoint = "bank:recon:checkpoint:"
 
-func (l *Ledger) reconcileOnce(ctx context.Context) (Report, error) {
-	rep := Report{CheckedAt: l.Now().UTC(), Sums: map[string]int64{}, Mismatches: []Mismatch{}}
-	nums, err := l.AccountNumbers(ctx)
-	if err != nil {
-		return rep, err
-	}
+// Reconcile checks the invariants incrementally: the per-currency sums of
+// all balances (read in one atomic script, so concurrent postings cannot
+// cause false alarms) and, for each account, that its balance equals the
+// verified sum of its journal plus the entries added since.
+func (l *Ledger) Reconcile(ctx context.Context) (Report, error) { return l.reconcile(ctx, false) }
+
+// ReconcileFull re-reads every journal from its start, ignoring and then
+// renewing the checkpoints; it also catches an edited old journal entry.
+func (l *Ledger) ReconcileFull(ctx context.Context) (Report, error) { return l.reconcile(ctx, true) }
+
+func (l *Ledger) reconcile(ctx context.Context, full bool) (Report, error) {
+	start := time.Now()
+	rep := Report{CheckedAt: l.Now().UTC(), Full: full, Sums: map[string]int64{}, Mismatches: []Mismatch{}}
 	c, err := l.conn(ctx)
 	if err != nil {
 		return rep, err
 	}
 	defer c.Close()
+	if rep.Sums, err = currencySums(ctx, c); err != nil {
+		return rep, err
+	}
+	nums, err := redis.Strings(c.Do("SMEMBERS", keyAccounts))
+	if err != nil {
+		return rep, fmt.Errorf("ledger: %w", err)
+	}
+	sort.Strings(nums)
 	for _, n := range nums {
-		c.Send("MULTI")
-		c.Send("HMGET", accountKey(n), "balance", "currency")
-		c.Send("XRANGE", journalKey(n), "-", "+")
-		vals, err := redis.Values(c.Do("EXEC"))
-		if err != nil {
-			return rep, fmt.Errorf("ledger: %w", err)
-		}
-		hm, _ := redis.Strings(vals[0], nil)
-		entries, err := decodeEntries(vals[1].([]any))
+		m, entries, err := l.checkAccount(c, n, full)
 		if err != nil {
 			return rep, err
 		}
-		bal := atoi(hm[0])
-		var sum int64
-		for _, e := range entries {
-			sum += e.Amount
-		}
 		rep.Accounts++
-		rep.Entries += int64(len(entries))
-		rep.Sums[hm[1]] += bal
-		if sum != bal {
-			rep.Mismatches = append(rep.Mismatches, Mismatch{Account: n, Balance: bal, JournalSum: sum, Entries: int64(len(entries))})
+		rep.Entries += entries
+		if m != nil {
+			rep.Mismatches = append(rep.Mismatches, *m)
 		}
 	}
-	sort.Slice(rep.Mismatches, func(i, j int) bool { return rep.Mismatches[i].Account < rep.Mismatches[j].Account })
+	rep.Duration = time.Since(start).String()
 	return rep, nil
+}
+
+func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, error) {
+	vals, err := redis.Strings(scriptSums.DoContext(ctx, c, keyAccounts, keyAccount))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	sums := map[string]int64{}
+	for i := 0; i+3 < len(vals); i += 4 {
+		hi, _ := new(big.Int).SetString(vals[i+1], 10)
+		lo, _ := new(big.Int).SetString(vals[i+2], 10)
+		if hi == nil || lo == nil {
+			return nil, fmt.Errorf("ledger: bad sums reply %q", vals)
+		}
+		total := hi.Mul(hi, big.NewInt(1e8)).Add(hi, lo)
+		switch {
+		case total.IsInt64():
+			sums[vals[i]] = total.Int64()
+		case total.Sign() > 0:
+			sums[vals[i]] = math.MaxInt64
+		default:
+			sums[vals[i]] = math.MinInt64 + 1
+		}
+	}
+	return sums, nil
+}
+
+// checkAccount compares one account's balance with its journal, reading
+// the balance and the unverified entries in one MULTI so both describe
+// the same moment.
+func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int64, error) {
+	lastID, verified := "-", int64(0)
+	if !full {
+		ck, err := redis.String(c.Do("GET", keyReconCheckpoint+n))
+		if err != nil && err != redis.ErrNil {
+			return nil, 0, fmt.Errorf("ledger: %w", err)
+		}
+		if id, sum, ok := strings.Cut(ck, " "); ok && streamID.MatchString(id) {
+			lastID, verified = "("+id, atoi(sum)
+		}
+	}
+	c.Send("MULTI")
+	c.Send("HGET", accountKey(n), "balance")
+	c.Send("XRANGE", journalKey(n), lastID, "+")
+	vals, err := redis.Values(c.Do("EXEC"))
+	if err != nil {
+		return nil, 0, fmt.Errorf("ledger: %w", err)
+	}
+	bal, _ := redis.Int64(vals[0], nil)
+	raw, _ := vals[1].([]any)
+	entries, err := decodeEntries(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	sum := verified
+	for _, e := range entries {
+		sum += e.Amount
+	}
+	if sum != bal {
+		return &Mismatch{Account: n, Balance: bal, JournalSum: sum, Entries: int64(len(entries))}, int64(len(entries)), nil
+	}
+	if len(entries) > 0 {
+		ck := entries[len(entries)-1].ID + " " + fmt.Sprint(sum)
+		if _, err := c.Do("SET", keyReconCheckpoint+n, ck); err != nil {
+			return nil, 0, fmt.Errorf("ledger: %w", err)
+		}
+	}
+	return nil, int64(len(entries)), nil
 }

@@ -115,7 +115,7 @@ func TestDormancySweep(t *testing.T) {
 		t.Fatalf("busy account is %s, want active", s)
 	}
 	// Dormant accounts still get interest and deposits; a customer deposit revives.
-	if _, err := e.r.AccrueInterest(ctx, []string{saver.Number}, ledger.NewDay(e.now, time.UTC)); err != nil {
+	if _, err := e.r.AccrueInterest(ctx, []string{saver.Number}, ledger.NewDay(e.now.Add(-24*time.Hour), time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.account(t, saver.Number); a.Balance <= 100_000 || a.Status != bank.Dormant {

@@ -131,6 +131,14 @@ func (l *Ledger) AccrueInterest(ctx context.Context, reqs []Accrual) ([]AccrualR
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	now := l.nowMs()
+	// A day earns interest on its end-of-day balance, so it can only be
+	// accrued once it is over: accruing early would pay on a partial
+	// balance and mark the day done for good.
+	for _, r := range reqs {
+		if r.Day.End.UnixMilli() > now {
+			return nil, bank.Errorf(bank.KindInvalid, "day_not_ended", "interest for %s can only be accrued after the day has ended", r.Day.Date)
+		}
+	}
 	out := make([]AccrualResult, len(reqs))
 	for i, r := range reqs {
 		out[i].Accrual = r

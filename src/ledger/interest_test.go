@@ -240,3 +240,29 @@ func TestPostOnce(t *testing.T) {
 		t.Fatalf("failed date has a transfer: %v", err)
 	}
 }
+
+// A day that has not ended cannot be accrued: it would pay on a partial
+// balance and mark the day done for good.
+func TestInterestRefusesUnfinishedDay(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	l.Now = func() time.Time { return now }
+	s := openSavings(t, l, "u1", "EUR", 365)
+	deposit(t, l, s.Number, 1_000_000, "EUR")
+	for _, d := range []ledger.Day{ledger.NewDay(now, time.UTC), ledger.NewDay(now.AddDate(0, 0, 10), time.UTC)} {
+		_, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: d}})
+		if bank.ErrorCode(err) != "day_not_ended" {
+			t.Fatalf("accruing %s at %s: got %v, want day_not_ended", d.Date, now, err)
+		}
+	}
+	if got := balance(t, l, s.Number).Balance; got != 1_000_000 {
+		t.Fatalf("balance moved to %d", got)
+	}
+	// The day after it ended: accrued normally.
+	l.Now = func() time.Time { return now.Add(10 * time.Hour) }
+	res, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: ledger.NewDay(now, time.UTC)}})
+	if err != nil || res[0].Err != nil || res[0].Amount != 100 {
+		t.Fatalf("after the day: %+v %v", res, err)
+	}
+}

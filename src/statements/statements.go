@@ -57,6 +57,11 @@ func Build(ctx context.Context, l *ledger.Ledger, account, month string, loc *ti
 		return Statement{}, err
 	}
 	end := start.AddDate(0, 1, 0)
+	// Statements are stored once and never rebuilt, so one made before the
+	// month is over would keep a mid-month closing balance for good.
+	if now.Before(end) {
+		return Statement{}, bank.Errorf(bank.KindInvalid, "month_not_ended", "the statement for %s can only be made after the month has ended", month)
+	}
 	acct, err := l.Account(ctx, account)
 	if err != nil {
 		return Statement{}, err

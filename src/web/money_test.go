@@ -226,7 +226,8 @@ func TestAccountPage(t *testing.T) {
 		mustContain(t, b.get("/accounts/"+number), "No statements yet")
 		// The monthly job's output, built and stored as the worker does.
 		month := time.Now().UTC().Format("2006-01")
-		stmt, err := statements.Build(context.Background(), st.Ledger, number, month, time.UTC, time.Now())
+		// Built as the job does on the 1st: only after the month has ended.
+		stmt, err := statements.Build(context.Background(), st.Ledger, number, month, time.UTC, time.Now().AddDate(0, 1, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

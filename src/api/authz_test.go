@@ -103,3 +103,38 @@ func TestAuthorization(t *testing.T) {
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/accounts/" + bAcct.Number, Token: teller}), 200, "")
 	e.balanced(t)
 }
+
+// Staff cannot deal with their own money at the counter, nor grant
+// themselves credit or interest: the customer caps apply to them too.
+func TestStaffCannotSelfDeal(t *testing.T) {
+	e := newEnv(t)
+	teller := e.user(t, "tess", bank.Teller)
+	admin := e.user(t, "adam", bank.Admin)
+	own := e.open(t, teller, map[string]any{"type": "checking", "currency": "EUR"})
+	for _, rq := range []req{
+		{Method: "POST", Path: "/v1/teller/deposits", Key: newKey(), Body: map[string]any{"account": own.Number, "amount": 1_000_00, "currency": "EUR"}},
+		{Method: "POST", Path: "/v1/teller/withdrawals", Key: newKey(), Body: map[string]any{"account": own.Number, "amount": 1, "currency": "EUR"}},
+		{Method: "POST", Path: "/v1/admin/accounts/" + own.Number + "/freeze"},
+		{Method: "POST", Path: "/v1/admin/accounts/" + own.Number + "/close"},
+	} {
+		rq.Token = teller
+		want(t, e.do(t, rq), 403, "own_account")
+	}
+	if a := e.account(t, own.Number); a.Balance != 0 || a.Status != bank.Active {
+		t.Fatalf("own account changed: %+v", a)
+	}
+	// Another staff member may serve the account.
+	e.deposit(t, admin, own.Number, 5_00, "EUR")
+	if a := e.account(t, own.Number); a.Balance != 5_00 {
+		t.Fatalf("deposit by another teller: balance %d", a.Balance)
+	}
+	for _, body := range []map[string]any{
+		{"type": "checking", "currency": "EUR", "overdraft_limit": 1_000_000_000},
+		{"type": "savings", "currency": "EUR", "interest_rate_bps": 10_000},
+	} {
+		r := e.do(t, req{Method: "POST", Path: "/v1/accounts", Token: teller, Body: body})
+		if r.Status != 400 {
+			t.Errorf("teller opening %v: %d %s, want 400", body, r.Status, r.Body)
+		}
+	}
+}

@@ -160,19 +160,19 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fieldErr("currency", err))
 		return
 	}
+	// The caps apply to staff too: an account is always opened for its
+	// caller, and staff must not grant themselves credit or interest.
 	u := userOf(r)
-	if !u.Role.Staff() {
-		maxOverdraft, maxRate := max(s.cfg.CustomerMaxOverdraft, 0), max(s.cfg.CustomerMaxRateBps, 0)
-		if req.OverdraftLimit > maxOverdraft {
-			s.fail(w, r, invalid("invalid_overdraft_limit", "overdraft_limit",
-				"customers may choose an overdraft limit of at most "+strconv.FormatInt(maxOverdraft, 10)+" minor units; ask a teller for more"))
-			return
-		}
-		if req.InterestRate > maxRate {
-			s.fail(w, r, invalid("invalid_interest_rate", "interest_rate_bps",
-				"customers may choose an interest rate of at most "+strconv.FormatInt(maxRate, 10)+" basis points"))
-			return
-		}
+	maxOverdraft, maxRate := max(s.cfg.CustomerMaxOverdraft, 0), max(s.cfg.CustomerMaxRateBps, 0)
+	if req.OverdraftLimit > maxOverdraft {
+		s.fail(w, r, invalid("invalid_overdraft_limit", "overdraft_limit",
+			"the overdraft limit can be at most "+strconv.FormatInt(maxOverdraft, 10)+" minor units"))
+		return
+	}
+	if req.InterestRate > maxRate {
+		s.fail(w, r, invalid("invalid_interest_rate", "interest_rate_bps",
+			"the interest rate can be at most "+strconv.FormatInt(maxRate, 10)+" basis points"))
+		return
 	}
 	a, err := s.l.Open(r.Context(), ledger.OpenRequest{Owner: u.ID, Name: req.Name, Type: req.Type, Currency: req.Currency,
 		OverdraftLimit: req.OverdraftLimit, InterestRate: req.InterestRate})
@@ -256,6 +256,10 @@ func (s *Server) setStatus(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n := chi.URLParam(r, "number")
 		if err := checkNumber("number", n); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.notOwnAccount(r, n); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -390,6 +394,20 @@ func (req transferReq) validate() error {
 // receiver checks that a receiving account exists and is a customer
 // account: money reaches system accounts only through teller and job
 // routes, never as a customer's transfer.
+// notOwnAccount refuses staff actions (cash, freeze, close) on an account
+// the acting teller or admin owns: nobody handles their own money at the
+// counter.
+func (s *Server) notOwnAccount(r *http.Request, number string) error {
+	a, err := s.l.Account(r.Context(), number)
+	if err != nil {
+		return err
+	}
+	if a.Owner == userOf(r).ID {
+		return bank.Errorf(bank.KindForbidden, "own_account", "staff cannot perform teller or admin actions on their own accounts")
+	}
+	return nil
+}
+
 func (s *Server) receiver(r *http.Request, number string) error {
 	a, err := s.l.Account(r.Context(), number)
 	if errors.Is(err, bank.ErrAccountNotFound) {
@@ -435,7 +453,6 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.announceTransfer(r, t, replayed)
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
 	writeMoney(w, http.StatusCreated, replayed, t)
 }
@@ -525,6 +542,9 @@ func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
 		if err := s.receiver(r, req.Account); err != nil {
 			return bank.Transfer{}, false, err
 		}
+		if err := s.notOwnAccount(r, req.Account); err != nil {
+			return bank.Transfer{}, false, err
+		}
 		by := userOf(r).ID
 		if kind == bank.KindDeposit {
 			return s.l.Deposit(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)
@@ -536,7 +556,6 @@ func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
 		s.fail(w, r, err)
 		return
 	}
-	s.announceTransfer(r, t, replayed)
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
 	writeMoney(w, http.StatusCreated, replayed, t)
 }
@@ -673,7 +692,6 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.announceCapture(r, h, replayed)
 	writeMoney(w, http.StatusOK, replayed, h)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 
 	"github.com/kubebank/kubebank/src/apiclient"
@@ -28,10 +30,23 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 // safeNext only allows local paths as a post-login destination, so the
 // login page cannot be used to bounce people to another site.
 func safeNext(n string) string {
-	if n == "" || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") {
-		return "/dashboard"
+	const home = "/dashboard"
+	// Browsers read "\\" as "/" and drop tabs and newlines, and
+	// http.Redirect cleans "/./" away: any of them can turn a local path
+	// into "//host". Only plain local paths are accepted, checked again
+	// after cleaning.
+	if n == "" || n[0] != '/' || strings.ContainsFunc(n, func(r rune) bool { return r == '\\' || r <= ' ' || r == 0x7f }) {
+		return home
 	}
-	return n
+	u, err := url.Parse(n)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
+	}
+	clean := path.Clean(u.Path) // also folds "//" (decoded from %2F%2F too) into "/"
+	if !strings.HasPrefix(clean, "/") || strings.ContainsFunc(clean, func(r rune) bool { return r == '\\' || r < ' ' || r == 0x7f }) {
+		return home
+	}
+	return (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {

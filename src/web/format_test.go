@@ -35,6 +35,10 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "/dashboard", "/transfer?from=1": "/transfer?from=1", "//evil.example": "/dashboard",
 		"https://evil.example": "/dashboard", "/\\evil.example": "/dashboard",
+		"/./\\evil.example": "/dashboard", "/\t/evil.example": "/dashboard", "/\n/evil.example": "/dashboard",
+		"/.//evil.example": "/evil.example", "/a/..//evil.example": "/evil.example", "/%2F%2Fevil.example": "/evil.example",
+		"/%5Cevil.example": "/dashboard", "/%09/evil.example": "/dashboard",
+		"/accounts/1000000016?from=2026-01-01": "/accounts/1000000016?from=2026-01-01",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

@@ -108,6 +108,17 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// The same text and receiver rules as a one-off transfer.
+	if err := checkText("description", req.Description, MaxDescription); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if bank.ValidateAccountNumber(req.To) == nil {
+		if err := s.receiver(r, req.To); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	// The key's hash covers the request, so a different body is a conflict.
 	o, replayed, err := s.standingStore().Create(r.Context(), userOf(r).ID, req, s.l.Now(), idem.Key)
 	if err != nil {
@@ -195,24 +206,7 @@ func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": stats})
 }
 
-// announceTransfer queues transfer.completed webhooks for both sides. The
-// money has moved whatever happens here, so a failure is logged, not
-// returned; a replay was announced the first time.
-func (s *Server) announceTransfer(r *http.Request, t bank.Transfer, replayed bool) {
-	if replayed {
-		return
-	}
-	if err := jobs.NewPublisher(s.l.Pool(), "").PublishTransfer(r.Context(), s.l, t); err != nil {
-		s.log.Warn("webhook event not queued", "event", webhooks.TransferCompleted, "transfer", t.ID, "err", err.Error())
-	}
-}
-
-// announceCapture queues hold.captured webhooks for both sides.
-func (s *Server) announceCapture(r *http.Request, h bank.Hold, replayed bool) {
-	if replayed {
-		return
-	}
-	if err := jobs.NewPublisher(s.l.Pool(), "").PublishCapture(r.Context(), s.l, h); err != nil {
-		s.log.Warn("webhook event not queued", "event", webhooks.HoldCaptured, "hold", h.ID, "err", err.Error())
-	}
-}
+// transfer.completed and hold.captured are not announced here: the
+// posting scripts append them to the ledger's outbox in the same atomic
+// step as the posting, and the worker's outbox relay announces them, so a
+// crash between the posting and its announcement cannot lose the event.

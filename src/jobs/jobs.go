@@ -41,12 +41,13 @@ const (
 	HoldExpiry           = "hold-expiry"
 	Reconciliation       = "reconciliation"
 	WebhookDelivery      = "webhook-delivery"
+	OutboxRelay          = "outbox-relay"
 )
 
 // Names lists every job the worker handles, sorted.
 func Names() []string {
 	n := []string{InterestAccrual, InterestAccrualBatch, DormancySweep, DormancySweepBatch, MonthlyStatements,
-		MonthlyStatementsB, StandingOrders, HoldExpiry, Reconciliation, WebhookDelivery}
+		MonthlyStatementsB, StandingOrders, HoldExpiry, Reconciliation, WebhookDelivery, OutboxRelay}
 	sort.Strings(n)
 	return n
 }
@@ -200,6 +201,9 @@ func (r *Runner) Handle(ctx context.Context, name string, args map[string]any) e
 		return err
 	case Reconciliation:
 		_, err := r.Reconcile(ctx)
+		return err
+	case OutboxRelay:
+		_, err := r.RelayOutbox(ctx)
 		return err
 	case WebhookDelivery:
 		return r.deliver.Deliver(ctx, a.str("webhook"), a.str("event_id"), a.str("type"), []byte(a.str("body")))
@@ -418,11 +422,9 @@ func (r *Runner) announceRun(ctx context.Context, x standing.Result) error {
 			map[string]any{"standing_order_id": o.ID, "date": x.Run.Date, "code": x.Run.Code, "from": o.From,
 				"to": o.To, "amount": o.Amount, "currency": o.Currency})
 	}
-	t, err := r.l.Transfer(ctx, x.Run.TransferID)
-	if err != nil {
-		return err
-	}
-	return r.PublishTransfer(ctx, t)
+	// An executed date's transfer.completed went to the outbox in the
+	// posting's own script (PostOnce); the relay announces it.
+	return nil
 }
 
 // PublishTransfer announces a completed transfer to both sides' owners.

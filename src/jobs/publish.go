@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gocraft/work"
 	"github.com/gomodule/redigo/redis"
@@ -13,8 +14,9 @@ import (
 )
 
 // Publisher turns ledger events into webhook-delivery jobs, one per
-// subscribed webhook. The API uses it after transfers and captures; the
-// worker after standing orders and statements.
+// subscribed webhook. The outbox relay uses it for transfers and captures
+// (recorded by the posting scripts themselves); the worker for statements
+// and failed standing orders.
 type Publisher struct {
 	hooks *webhooks.Store
 	enq   *work.Enqueuer
@@ -31,7 +33,16 @@ func NewPublisher(pool *redis.Pool, namespace string) *Publisher {
 // Publish announces an event of type typ, identified by businessKey, to
 // the webhooks of owners that subscribed to it.
 func (p *Publisher) Publish(ctx context.Context, typ, businessKey string, owners []string, data any) error {
+	_, err := p.publishAt(ctx, typ, businessKey, owners, data, timeNow())
+	return err
+}
+
+// publishAt is Publish with the event's time given: the outbox relay uses
+// the posting's time, so that relaying an event again builds the same body.
+// It returns how many deliveries it enqueued.
+func (p *Publisher) publishAt(ctx context.Context, typ, businessKey string, owners []string, data any, at time.Time) (int, error) {
 	seen := map[string]bool{}
+	n := 0
 	var ev webhooks.Event
 	var body []byte
 	for _, owner := range owners {
@@ -41,48 +52,59 @@ func (p *Publisher) Publish(ctx context.Context, typ, businessKey string, owners
 		seen[owner] = true
 		hooks, err := p.hooks.Subscribed(ctx, owner, typ)
 		if err != nil {
-			return err
+			return n, err
 		}
 		for _, h := range hooks {
 			if body == nil {
-				ev, body, err = webhooks.NewEvent(typ, businessKey, timeNow(), data)
+				ev, body, err = webhooks.NewEvent(typ, businessKey, at, data)
 				if err != nil {
-					return err
+					return n, err
 				}
 			}
 			if _, err := p.enq.Enqueue(WebhookDelivery, map[string]any{
 				"webhook": h.ID, "event_id": ev.ID, "type": typ, "body": string(body),
 			}); err != nil {
-				return fmt.Errorf("jobs: enqueue webhook delivery: %w", err)
+				return n, fmt.Errorf("jobs: enqueue webhook delivery: %w", err)
 			}
+			n++
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // PublishTransfer announces a completed transfer to the owners of both
 // accounts (system accounts have none).
 func (p *Publisher) PublishTransfer(ctx context.Context, l *ledger.Ledger, t bank.Transfer) error {
+	_, err := p.publishTransferAt(ctx, l, t, timeNow())
+	return err
+}
+
+func (p *Publisher) publishTransferAt(ctx context.Context, l *ledger.Ledger, t bank.Transfer, at time.Time) (int, error) {
 	accts, err := l.Accounts(ctx, []string{t.From, t.To})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var owners []string
 	for _, a := range accts {
 		owners = append(owners, a.Owner)
 	}
-	return p.Publish(ctx, webhooks.TransferCompleted, t.ID, owners, t)
+	return p.publishAt(ctx, webhooks.TransferCompleted, t.ID, owners, t, at)
 }
 
 // PublishCapture announces a captured hold to both sides' owners.
 func (p *Publisher) PublishCapture(ctx context.Context, l *ledger.Ledger, h bank.Hold) error {
+	_, err := p.publishCaptureAt(ctx, l, h, timeNow())
+	return err
+}
+
+func (p *Publisher) publishCaptureAt(ctx context.Context, l *ledger.Ledger, h bank.Hold, at time.Time) (int, error) {
 	accts, err := l.Accounts(ctx, []string{h.Account, h.Payee})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var owners []string
 	for _, a := range accts {
 		owners = append(owners, a.Owner)
 	}
-	return p.Publish(ctx, webhooks.HoldCaptured, h.ID, owners, h)
+	return p.publishAt(ctx, webhooks.HoldCaptured, h.ID, owners, h, at)
 }

@@ -21,12 +21,13 @@ import (
 // specs with a leading seconds field (gocraft/work's format), in the
 // bank's time zone.
 var DefaultSchedule = map[string]string{
-	InterestAccrual:   "0 5 0 * * *",  // 00:05 daily, for the day that just ended
-	DormancySweep:     "0 30 1 * * 0", // Sunday 01:30, for the day that just ended
-	MonthlyStatements: "0 10 0 1 * *", // 00:10 on the 1st, for the previous month
-	StandingOrders:    "0 * * * * *",  // every minute, for today
-	HoldExpiry:        "0 * * * * *",  // every minute
-	Reconciliation:    "0 0 * * * *",  // hourly
+	InterestAccrual:   "0 5 0 * * *",   // 00:05 daily, for the day that just ended
+	DormancySweep:     "0 30 1 * * 0",  // Sunday 01:30, for the day that just ended
+	MonthlyStatements: "0 10 0 1 * *",  // 00:10 on the 1st, for the previous month
+	StandingOrders:    "0 * * * * *",   // every minute, for today
+	HoldExpiry:        "0 * * * * *",   // every minute
+	Reconciliation:    "0 0 * * * *",   // hourly
+	OutboxRelay:       "*/5 * * * * *", // every 5 seconds: posting events to webhooks
 }
 
 // ArgsForSlot returns the arguments of a periodic job fired at slot (in

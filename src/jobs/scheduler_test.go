@@ -117,7 +117,7 @@ func zcard(t *testing.T, pool *redis.Pool, key string) int {
 func TestSchedulerOnlyEnqueues(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, jobs.Options{})
-	entries, err := jobs.ParseSchedule("hold-expiry=* * * * * *;reconciliation=0 0 * * * *;interest-accrual=off;dormancy-sweep=off;monthly-statements=off;standing-orders=off")
+	entries, err := jobs.ParseSchedule("hold-expiry=* * * * * *;reconciliation=0 0 * * * *;interest-accrual=off;dormancy-sweep=off;monthly-statements=off;standing-orders=off;outbox-relay=off")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestThreeSchedulersOnePostingPerAccountPerDay(t *testing.T) {
 		accts = append(accts, a)
 	}
 	e.now = today
-	entries, err := jobs.ParseSchedule("interest-accrual=* * * * * *;standing-orders=off;hold-expiry=off;reconciliation=off;dormancy-sweep=off;monthly-statements=off")
+	entries, err := jobs.ParseSchedule("interest-accrual=* * * * * *;standing-orders=off;hold-expiry=off;reconciliation=off;dormancy-sweep=off;monthly-statements=off;outbox-relay=off")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,11 @@ func jobOptions(name string, webhookAttempts uint, webhookBackoff func(int64) in
 	case StandingOrders, HoldExpiry:
 		// The next minute's run does the same work: no dead letters.
 		return work.JobOptions{MaxFails: 2, SkipDead: true}
+	case OutboxRelay:
+		// One relay at a time (across every worker): two relays reading
+		// the same outbox entries would both enqueue their deliveries.
+		// The next run (seconds later) retries a failed one: no dead letters.
+		return work.JobOptions{MaxFails: 2, SkipDead: true, MaxConcurrency: 1}
 	case WebhookDelivery:
 		if webhookAttempts == 0 {
 			webhookAttempts = 8

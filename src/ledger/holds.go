@@ -102,7 +102,7 @@ func (l *Ledger) settle(ctx context.Context, action, holdID string, amount int64
 	a := strconv.FormatInt(amount, 10)
 	status, _, err := decodeReply(scriptSettle.DoContext(ctx, c,
 		holdKey(holdID), accountKey(h.Account), accountKey(h.Payee), journalKey(h.Account), journalKey(h.Payee),
-		transferKey(tid), idemKey(idem.Scope, idem.Key), keyHoldExpiry,
+		transferKey(tid), idemKey(idem.Scope, idem.Key), keyHoldExpiry, KeyOutbox,
 		action, a, "-"+a, tid, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), by, bank.MaxBalance, desc))
 	if err != nil {
 		return bank.Hold{}, false, err

@@ -41,9 +41,9 @@ func loadScript(keys int, name string) *redis.Script {
 }
 
 var (
-	scriptTransfer  = loadScript(6, "transfer")
+	scriptTransfer  = loadScript(7, "transfer")
 	scriptAuthorize = loadScript(6, "hold_authorize")
-	scriptSettle    = loadScript(8, "hold_settle")
+	scriptSettle    = loadScript(9, "hold_settle")
 	scriptStatus    = loadScript(1, "status")
 	scriptSums      = loadScript(1, "sums")
 	scriptSystem    = loadScript(2, "system_account")

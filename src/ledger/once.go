@@ -21,7 +21,7 @@ var scriptPostOnce = func() *redis.Script {
 		panic(err)
 	}
 	src := string(lib) + "\nlocal function transfer_script(KEYS, ARGV)\n" + string(transfer) + "\nend\n" + string(body)
-	return redis.NewScript(7, src)
+	return redis.NewScript(8, src)
 }()
 
 // Outcome of PostOnce.
@@ -59,7 +59,7 @@ func (l *Ledger) PostOnce(ctx context.Context, p Posting, outcomeKey, field stri
 	amount := strconv.FormatInt(p.Amount, 10)
 	vals, err := redis.Strings(scriptPostOnce.DoContext(ctx, c,
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(p.ID), "",
-		outcomeKey,
+		outcomeKey, KeyOutbox,
 		amount, "-"+amount, p.Currency, p.ID, l.nowMs(), p.Kind, p.Description, "",
 		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0", field))
 	if err != nil {

@@ -3,7 +3,8 @@
 -- payee. Any uncaptured remainder is released, as with card authorisations.
 -- KEYS: 1 hold record, 2 account, 3 payee, 4 account journal,
 --       5 payee journal, 6 transfer record, 7 idempotency record,
---       8 expiry index
+--       8 expiry index, 9 outbox stream (or '' for none): a capture
+--       appends its hold.captured event there, atomically with it
 -- ARGV: 1 action ('capture', 'void' or 'expire'), 2 capture amount,
 --       3 -capture amount, 4 transfer id, 5 now ms, 6 request hash,
 --       7 idempotency ttl, 8 initiated by, 9 max balance, 10 description
@@ -47,6 +48,7 @@ if action == 'capture' then
     'amount', ARGV[2], 'currency', a.currency, 'desc', desc, 'by', ARGV[8], 'status', 'completed',
     'created', ARGV[5], 'hold', h[4])
   redis.call('HSET', KEYS[1], 'status', 'captured', 'captured', ARGV[2], 'transfer', ARGV[4], 'settled', ARGV[5])
+  outbox(KEYS[9], 'hold.captured', h[4], ARGV[5])
 else
   local status = 'voided'
   if action == 'expire' then status = 'expired' end

@@ -74,6 +74,15 @@ local function within_limits(a, b, amount, max)
   return true
 end
 
+-- outbox appends an event about a new posting to the outbox stream (a
+-- relay moves it to the webhooks); key '' means the caller wants none.
+-- id is the event's business key (transfer or hold id), at the posting's
+-- time in ms. Replays return before this, so they add nothing.
+local function outbox(key, typ, id, at_ms)
+  if key == nil or key == '' then return end
+  redis.call('XADD', key, '*', 'type', typ, 'id', id, 'at', at_ms)
+end
+
 -- touch records customer activity on an account and revives a dormant one.
 local function touch(key, a, now_ms)
   redis.call('HSET', key, 'last_activity', now_ms)

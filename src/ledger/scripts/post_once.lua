@@ -5,12 +5,14 @@
 -- run it and whenever funds arrive. The transfer rules are transfer.lua's
 -- own (the loader wraps that file as the function transfer_script), so
 -- the two can never disagree.
--- KEYS: 1-6 as transfer.lua, 7 outcome record (hash)
+-- KEYS: 1-6 as transfer.lua, 7 outcome record (hash), 8 outbox stream
+--       (transfer.lua's KEYS[7]: an executed posting's event goes there)
 -- ARGV: 1-13 as transfer.lua, 14 outcome field (the business key)
 local prev = redis.call('HGET', KEYS[7], ARGV[14])
 if prev then return {'done', prev} end
 local tk, ta = {}, {}
 for i = 1, 6 do tk[i] = KEYS[i] end
+tk[7] = KEYS[8]
 for i = 1, 13 do ta[i] = ARGV[i] end
 local r = transfer_script(tk, ta)
 if type(r) == 'table' and r.err then

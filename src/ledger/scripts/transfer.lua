@@ -1,6 +1,9 @@
 -- One balanced posting between two accounts, all or nothing.
 -- KEYS: 1 from account, 2 to account, 3 from journal, 4 to journal,
---       5 transfer record, 6 idempotency record (or '' for none)
+--       5 transfer record, 6 idempotency record (or '' for none),
+--       7 outbox stream (or '' for none): a new posting appends its
+--         transfer.completed event there in this same atomic step, so the
+--         event cannot be lost between the posting and its announcement
 -- ARGV: 1 amount, 2 -amount, 3 currency, 4 transfer id, 5 now ms,
 --       6 kind, 7 description, 8 request hash, 9 idempotency ttl s,
 --       10 initiated by, 11 touch ('from', 'both' or ''), 12 max balance,
@@ -30,4 +33,5 @@ redis.call('HSET', KEYS[5], 'id', ARGV[4], 'kind', ARGV[6], 'from', a.number, 't
 if ARGV[11] == 'from' or ARGV[11] == 'both' then touch(KEYS[1], a, ARGV[5]) end
 if ARGV[11] == 'to' or ARGV[11] == 'both' then touch(KEYS[2], b, ARGV[5]) end
 idem_store(KEYS[6], ARGV[8], ARGV[4], ARGV[9])
+outbox(KEYS[7], 'transfer.completed', ARGV[4], ARGV[5])
 return {'ok', ARGV[4]}

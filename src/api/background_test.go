@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -134,5 +135,53 @@ func TestBackgroundRoutes(t *testing.T) {
 	want(t, r, http.StatusOK, "")
 	if !strings.Contains(string(r.Body), `"job":"interest-accrual"`) {
 		t.Fatalf("jobs: %s", r.Body)
+	}
+}
+
+// Standing orders follow the one-off transfer's rules (no system payee,
+// clean descriptions) and concurrent duplicates create one order.
+func TestStandingOrderRulesAndConcurrentDuplicates(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", bank.Customer)
+	bob := e.user(t, "bob", bank.Customer)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	expense, _ := ledger.SystemAccount(bank.PurposeInterestExpense, "EUR")
+	today := time.Now().UTC().Format("2006-01-02")
+	order := func(to, desc string) map[string]any {
+		return map[string]any{"from": a.Number, "to": to, "amount": 500, "currency": "EUR", "frequency": "weekly", "first_date": today, "description": desc}
+	}
+	post := func(body map[string]any, key string) resp {
+		return e.do(t, req{Method: "POST", Path: "/v1/standing-orders", Token: alice, Body: body, Header: map[string]string{"Idempotency-Key": key}})
+	}
+	want(t, post(order(expense, "rent"), newKey()), http.StatusUnprocessableEntity, "system_account")
+	want(t, post(order(b.Number, "rent \u202e001"), newKey()), http.StatusBadRequest, "invalid_description")
+
+	key := newKey()
+	ids := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			r := post(order(b.Number, "rent"), key)
+			var so struct {
+				ID string `json:"id"`
+			}
+			if r.Status == http.StatusCreated {
+				_ = json.Unmarshal(r.Body, &so)
+			} else {
+				t.Errorf("concurrent duplicate: %d %s", r.Status, r.Body)
+			}
+			ids <- so.ID
+		}()
+	}
+	first := <-ids
+	for i := 1; i < 8; i++ {
+		if id := <-ids; id != first || id == "" {
+			t.Fatalf("concurrent duplicates created different orders: %q vs %q", id, first)
+		}
+	}
+	r := e.do(t, req{Method: "GET", Path: "/v1/standing-orders", Token: alice})
+	want(t, r, http.StatusOK, "")
+	if n := strings.Count(string(r.Body), `"id":"so_`); n != 1 {
+		t.Fatalf("%d orders stored, want 1: %s", n, r.Body)
 	}
 }

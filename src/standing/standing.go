@@ -92,6 +92,21 @@ func NewStore(l *ledger.Ledger, loc *time.Location) *Store { return &Store{l: l,
 
 const keyDue = "bank:standing-due" // zset order id → next due day ordinal
 
+// createScript stores a new order and its idempotency record together.
+// KEYS: 1 idempotency record (empty for none), 2 order, 3 owner index, 4 due index
+// ARGV: 1 "hash:id", 2 ttl s, 3 created ms, 4 first due ordinal, 5.. order fields
+var createScript = redis.NewScript(4, `
+if KEYS[1] ~= '' then
+  local prev = redis.call('GET', KEYS[1])
+  if prev then return {'replay', prev} end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[3], ARGV[3], string.match(ARGV[1], ':(.*)$'))
+redis.call('ZADD', KEYS[4], ARGV[4], string.match(ARGV[1], ':(.*)$'))
+return {'ok', ARGV[1]}
+`)
+
 func orderKey(id string) string    { return "bank:standing:" + id }
 func runsKey(id string) string     { return "bank:standing-runs:" + id }
 func ownerKey(owner string) string { return "bank:standing-owner:" + owner }
@@ -191,6 +206,9 @@ func (s *Store) Create(ctx context.Context, owner string, r Request, today time.
 	if r.From == r.To {
 		return Order{}, false, bank.ErrSameAccount
 	}
+	if to.Type == bank.System || from.Type == bank.System {
+		return Order{}, false, bank.ErrSystemAccount
+	}
 	if from.Currency != r.Currency || to.Currency != r.Currency {
 		return Order{}, false, bank.ErrCurrencyMismatch
 	}
@@ -200,34 +218,28 @@ func (s *Store) Create(ctx context.Context, owner string, r Request, today time.
 	}
 	defer c.Close()
 	id := ledger.NewID("so")
+	ik := ""
 	if idemKeyValue != "" {
-		// Claim the key first; a replay finds the id and returns that order.
-		set, err := redis.String(c.Do("SET", idemKey(owner, idemKeyValue), r.hash()+":"+id, "NX", "EX", int(ledger.DefaultIdempotencyTTL.Seconds())))
-		if err == redis.ErrNil {
-			prev, err := redis.String(c.Do("GET", idemKey(owner, idemKeyValue)))
-			if err != nil {
-				return Order{}, false, fmt.Errorf("standing: %w", err)
-			}
-			h, pid, _ := strings.Cut(prev, ":")
-			if h != r.hash() {
-				return Order{}, false, bank.ErrIdempotencyConflict
-			}
-			o, err := s.Get(ctx, owner, pid)
-			return o, true, err
-		}
-		if err != nil || set != "OK" {
-			return Order{}, false, fmt.Errorf("standing: %v", err)
-		}
+		ik = idemKey(owner, idemKeyValue)
 	}
 	now := s.l.Now()
-	c.Send("MULTI")
-	c.Send("HSET", orderKey(id), "id", id, "owner", owner, "from", r.From, "to", r.To, "amount", r.Amount,
+	// One script claims the idempotency key and writes the order, so a
+	// concurrent duplicate can never find a key without its order.
+	reply, err := redis.Strings(createScript.DoContext(ctx, c, ik, orderKey(id), ownerKey(owner), keyDue,
+		r.hash()+":"+id, int(ledger.DefaultIdempotencyTTL.Seconds()), now.UnixMilli(), first.Ordinal,
+		"id", id, "owner", owner, "from", r.From, "to", r.To, "amount", r.Amount,
 		"currency", r.Currency, "desc", r.Description, "freq", r.Frequency, "first", r.FirstDate,
-		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now.UnixMilli())
-	c.Send("ZADD", ownerKey(owner), now.UnixMilli(), id)
-	c.Send("ZADD", keyDue, first.Ordinal, id)
-	if _, err := c.Do("EXEC"); err != nil {
+		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now.UnixMilli()))
+	if err != nil {
 		return Order{}, false, fmt.Errorf("standing: %w", err)
+	}
+	if reply[0] == "replay" {
+		h, pid, _ := strings.Cut(reply[1], ":")
+		if h != r.hash() {
+			return Order{}, false, bank.ErrIdempotencyConflict
+		}
+		o, err := s.Get(ctx, owner, pid)
+		return o, true, err
 	}
 	o, err := s.Get(ctx, owner, id)
 	return o, false, err

@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/ledger"
 )
 
 // TestAuthorization: customer A gets 404 (never 403, never data) for
@@ -137,4 +140,21 @@ func TestStaffCannotSelfDeal(t *testing.T) {
 			t.Errorf("teller opening %v: %d %s, want 400", body, r.Status, r.Body)
 		}
 	}
+}
+
+// Interest and standing-order postings have deterministic transfer ids;
+// the journal shows them, so the owner can open them too.
+func TestDeterministicTransferIDsAreVisible(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alina", bank.Customer)
+	bob := e.user(t, "bert", bank.Customer)
+	a := e.open(t, alice, map[string]any{"type": "savings", "currency": "EUR"})
+	exp, _ := ledger.SystemAccount(bank.PurposeInterestExpense, "EUR")
+	id := ledger.InterestTransferID(a.Number, ledger.NewDay(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC), time.UTC))
+	if _, _, err := e.Ledger.Post(context.Background(), ledger.Posting{ID: id, From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.KindInterest}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: alice})
+	want(t, r, 200, "")
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: bob}), 404, "transfer_not_found")
 }

@@ -84,6 +84,8 @@ func TestBadInput(t *testing.T) {
 		{"limit above 200", req{Method: "GET", Path: "/v1/accounts/" + from.Number + "/entries?limit=201"}, 400, "invalid_limit"},
 		{"limit not a number", req{Method: "GET", Path: "/v1/accounts/" + from.Number + "/entries?limit=ten"}, 400, "invalid_limit"},
 		{"time not RFC 3339", req{Method: "GET", Path: "/v1/accounts/" + from.Number + "/entries?from=yesterday"}, 400, "invalid_time"},
+		{"time before 1970", req{Method: "GET", Path: "/v1/accounts/" + from.Number + "/entries?from=1900-01-01T00:00:00Z"}, 400, "invalid_time"},
+		{"zero stream id cursor", req{Method: "GET", Path: "/v1/accounts/" + from.Number + "/entries?cursor=ZTowLTA"}, 400, "invalid_cursor"},
 		{"account number in path with letters", req{Method: "GET", Path: "/v1/accounts/10000000a6"}, 400, "invalid_account_number"},
 		{"capture more than held", req{Path: "/v1/holds/" + hold.ID + "/capture", Body: `{"amount":1001}`}, 422, "capture_exceeds_hold"},
 		{"capture negative", req{Path: "/v1/holds/" + hold.ID + "/capture", Body: `{"amount":-1}`}, 400, "invalid_amount"},

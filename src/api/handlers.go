@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -229,7 +230,7 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
 	}
 	entries, next, err := s.l.Entries(r.Context(), eq)
 	if err != nil {
-		s.fail(w, r, fieldErr(map[string]string{"invalid_cursor": "cursor", "invalid_limit": "limit"}[bank.ErrorCode(err)], err))
+		s.fail(w, r, fieldErr(map[string]string{"invalid_cursor": "cursor", "invalid_limit": "limit", "invalid_time": "from"}[bank.ErrorCode(err)], err))
 		return
 	}
 	if entries == nil {
@@ -475,6 +476,11 @@ func (s *Server) owns(r *http.Request, numbers ...string) (bool, error) {
 	return false, nil
 }
 
+// transferIDs are the shapes of transfer ids: random ones, and the
+// deterministic ones of interest (account + day) and standing orders
+// (order + due date).
+var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+
 func validID(prefix, id string) bool {
 	if len(id) != len(prefix)+1+24 || id[:len(prefix)+1] != prefix+"_" {
 		return false
@@ -485,7 +491,7 @@ func validID(prefix, id string) bool {
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if !validID("tr", id) {
+	if !transferIDs.MatchString(id) {
 		s.fail(w, r, bank.ErrTransferNotFound)
 		return
 	}

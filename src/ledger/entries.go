@@ -35,7 +35,8 @@ func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToStrin
 
 func decodeCursor(c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(b), "e:") || !streamID.MatchString(string(b[2:])) {
+	// "0-0" is valid syntax but no exclusive bound can start below it.
+	if err != nil || !strings.HasPrefix(string(b), "e:") || !streamID.MatchString(string(b[2:])) || string(b[2:]) == "0-0" {
 		return "", ErrBadCursor
 	}
 	return string(b[2:]), nil
@@ -49,6 +50,12 @@ func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, strin
 	}
 	if q.Limit > MaxPageSize {
 		return nil, "", bank.Errorf(bank.KindInvalid, "invalid_limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	for _, t := range []time.Time{q.From, q.To} {
+		// Journal ids are Unix milliseconds: nothing lies before 1970.
+		if !t.IsZero() && t.UnixMilli() < 1 {
+			return nil, "", bank.Errorf(bank.KindInvalid, "invalid_time", "from and to must be after 1970-01-01T00:00:00Z")
+		}
 	}
 	end, start := "+", "-"
 	if !q.To.IsZero() {

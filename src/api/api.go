@@ -37,11 +37,14 @@ type Config struct {
 	// when working out the client address for rate limits (e.g. the web
 	// app's pods). Empty: the TCP peer address is the client.
 	TrustedProxies []netip.Prefix
-	// Customers may pick an overdraft limit and a savings rate only up to
-	// these bounds; staff are limited by the ledger's bounds alone. Zero
-	// means the Default* value; a negative value allows customers none.
+	// Anyone opening an account may pick an overdraft limit and a savings
+	// rate only up to these bounds (staff too: an account is always opened
+	// for its caller). Zero means the Default* value; negative allows none.
 	CustomerMaxOverdraft int64
 	CustomerMaxRateBps   int64
+	// Location is the bank's time zone: the day standing-order dates are
+	// counted in. It must match the worker's --timezone; nil means UTC.
+	Location *time.Location
 }
 
 // Defaults for Config's customer bounds.

@@ -40,8 +40,14 @@ func (s *Server) backgroundStaffRoutes(r chi.Router) {
 }
 
 func (s *Server) statementStore() *statements.Store { return statements.NewStore(s.l.Pool()) }
-func (s *Server) standingStore() *standing.Store    { return standing.NewStore(s.l, time.UTC) }
-func (s *Server) webhookStore() *webhooks.Store     { return webhooks.NewStore(s.l.Pool()) }
+func (s *Server) standingStore() *standing.Store {
+	loc := s.cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return standing.NewStore(s.l, loc)
+}
+func (s *Server) webhookStore() *webhooks.Store { return webhooks.NewStore(s.l.Pool()) }
 
 func (s *Server) listStatements(w http.ResponseWriter, r *http.Request) {
 	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))

@@ -185,3 +185,26 @@ func TestStandingOrderRulesAndConcurrentDuplicates(t *testing.T) {
 		t.Fatalf("%d orders stored, want 1: %s", n, r.Body)
 	}
 }
+
+// Standing-order dates are days in the bank's time zone, as the worker
+// counts them: just after midnight in Berlin, "yesterday" is refused even
+// though it is still that day in UTC.
+func TestStandingOrderDatesUseTheBankZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOpts{location: berlin})
+	e.Ledger.Now = func() time.Time { return time.Date(2026, 3, 10, 23, 30, 0, 0, time.UTC) } // 00:30 on 11 March in Berlin
+	alice := e.user(t, "alice", bank.Customer)
+	bob := e.user(t, "bob", bank.Customer)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	body := map[string]any{"from": a.Number, "to": b.Number, "amount": 500, "currency": "EUR", "frequency": "monthly", "first_date": "2026-03-10"}
+	post := func() resp {
+		return e.do(t, req{Method: "POST", Path: "/v1/standing-orders", Token: alice, Body: body, Header: map[string]string{"Idempotency-Key": newKey()}})
+	}
+	want(t, post(), http.StatusBadRequest, "invalid_date")
+	body["first_date"] = "2026-03-11"
+	want(t, post(), http.StatusCreated, "")
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -63,7 +64,8 @@ func loadDoc() (*openapi3.T, error) {
 }
 
 type envOpts struct {
-	limits *auth.Limits
+	limits   *auth.Limits
+	location *time.Location
 }
 
 func newEnv(t testing.TB, opts ...envOpts) *env {
@@ -86,7 +88,7 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg,
-		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps})
+		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, Location: o.location})
 	probes := service.NewProbes(map[string]service.Check{"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) }})
 	mux := http.NewServeMux()
 	probes.Mount(mux, reg)

@@ -30,17 +30,18 @@ func init() {
 
 // apiFlags are the settings of the API, shared with `bank dev`.
 type apiFlags struct {
-	addr, redisURL, redisPassword, logLevel, trustedProxies string
-	poolSize                                                int
-	tokenTTL, drainDelay, shutdownTimeout                   time.Duration
-	maxBody, customerMaxOverdraft, customerMaxRate          int64
-	limits                                                  auth.Limits
+	addr, redisURL, redisPassword, logLevel, trustedProxies, timezone string
+	poolSize                                                          int
+	tokenTTL, drainDelay, shutdownTimeout                             time.Duration
+	maxBody, customerMaxOverdraft, customerMaxRate                    int64
+	limits                                                            auth.Limits
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", ":8000", "listen address")
 	f.redisFlags(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA time zone of the bank's days (standing-order dates); must match the worker's")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For names the client (e.g. the web app's pod network)")
 	fs.IntVar(&f.poolSize, "redis-pool-size", 64, "maximum Redis connections")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "how long a login token is valid")
@@ -103,6 +104,10 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 		}
 		proxies = append(proxies, p)
 	}
+	loc, err := time.LoadLocation(f.timezone)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--timezone: %v", err)
+	}
 	l := ledger.New(pool)
 	a := auth.New(pool, f.limits)
 	a.TokenTTL = f.tokenTTL
@@ -132,6 +137,6 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 		},
 	})
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
-		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate})
+		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate, Location: loc})
 	return s, probes, nil
 }

@@ -21,7 +21,7 @@ var scriptPostOnce = func() *redis.Script {
 		panic(err)
 	}
 	src := string(lib) + "\nlocal function transfer_script(KEYS, ARGV)\n" + string(transfer) + "\nend\n" + string(body)
-	return redis.NewScript(8, src)
+	return redis.NewScript(9, src)
 }()
 
 // Outcome of PostOnce.
@@ -30,6 +30,13 @@ type Outcome struct {
 	TransferID string // when Executed
 	Code       string // the refusal's error code when not Executed
 	Replayed   bool   // the outcome was recorded by an earlier run
+	Guarded    bool   // the guard did not hold: nothing posted, nothing recorded
+}
+
+// Guard is a condition PostOnceIf checks atomically with the posting: the
+// field Field of the hash Key (a key under "bank:") must equal Value.
+type Guard struct {
+	Key, Field, Value string
 }
 
 // PostOnce posts p unless an outcome is already recorded under field in
@@ -39,6 +46,18 @@ type Outcome struct {
 // errors: they are recorded and never retried. Errors are only transport
 // or validation failures, after which nothing was recorded.
 func (l *Ledger) PostOnce(ctx context.Context, p Posting, outcomeKey, field string) (Outcome, error) {
+	return l.PostOnceIf(ctx, p, outcomeKey, field, Guard{})
+}
+
+// PostOnceIf is PostOnce that, unless an outcome is already recorded, also
+// requires g to hold in the same atomic step; when it does not, nothing is
+// posted or recorded and the Outcome says Guarded. A zero Guard always
+// holds. Standing orders guard on their status so that a cancel
+// acknowledged before the script runs is never overtaken by a payment.
+func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field string, g Guard) (Outcome, error) {
+	if g != (Guard{}) && (!strings.HasPrefix(g.Key, "bank:") || g.Field == "") {
+		return Outcome{}, fmt.Errorf("ledger: a PostOnce guard needs a bank: key and a field")
+	}
 	if !strings.HasPrefix(outcomeKey, "bank:") || field == "" {
 		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a bank: key and a field")
 	}
@@ -59,11 +78,15 @@ func (l *Ledger) PostOnce(ctx context.Context, p Posting, outcomeKey, field stri
 	amount := strconv.FormatInt(p.Amount, 10)
 	vals, err := redis.Strings(scriptPostOnce.DoContext(ctx, c,
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(p.ID), "",
-		outcomeKey, KeyOutbox,
+		outcomeKey, KeyOutbox, g.Key,
 		amount, "-"+amount, p.Currency, p.ID, l.nowMs(), p.Kind, p.Description, "",
-		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0", field))
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0", field,
+		g.Field, g.Value))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("ledger: %w", err)
+	}
+	if vals[0] == "guarded" {
+		return Outcome{Guarded: true}, nil
 	}
 	o := Outcome{Replayed: vals[0] == "done"}
 	kind, detail, _ := strings.Cut(vals[1], ":")

@@ -326,26 +326,77 @@ func (s *Store) List(ctx context.Context, owner string) ([]Order, error) {
 	return out, nil
 }
 
+// cancelScript moves an order from active to cancelled and out of the due
+// index, and does nothing to an order in any other status. It is one
+// compare-and-set so that a cancel and an execution can interleave only
+// at whole steps: once it has returned "ok", the payment script's own
+// status check refuses every later date.
+// KEYS: 1 order, 2 due index; ARGV: 1 now ms, 2 order id
+// Returns "ok", "missing", or the status that was not active.
+var cancelScript = redis.NewScript(2, `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return 'missing' end
+if st ~= 'active' then return st end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelled', ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 'ok'
+`)
+
+// advanceScript records that due date n-1 was settled: n and the next
+// date move forward only (a slower concurrent run must not rewind them),
+// and only an active order goes back into the due index (a plain ZADD
+// would re-add an order cancelled meanwhile, to be found every minute).
+// KEYS: 1 order, 2 due index; ARGV: 1 n, 2 next date, 3 next ordinal, 4 id
+// Returns 1 when the order is still active, 0 otherwise.
+var advanceScript = redis.NewScript(2, `
+if redis.call('HGET', KEYS[1], 'status') ~= 'active' then
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return 0
+end
+if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'n') or '0') then
+  redis.call('HSET', KEYS[1], 'n', ARGV[1], 'next', ARGV[2])
+end
+redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[4])
+return 1
+`)
+
+// completeScript ends an order that has no dates left, unless it already
+// ended otherwise: a cancel that was acknowledged stays a cancel.
+// KEYS: 1 order, 2 due index; ARGV: 1 order id
+var completeScript = redis.NewScript(2, `
+if redis.call('HGET', KEYS[1], 'status') == 'active' then
+  redis.call('HSET', KEYS[1], 'status', 'completed', 'next', '')
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`)
+
+// testHook, when set by a test, runs before each write of Execute
+// ("pay" before a date's payment, "complete" before ending the order),
+// so that tests can put a cancel exactly where a real one could land.
+var testHook func(stage, id string)
+
 // Cancel stops an active order; dates already paid or failed stay recorded.
+// Once Cancel returns without error no further date is paid.
 func (s *Store) Cancel(ctx context.Context, owner, id string) (Order, error) {
-	o, err := s.Get(ctx, owner, id)
-	if err != nil {
+	if _, err := s.Get(ctx, owner, id); err != nil {
 		return Order{}, err
-	}
-	if o.Status != Active {
-		return Order{}, ErrNotActive
 	}
 	c, err := s.l.Pool().GetContext(ctx)
 	if err != nil {
 		return Order{}, err
 	}
-	c.Send("MULTI")
-	c.Send("HSET", orderKey(id), "status", Cancelled, "cancelled", s.l.Now().UnixMilli())
-	c.Send("ZREM", keyDue, id)
-	_, err = c.Do("EXEC")
+	res, err := redis.String(cancelScript.DoContext(ctx, c, orderKey(id), keyDue, s.l.Now().UnixMilli(), id))
 	c.Close()
 	if err != nil {
 		return Order{}, fmt.Errorf("standing: %w", err)
+	}
+	switch res {
+	case "ok":
+	case "missing":
+		return Order{}, ErrNotFound
+	default:
+		return Order{}, ErrNotActive
 	}
 	return s.Get(ctx, owner, id)
 }
@@ -400,15 +451,14 @@ func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Resul
 		}
 	}
 	var out []Result
-	for i := 0; i < MaxCatchUp && o.Status == Active; i++ {
+	for i := 0; i < MaxCatchUp; i++ {
 		due := ledger.NewDay(DueDate(first, o.Frequency, n), s.loc)
 		finished := (o.Count > 0 && n >= o.Count) || (o.EndDate != "" && due.Ordinal > end.Ordinal)
 		if finished {
-			o.Status = Completed
-			c.Send("MULTI")
-			c.Send("HSET", orderKey(id), "status", Completed, "next", "")
-			c.Send("ZREM", keyDue, id)
-			if _, err := c.Do("EXEC"); err != nil {
+			if testHook != nil {
+				testHook("complete", id)
+			}
+			if _, err := completeScript.DoContext(ctx, c, orderKey(id), keyDue, id); err != nil {
 				return out, fmt.Errorf("standing: %w", err)
 			}
 			break
@@ -420,11 +470,19 @@ func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Resul
 		if desc == "" {
 			desc = "Standing order " + o.ID
 		}
-		oc, err := s.l.PostOnce(ctx, ledger.Posting{From: o.From, To: o.To, Amount: o.Amount, Currency: o.Currency,
+		if testHook != nil {
+			testHook("pay", id)
+		}
+		// The status loaded above may be stale by now: the script checks
+		// that the order is still active atomically with the payment.
+		oc, err := s.l.PostOnceIf(ctx, ledger.Posting{From: o.From, To: o.To, Amount: o.Amount, Currency: o.Currency,
 			Kind: bank.KindStanding, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom,
-			ID: o.ID + "_" + due.Date}, runsKey(id), due.Date)
+			ID: o.ID + "_" + due.Date}, runsKey(id), due.Date, ledger.Guard{Key: orderKey(id), Field: "status", Value: Active})
 		if err != nil {
 			return out, err
+		}
+		if oc.Guarded {
+			break // cancelled (or completed by a concurrent run) meanwhile
 		}
 		run := Run{Date: due.Date, Status: "executed", TransferID: oc.TransferID}
 		if !oc.Executed {
@@ -433,19 +491,13 @@ func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Resul
 		out = append(out, Result{Order: o, Run: run, Replayed: oc.Replayed})
 		n++
 		next := ledger.NewDay(DueDate(first, o.Frequency, n), s.loc)
-		// Only move forward: a slower concurrent run must not rewind n.
-		c.Send("MULTI")
-		c.Send("HSET", orderKey(id), "n", n, "next", next.Date)
-		c.Send("ZADD", keyDue, "GT", next.Ordinal, id)
-		if _, err := c.Do("EXEC"); err != nil {
+		active, err := redis.Bool(advanceScript.DoContext(ctx, c, orderKey(id), keyDue, n, next.Date, next.Ordinal, id))
+		if err != nil {
 			return out, fmt.Errorf("standing: %w", err)
 		}
-		// Re-read the status: a cancel between two dates stops the order.
-		cur, _, err := s.load(c, id)
-		if err != nil {
-			return out, err
+		if !active {
+			break // a cancel between two dates stops the order
 		}
-		o.Status = cur.Status
 	}
 	return out, nil
 }

@@ -5,11 +5,21 @@
 -- run it and whenever funds arrive. The transfer rules are transfer.lua's
 -- own (the loader wraps that file as the function transfer_script), so
 -- the two can never disagree.
+-- An optional guard makes the posting conditional on the state of the
+-- thing that asked for it (a standing order must still be active): the
+-- check runs here, in the same atomic step as the posting, because a
+-- check made by the caller beforehand can be overtaken by a cancel.
 -- KEYS: 1-6 as transfer.lua, 7 outcome record (hash), 8 outbox stream
---       (transfer.lua's KEYS[7]: an executed posting's event goes there)
--- ARGV: 1-13 as transfer.lua, 14 outcome field (the business key)
+--       (transfer.lua's KEYS[7]: an executed posting's event goes there),
+--       9 guard hash ('' for none)
+-- ARGV: 1-13 as transfer.lua, 14 outcome field (the business key),
+--       15 guard field, 16 the value the guard field must have
 local prev = redis.call('HGET', KEYS[7], ARGV[14])
 if prev then return {'done', prev} end
+-- A refused guard records nothing: the date was neither paid nor failed.
+if KEYS[9] ~= '' and redis.call('HGET', KEYS[9], ARGV[15]) ~= ARGV[16] then
+  return {'guarded', ''}
+end
 local tk, ta = {}, {}
 for i = 1, 6 do tk[i] = KEYS[i] end
 tk[7] = KEYS[8]

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gocraft/work"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -72,6 +73,10 @@ type Options struct {
 	// them (operators' `bank jobs run --inline`, benchmarks).
 	Inline bool
 	Log    *slog.Logger
+	// Backlog, when set, counts per job the accounts or orders that a
+	// bounded catch-up run left with days still to do (the worker passes
+	// Metrics.Backlog).
+	Backlog *prometheus.CounterVec
 }
 
 // Runner executes jobs. The worker pool calls Handle; so do operators.
@@ -241,8 +246,12 @@ func (r *Runner) fanOut(ctx context.Context, batchJob string, base map[string]an
 	return nil
 }
 
-// MaxInterestCatchUp bounds how many missed days one run accrues per
-// account (a new account starts on the day it was opened).
+// MaxInterestCatchUp bounds how many days one run accrues per account, so
+// a long outage does not turn into one unbounded burst. Days are never
+// skipped: a run starts at the oldest day not yet accrued (a new account
+// starts on the day it was opened) and the next run continues from there,
+// because a day left out would be lost for good (the accrual script only
+// moves an account's last accrued day forward).
 const MaxInterestCatchUp = 62
 
 // AccrualSummary counts what a batch did.
@@ -250,6 +259,9 @@ type AccrualSummary struct {
 	Accounts, Days, Posted int
 	Amount                 int64
 	Refused                int
+	// Behind counts accounts that still have days to accrue up to the
+	// requested day after this run (more than MaxInterestCatchUp missed).
+	Behind int
 }
 
 // AccrueInterest accrues interest for every savings account among numbers
@@ -280,12 +292,17 @@ func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledge
 		if states[i].LastDay > 0 {
 			start = states[i].LastDay + 1
 		}
-		start = max(start, day.Ordinal-MaxInterestCatchUp+1)
 		if start > day.Ordinal {
 			continue
 		}
+		end := min(day.Ordinal, start+MaxInterestCatchUp-1)
+		if end < day.Ordinal {
+			sum.Behind++
+			r.opt.Log.Warn("interest catch-up backlog remains", "account", a.Number,
+				"from", ledger.DayFromOrdinal(start, r.opt.Location).Date, "days_left", day.Ordinal-end)
+		}
 		sum.Accounts++
-		for o := start; o <= day.Ordinal; o++ {
+		for o := start; o <= end; o++ {
 			reqs = append(reqs, ledger.Accrual{Account: a.Number, Currency: a.Currency, Day: ledger.DayFromOrdinal(o, r.opt.Location)})
 		}
 	}
@@ -314,7 +331,16 @@ func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledge
 			}
 		}
 	}
+	r.backlog(InterestAccrual, sum.Behind)
 	return sum, nil
+}
+
+// backlog reports n items (accounts, orders) left with missed days after
+// a bounded catch-up run; the next runs work them off.
+func (r *Runner) backlog(job string, n int) {
+	if n > 0 && r.opt.Backlog != nil {
+		r.opt.Backlog.WithLabelValues(job).Add(float64(n))
+	}
 }
 
 // SweepDormant flags active customer accounts among numbers with no
@@ -401,6 +427,12 @@ func (r *Runner) RunStandingOrders(ctx context.Context, day ledger.Day) (int, er
 			res, err := r.Standing.Execute(ctx, id, day)
 			if err != nil {
 				return done, err
+			}
+			if len(res) == standing.MaxCatchUp {
+				// Execute stops after MaxCatchUp dates, oldest first; the
+				// next run (a minute later) continues from the next date.
+				r.opt.Log.Warn("standing order catch-up backlog may remain", "order", id, "paid_up_to", res[len(res)-1].Run.Date)
+				r.backlog(StandingOrders, 1)
 			}
 			for _, x := range res {
 				done++

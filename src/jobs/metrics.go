@@ -13,6 +13,9 @@ type Metrics struct {
 	Processed *prometheus.CounterVec
 	Failed    *prometheus.CounterVec
 	Duration  *prometheus.HistogramVec
+	// Backlog counts accounts/orders a catch-up run left behind: a
+	// sustained rate means a backlog is being worked off (or not).
+	Backlog *prometheus.CounterVec
 }
 
 // NewMetrics registers the job metrics on reg.
@@ -22,8 +25,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_failed_total", Help: "Job runs that returned an error (retried or dead), by job name."}, []string{"job"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bank_job_duration_seconds", Help: "Job run time, by job name.",
 			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{"job"}),
+		Backlog: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_catchup_backlog_total",
+			Help: "Accounts or standing orders left with missed days after a bounded catch-up run, by job name."}, []string{"job"}),
 	}
-	reg.MustRegister(m.Processed, m.Failed, m.Duration)
+	reg.MustRegister(m.Processed, m.Failed, m.Duration, m.Backlog)
 	return m
 }
 

@@ -51,13 +51,15 @@ func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts wor
 		case <-time.After(wait):
 		}
 	}
-	r := jobs.NewRunner(l, jobs.Options{Namespace: opts.Namespace, Location: opts.Location, BatchSize: opts.BatchSize,
-		DormantAfter: opts.DormantAfter, Log: log})
 	var m *jobs.Metrics
+	var backlog *prometheus.CounterVec
 	if opts.Registry != nil {
 		m = jobs.NewMetrics(opts.Registry)
+		backlog = m.Backlog
 		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, opts.Namespace))
 	}
+	r := jobs.NewRunner(l, jobs.Options{Namespace: opts.Namespace, Location: opts.Location, BatchSize: opts.BatchSize,
+		DormantAfter: opts.DormantAfter, Log: log, Backlog: backlog})
 	w := jobs.NewWorker(r, jobs.WorkerOptions{Concurrency: opts.Concurrency, Metrics: m})
 	w.Start()
 	log.Info("worker started", "namespace", r.Options().Namespace, "concurrency", opts.Concurrency)

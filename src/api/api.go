@@ -45,6 +45,11 @@ type Config struct {
 	// Location is the bank's time zone: the day standing-order dates are
 	// counted in. It must match the worker's --timezone; nil means UTC.
 	Location *time.Location
+	// WebhookAllowPrivate accepts webhook URLs over plain http and on
+	// loopback/private addresses (`bank dev`, local receivers). Off in a
+	// cluster, where it would let customers aim the worker at internal
+	// services: see webhooks.Options.
+	WebhookAllowPrivate bool
 }
 
 // Defaults for Config's customer bounds.

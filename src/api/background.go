@@ -47,7 +47,9 @@ func (s *Server) standingStore() *standing.Store {
 	}
 	return standing.NewStore(s.l, loc)
 }
-func (s *Server) webhookStore() *webhooks.Store { return webhooks.NewStore(s.l.Pool()) }
+func (s *Server) webhookStore() *webhooks.Store {
+	return webhooks.NewStore(s.l.Pool(), webhooks.Options{AllowPrivate: s.cfg.WebhookAllowPrivate})
+}
 
 func (s *Server) listStatements(w http.ResponseWriter, r *http.Request) {
 	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))

@@ -85,7 +85,7 @@ func TestBackgroundRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Webhooks: the secret is shown once.
-	r = e.do(t, req{Method: "POST", Path: "/v1/webhooks", Token: alice, Body: map[string]any{"url": "https://example.invalid/hook", "events": []string{"transfer.completed"}}})
+	r = e.do(t, req{Method: "POST", Path: "/v1/webhooks", Token: alice, Body: map[string]any{"url": "https://203.0.113.10/hook", "events": []string{"transfer.completed"}}})
 	want(t, r, http.StatusCreated, "")
 	var wh struct{ ID, Secret string }
 	r.decode(t, &wh)
@@ -98,6 +98,11 @@ func TestBackgroundRoutes(t *testing.T) {
 		t.Fatal("listing shows the secret")
 	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/webhooks", Token: alice, Body: map[string]any{"url": "ftp://x"}}), http.StatusBadRequest, "invalid_url")
+	// By default webhooks cannot target the bank's own network (SSRF) or
+	// go over plain http.
+	for _, u := range []string{"https://169.254.169.254/latest/meta-data", "https://127.0.0.1:8000/v1/admin/jobs", "https://10.0.0.1/", "http://203.0.113.10/hook"} {
+		want(t, e.do(t, req{Method: "POST", Path: "/v1/webhooks", Token: alice, Body: map[string]any{"url": u}}), http.StatusBadRequest, "invalid_url")
+	}
 	// A transfer through the API records its event in the ledger's outbox;
 	// the worker's outbox relay queues a delivery job for alice's webhook.
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: map[string]any{"from": a.Number, "to": b.Number, "amount": 100, "currency": "EUR"}}), http.StatusCreated, "")

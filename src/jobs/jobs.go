@@ -63,7 +63,14 @@ type Options struct {
 	// after the n-th failure (default 10s·2^(n-1), capped at one hour).
 	WebhookAttempts uint
 	WebhookBackoff  func(fails int64) int64
-	HTTPClient      *http.Client
+	// WebhookAllowPrivate lets webhooks use plain http and reach
+	// loopback/private addresses (`bank dev`, tests with local
+	// receivers). Off in clusters: see webhooks.Options.
+	WebhookAllowPrivate bool
+	// HTTPClient delivers webhooks; default webhooks.NewClient, which
+	// enforces the address rules at dial time (a client given here must
+	// do that itself).
+	HTTPClient *http.Client
 	// AccrualChunk is how many accruals go to Redis in one pipelined
 	// round trip (default 256); Pace is a pause between chunks, to bound
 	// what a large batch asks of a Redis shared with the API.
@@ -114,13 +121,14 @@ func NewRunner(l *ledger.Ledger, o Options) *Runner {
 	if o.WebhookBackoff == nil {
 		o.WebhookBackoff = func(fails int64) int64 { return min(int64(10)<<min(fails-1, 20), 3600) }
 	}
+	hookOpt := webhooks.Options{AllowPrivate: o.WebhookAllowPrivate}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		o.HTTPClient = webhooks.NewClient(hookOpt, 10*time.Second)
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	hooks := webhooks.NewStore(l.Pool())
+	hooks := webhooks.NewStore(l.Pool(), hookOpt)
 	return &Runner{
 		l: l, opt: o, enq: work.NewEnqueuer(o.Namespace, l.Pool()),
 		Statements: statements.NewStore(l.Pool()),

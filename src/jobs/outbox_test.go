@@ -22,7 +22,7 @@ import (
 // more.
 func TestOutboxRelayNoLostNoDoubleEvents(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, jobs.Options{WebhookBackoff: func(int64) int64 { return 0 }})
+	e := newEnv(t, jobs.Options{WebhookBackoff: func(int64) int64 { return 0 }, WebhookAllowPrivate: true}) // local receiver
 	alice := e.open(t, "alice", bank.Checking, 0)
 	bob := e.open(t, "bob", bank.Checking, 0)
 	e.deposit(t, alice.Number, 10_000)

@@ -27,7 +27,8 @@ func NewPublisher(pool *redis.Pool, namespace string) *Publisher {
 	if namespace == "" {
 		namespace = Namespace
 	}
-	return &Publisher{hooks: webhooks.NewStore(pool), enq: work.NewEnqueuer(namespace, pool)}
+	// The publisher only reads subscriptions: URL rules do not apply.
+	return &Publisher{hooks: webhooks.NewStore(pool, webhooks.Options{}), enq: work.NewEnqueuer(namespace, pool)}
 }
 
 // Publish announces an event of type typ, identified by businessKey, to

@@ -47,7 +47,7 @@ func (rc *receiver) snapshot() (calls int, bodies [][]byte, sigs, ids []string) 
 
 func TestWebhooksSignedRetriedDead(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, jobs.Options{WebhookAttempts: 5, WebhookBackoff: func(int64) int64 { return 0 }})
+	e := newEnv(t, jobs.Options{WebhookAttempts: 5, WebhookBackoff: func(int64) int64 { return 0 }, WebhookAllowPrivate: true}) // local receivers
 	alice := e.open(t, "alice", bank.Checking, 0)
 	bob := e.open(t, "bob", bank.Checking, 0)
 	e.deposit(t, alice.Number, 10_000)

@@ -8,6 +8,13 @@
 // replays). Verify below is exactly that. Every delivery also carries
 // "Bank-Event-Id": deliveries are at least once, so receivers drop ids
 // they have already processed.
+//
+// Targets are customer-chosen URLs fetched from inside the cluster, so by
+// default (Options zero value) only https URLs whose host resolves to
+// public addresses are accepted, at registration and again at every dial
+// (DNS can change between the two), and redirects are not followed (a
+// public endpoint could otherwise bounce the request to an internal one).
+// Options.AllowPrivate lifts that for local development only.
 package webhooks
 
 import (
@@ -20,10 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -73,11 +83,26 @@ type Event struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// Store keeps webhooks in Redis next to the ledger.
-type Store struct{ pool *redis.Pool }
+// Options decide which endpoints webhooks may target.
+type Options struct {
+	// AllowPrivate accepts plain http and hosts on loopback, private,
+	// link-local and other non-public addresses. Only for a laptop or a
+	// test with local receivers (`bank dev` sets it): in a cluster it
+	// would let customers make the bank call its own internal services
+	// and the cloud metadata endpoint.
+	AllowPrivate bool
+	// Resolver looks up hosts at registration; nil: net.DefaultResolver.
+	Resolver *net.Resolver
+}
 
-// NewStore returns a store on pool.
-func NewStore(pool *redis.Pool) *Store { return &Store{pool: pool} }
+// Store keeps webhooks in Redis next to the ledger.
+type Store struct {
+	pool *redis.Pool
+	opt  Options
+}
+
+// NewStore returns a store on pool that registers only URLs opt allows.
+func NewStore(pool *redis.Pool, opt Options) *Store { return &Store{pool: pool, opt: opt} }
 
 func hookKey(id string) string          { return "bank:webhook:" + id }
 func ownerKey(owner string) string      { return "bank:webhooks:" + owner }
@@ -94,18 +119,123 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// ValidateURL accepts absolute http(s) URLs without credentials.
-func ValidateURL(s string) error {
+// nonPublic are ranges that the net/netip predicates below do not cover
+// but that are not the public internet either.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT, used for pods/services by some clusters
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and the broadcast address
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: embeds an IPv4 address that may be private
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("2002::/16"),      // 6to4: embeds an IPv4 address
+	netip.MustParsePrefix("fec0::/10"),      // deprecated site-local
+	netip.MustParsePrefix("100::/64"),       // discard-only
+	netip.MustParsePrefix("2001::/32"),      // Teredo: embeds an IPv4 address
+}
+
+// PublicAddr reports whether a is an address a webhook may reach by
+// default: not loopback, private, link-local, unspecified, multicast or
+// one of the special ranges above.
+func PublicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+func invalidURL(f string, a ...any) error {
+	return bank.Errorf(bank.KindInvalid, "invalid_url", f, a...)
+}
+
+// ValidateURL accepts absolute URLs without credentials: https, with a
+// host that resolves only to public addresses, unless o.AllowPrivate
+// (then http and any address too). The dialer checks the addresses again
+// at delivery, so a host re-pointed after registration gains nothing.
+func (o Options) ValidateURL(ctx context.Context, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(s) > 2000 {
-		return bank.Errorf(bank.KindInvalid, "invalid_url", "url must be an absolute http(s) URL without credentials")
+		return invalidURL("url must be an absolute http(s) URL without credentials")
+	}
+	if o.AllowPrivate {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return invalidURL("url must be https")
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		if !PublicAddr(a) {
+			return invalidURL("url must not point at a loopback, private, link-local or other internal address")
+		}
+		return nil
+	}
+	r := o.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return invalidURL("url host %q does not resolve", host)
+	}
+	for _, a := range addrs {
+		if !PublicAddr(a) {
+			return invalidURL("url host %q resolves to an internal address", host)
+		}
 	}
 	return nil
 }
 
+// ErrForbiddenAddress is returned (wrapped) when a delivery would connect
+// to an address Options do not allow.
+var ErrForbiddenAddress = errors.New("webhooks: target address is not public")
+
+// NewClient returns the HTTP client deliveries use. Unless
+// o.AllowPrivate, it refuses at connect time any address that is not
+// public (checked on the address actually dialled, after DNS, so a
+// rebinding answer cannot slip through) and never uses a proxy (the
+// proxy, not the target, would be checked). It never follows redirects:
+// a 3xx is returned as is and counts as a failed delivery.
+func NewClient(o Options, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !o.AllowPrivate {
+		d.Control = func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil || !PublicAddr(ap.Addr()) {
+				return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
+			}
+			return nil
+		}
+	}
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{
+		Timeout:       timeout,
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 // Create registers a webhook for owner and returns it with its secret.
 func (s *Store) Create(ctx context.Context, owner, rawURL string, events []string, now time.Time) (Webhook, error) {
-	if err := ValidateURL(rawURL); err != nil {
+	if err := s.opt.ValidateURL(ctx, rawURL); err != nil {
 		return Webhook{}, err
 	}
 	if len(events) == 0 {
@@ -280,7 +410,8 @@ func Verify(secret, header string, body []byte, now time.Time) error {
 	return nil
 }
 
-// Deliverer sends events.
+// Deliverer sends events. Client should come from NewClient with the
+// same Options as the Store's: it is what enforces them at dial time.
 type Deliverer struct {
 	Store  *Store
 	Client *http.Client
@@ -308,6 +439,11 @@ func (d *Deliverer) Deliver(ctx context.Context, hookID, eventID, eventType stri
 	if err != nil || done {
 		return err
 	}
+	// Webhooks registered before https was required (or by a dev setup)
+	// are not sent in clear text to a cluster's customers' endpoints.
+	if u, err := url.Parse(h.URL); err != nil || (!d.Store.opt.AllowPrivate && u.Scheme != "https") {
+		return fmt.Errorf("webhooks: %s: url must be https", hookID)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, strings.NewReader(string(body)))
 	if err != nil {
 		return err
@@ -323,6 +459,7 @@ func (d *Deliverer) Deliver(ctx context.Context, hookID, eventID, eventType stri
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
+	// Redirects are not followed (NewClient): a 3xx is a failure too.
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("webhooks: %s answered %d", hookID, resp.StatusCode)
 	}

@@ -35,6 +35,7 @@ type apiFlags struct {
 	tokenTTL, drainDelay, shutdownTimeout                             time.Duration
 	maxBody, customerMaxOverdraft, customerMaxRate                    int64
 	limits                                                            auth.Limits
+	webhookAllowPrivate                                               bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBody, "largest accepted request body")
 	fs.Int64Var(&f.customerMaxOverdraft, "customer-max-overdraft", api.DefaultCustomerMaxOverdraft, "largest overdraft limit (minor units) a customer may choose when opening an account")
 	fs.Int64Var(&f.customerMaxRate, "customer-max-rate-bps", api.DefaultCustomerMaxRateBps, "largest savings interest rate (basis points) a customer may choose")
+	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "accept webhook URLs over http and on loopback/private addresses (local development only)")
 	f.limits = auth.DefaultLimits
 	fs.IntVar(&f.limits.FailuresPerUser, "login-failures-per-user", f.limits.FailuresPerUser, "failed logins per username per --login-user-window before 429")
 	fs.DurationVar(&f.limits.UserWindow, "login-user-window", f.limits.UserWindow, "window for --login-failures-per-user")
@@ -137,6 +139,7 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 		},
 	})
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
-		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate, Location: loc})
+		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate, Location: loc,
+		WebhookAllowPrivate: f.webhookAllowPrivate})
 	return s, probes, nil
 }

@@ -128,7 +128,8 @@ func runDev(ctx context.Context, args []string) error {
 	workerReg := prometheus.NewRegistry()
 	start("worker", func() error {
 		return runWorker(ctx, log.With("component", "worker"), pool, workerOptions{Namespace: jobs.Namespace, Concurrency: 4,
-			Location: time.UTC, BatchSize: 500, DormantAfter: 180 * 24 * time.Hour, Grace: 5 * time.Second, Registry: workerReg})
+			Location: time.UTC, BatchSize: 500, DormantAfter: 180 * 24 * time.Hour, Grace: 5 * time.Second, Registry: workerReg,
+			WebhookAllowPrivate: true}) // local http receivers on a laptop
 	})
 	start("worker-probes", func() error { return serveProbes(ctx, log.With("component", "worker"), pool, workerReg, *metricsAddr) })
 	start("scheduler", func() error {
@@ -150,6 +151,8 @@ func serveDevAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net
 	// The web app runs on loopback and forwards each browser's address,
 	// so the per-address login limits count browsers, not the web app.
 	f.trustedProxies = "127.0.0.1/32,::1/128"
+	// Webhook receivers on a laptop are local http servers.
+	f.webhookAllowPrivate = true
 	reg := prometheus.NewRegistry()
 	handler, probes, err := newAPIServer(ctx, log, pool, reg, f)
 	if err != nil {

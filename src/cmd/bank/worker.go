@@ -30,6 +30,9 @@ type workerOptions struct {
 	BatchSize    int
 	DormantAfter time.Duration
 	Grace        time.Duration // how long running jobs may finish on shutdown
+	// WebhookAllowPrivate lets deliveries use http and reach
+	// loopback/private addresses (`bank dev` only; see webhooks.Options).
+	WebhookAllowPrivate bool
 	// Registry receives the job metrics and the queue collector; nil
 	// registers nothing (dev mode with its own /metrics may pass its own).
 	Registry prometheus.Registerer
@@ -59,7 +62,7 @@ func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts wor
 		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, opts.Namespace))
 	}
 	r := jobs.NewRunner(l, jobs.Options{Namespace: opts.Namespace, Location: opts.Location, BatchSize: opts.BatchSize,
-		DormantAfter: opts.DormantAfter, Log: log, Backlog: backlog})
+		DormantAfter: opts.DormantAfter, Log: log, Backlog: backlog, WebhookAllowPrivate: opts.WebhookAllowPrivate})
 	w := jobs.NewWorker(r, jobs.WorkerOptions{Concurrency: opts.Concurrency, Metrics: m})
 	w.Start()
 	log.Info("worker started", "namespace", r.Options().Namespace, "concurrency", opts.Concurrency)
@@ -105,6 +108,7 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	batch := fs.Int("batch-size", 500, "accounts per fan-out batch job")
 	dormant := fs.Duration("dormant-after", 180*24*time.Hour, "inactivity after which the weekly sweep marks an account dormant")
 	grace := fs.Duration("grace-period", 20*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
+	allowPrivate := fs.Bool("webhook-allow-private", false, "deliver webhooks over http and to loopback/private addresses (local development only)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -120,7 +124,7 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- runWorker(ctx, log, pool, workerOptions{Namespace: f.namespace, Concurrency: *concurrency, Location: loc,
-			BatchSize: *batch, DormantAfter: *dormant, Grace: *grace, Registry: reg})
+			BatchSize: *batch, DormantAfter: *dormant, Grace: *grace, Registry: reg, WebhookAllowPrivate: *allowPrivate})
 	}()
 	if err := serveProbes(ctx, log, pool, reg, f.metricsAddr); err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,16 +13,23 @@ import (
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 )
 
 func init() {
-	commands["admin"] = command{"operator tasks: create-user (bootstrap tellers and admins)", runAdmin}
+	commands["admin"] = command{"operator tasks: create-user (bootstrap tellers and admins), reconcile (check the ledger now)", runAdmin}
 }
 
+const adminUsage = `usage: bank admin create-user --username NAME --role admin|teller|customer [--password PW | --password-stdin]
+       bank admin reconcile [--full]`
+
 func runAdmin(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "reconcile" {
+		return runReconcile(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create-user" {
-		return errors.New("usage: bank admin create-user --username NAME --role admin|teller|customer [--password PW | --password-stdin]")
+		return errors.New(adminUsage)
 	}
 	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
 	var f apiFlags
@@ -59,5 +67,35 @@ func runAdmin(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("created %s %s (id %s)\n", u.Role, u.Username, u.ID)
+	return nil
+}
+
+// runReconcile checks the ledger's invariants right now and prints the
+// report as JSON; it exits non-zero when the ledger does not balance, so
+// it can gate a script. --full re-reads every journal from its start.
+func runReconcile(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin reconcile", flag.ContinueOnError)
+	var f apiFlags
+	f.redisFlags(fs)
+	full := fs.Bool("full", false, "re-read every journal from its start instead of from the last verified entry (slower; also finds edited old entries)")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 2})
+	defer pool.Close()
+	l := ledger.New(pool)
+	check := l.Reconcile
+	if *full {
+		check = l.ReconcileFull
+	}
+	rep, err := check(ctx)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(map[string]any{"balanced": rep.Balanced(), "report": rep}, "", "  ")
+	fmt.Println(string(out))
+	if !rep.Balanced() {
+		return errors.New("the ledger does not balance")
+	}
 	return nil
 }

@@ -199,12 +199,13 @@ type StandingOrderRequest struct {
 // Reconciliation is the last result of the ledger check (staff).
 type Reconciliation struct {
 	Report struct {
-		CheckedAt  time.Time        `json:"checked_at"`
-		Accounts   int              `json:"accounts"`
-		Entries    int64            `json:"entries"`
-		Sums       map[string]int64 `json:"sums"` // per currency; all zero when balanced
-		Mismatches []map[string]any `json:"mismatches"`
-		Duration   string           `json:"duration"`
+		CheckedAt      time.Time        `json:"checked_at"`
+		Accounts       int              `json:"accounts"`
+		Entries        int64            `json:"entries"`
+		Sums           map[string]int64 `json:"sums"` // per currency; all zero when balanced
+		Mismatches     []map[string]any `json:"mismatches"`
+		HeldMismatches []map[string]any `json:"held_mismatches"`
+		Duration       string           `json:"duration"`
 	} `json:"report"`
 	Balanced    bool      `json:"balanced"`
 	Imbalance   int64     `json:"imbalance"`

@@ -514,7 +514,7 @@ func (r *Runner) Reconcile(ctx context.Context) (ledger.Report, error) {
 		return rep, err
 	}
 	if !rep.Balanced() {
-		r.opt.Log.Error("ledger does not balance", "sums", rep.Sums, "mismatches", len(rep.Mismatches))
+		r.opt.Log.Error("ledger does not balance", "sums", rep.Sums, "mismatches", len(rep.Mismatches), "held_mismatches", len(rep.HeldMismatches))
 	} else {
 		r.opt.Log.Info("ledger balances", "accounts", rep.Accounts, "entries", rep.Entries)
 	}

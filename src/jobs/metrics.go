@@ -59,7 +59,7 @@ func NewQueueCollector(pool *redis.Pool, namespace string) *QueueCollector {
 		retrying:  prometheus.NewDesc("bank_jobs_retrying", "Failed jobs waiting for a retry, by job name.", []string{"job"}, nil),
 		dead:      prometheus.NewDesc("bank_jobs_dead", "Jobs in the dead set (out of retries), by job name.", []string{"job"}, nil),
 		imbalance: prometheus.NewDesc("bank_ledger_imbalance", "Sum over currencies of |sum of balances| at the last reconciliation, minor units; must be 0.", nil, nil),
-		mismatch:  prometheus.NewDesc("bank_ledger_mismatched_accounts", "Accounts whose balance differed from their journal at the last reconciliation; must be 0.", nil, nil),
+		mismatch:  prometheus.NewDesc("bank_ledger_mismatched_accounts", "Accounts whose balance differed from their journal, or whose held amount differed from their authorised holds, at the last reconciliation; must be 0.", nil, nil),
 		lastOK:    prometheus.NewDesc("bank_reconciliation_last_success_timestamp_seconds", "Unix time of the last completed reconciliation.", nil, nil),
 		up:        prometheus.NewDesc("bank_jobs_stats_up", "1 when the job statistics could be read from Redis.", nil, nil),
 	}
@@ -92,6 +92,6 @@ func (q *QueueCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(q.imbalance, prometheus.GaugeValue, float64(last.Imbalance))
-	ch <- prometheus.MustNewConstMetric(q.mismatch, prometheus.GaugeValue, float64(len(last.Report.Mismatches)))
+	ch <- prometheus.MustNewConstMetric(q.mismatch, prometheus.GaugeValue, float64(len(last.Report.Mismatches)+len(last.Report.HeldMismatches)))
 	ch <- prometheus.MustNewConstMetric(q.lastOK, prometheus.GaugeValue, float64(last.LastSuccess.Unix()))
 }

@@ -45,7 +45,7 @@ var (
 	scriptAuthorize = loadScript(6, "hold_authorize")
 	scriptSettle    = loadScript(9, "hold_settle")
 	scriptStatus    = loadScript(1, "status")
-	scriptSums      = loadScript(1, "sums")
+	scriptSums      = loadScript(2, "sums")
 	scriptSystem    = loadScript(2, "system_account")
 )
 

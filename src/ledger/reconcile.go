@@ -12,12 +12,24 @@ import (
 	"github.com/gomodule/redigo/redis"
 )
 
-// Mismatch is an account whose balance differs from the sum of its journal.
+// Mismatch is an account whose balance differs from the sum of its
+// journal, or whose journal's running balances do not add up.
 type Mismatch struct {
 	Account    string `json:"account"`
 	Balance    int64  `json:"balance"`
 	JournalSum int64  `json:"journal_sum"`
 	Entries    int64  `json:"entries"`
+	// BadEntry is the first entry whose balance_after is not the previous
+	// balance plus its amount ("" when the chain is intact).
+	BadEntry string `json:"bad_entry,omitempty"`
+}
+
+// HeldMismatch is an account whose held amount differs from the sum of
+// its authorised holds.
+type HeldMismatch struct {
+	Account string `json:"account"`
+	Held    int64  `json:"held"`
+	Holds   int64  `json:"authorized_holds"`
 }
 
 // Report is the result of checking the ledger's invariants.
@@ -28,7 +40,9 @@ type Report struct {
 	Full       bool             `json:"full"`       // every journal read from its start
 	Sums       map[string]int64 `json:"sums"`       // per currency; must all be zero
 	Mismatches []Mismatch       `json:"mismatches"` // must be empty
-	Duration   string           `json:"duration"`
+	// HeldMismatches must be empty too.
+	HeldMismatches []HeldMismatch `json:"held_mismatches"`
+	Duration       string         `json:"duration"`
 }
 
 // Balanced reports whether every invariant holds.
@@ -38,7 +52,7 @@ func (r Report) Balanced() bool {
 			return false
 		}
 	}
-	return len(r.Mismatches) == 0
+	return len(r.Mismatches) == 0 && len(r.HeldMismatches) == 0
 }
 
 // Imbalance is the sum of |per-currency sums|, in minor units (mixed
@@ -74,13 +88,13 @@ func (l *Ledger) ReconcileFull(ctx context.Context) (Report, error) { return l.r
 
 func (l *Ledger) reconcile(ctx context.Context, full bool) (Report, error) {
 	start := time.Now()
-	rep := Report{CheckedAt: l.Now().UTC(), Full: full, Sums: map[string]int64{}, Mismatches: []Mismatch{}}
+	rep := Report{CheckedAt: l.Now().UTC(), Full: full, Sums: map[string]int64{}, Mismatches: []Mismatch{}, HeldMismatches: []HeldMismatch{}}
 	c, err := l.conn(ctx)
 	if err != nil {
 		return rep, err
 	}
 	defer c.Close()
-	if rep.Sums, err = currencySums(ctx, c); err != nil {
+	if rep.Sums, rep.HeldMismatches, err = currencySums(ctx, c); err != nil {
 		return rep, err
 	}
 	nums, err := redis.Strings(c.Do("SMEMBERS", keyAccounts))
@@ -103,17 +117,18 @@ func (l *Ledger) reconcile(ctx context.Context, full bool) (Report, error) {
 	return rep, nil
 }
 
-func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, error) {
-	vals, err := redis.Strings(scriptSums.DoContext(ctx, c, keyAccounts, keyAccount))
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, []HeldMismatch, error) {
+	reply, err := redis.Values(scriptSums.DoContext(ctx, c, keyAccounts, keyHoldExpiry, keyAccount, keyHold))
+	if err != nil || len(reply) != 2 {
+		return nil, nil, fmt.Errorf("ledger: sums: %v", err)
 	}
+	vals, _ := redis.Strings(reply[0], nil)
 	sums := map[string]int64{}
 	for i := 0; i+3 < len(vals); i += 4 {
 		hi, _ := new(big.Int).SetString(vals[i+1], 10)
 		lo, _ := new(big.Int).SetString(vals[i+2], 10)
 		if hi == nil || lo == nil {
-			return nil, fmt.Errorf("ledger: bad sums reply %q", vals)
+			return nil, nil, fmt.Errorf("ledger: bad sums reply %q", vals)
 		}
 		total := hi.Mul(hi, big.NewInt(1e8)).Add(hi, lo)
 		switch {
@@ -125,7 +140,13 @@ func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, error) {
 			sums[vals[i]] = math.MinInt64 + 1
 		}
 	}
-	return sums, nil
+	bad, _ := redis.Strings(reply[1], nil)
+	held := []HeldMismatch{}
+	for i := 0; i+2 < len(bad); i += 3 {
+		held = append(held, HeldMismatch{Account: bad[i], Held: atoi(bad[i+1]), Holds: atoi(bad[i+2])})
+	}
+	sort.Slice(held, func(i, j int) bool { return held[i].Account < held[j].Account })
+	return sums, held, nil
 }
 
 // checkAccount compares one account's balance with its journal, reading
@@ -155,12 +176,15 @@ func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int
 	if err != nil {
 		return nil, 0, err
 	}
-	sum := verified
+	sum, badEntry := verified, ""
 	for _, e := range entries {
 		sum += e.Amount
+		if badEntry == "" && e.BalanceAfter != sum {
+			badEntry = e.ID
+		}
 	}
-	if sum != bal {
-		return &Mismatch{Account: n, Balance: bal, JournalSum: sum, Entries: int64(len(entries))}, int64(len(entries)), nil
+	if sum != bal || badEntry != "" {
+		return &Mismatch{Account: n, Balance: bal, JournalSum: sum, Entries: int64(len(entries)), BadEntry: badEntry}, int64(len(entries)), nil
 	}
 	if len(entries) > 0 {
 		ck := entries[len(entries)-1].ID + " " + fmt.Sprint(sum)

@@ -101,3 +101,49 @@ func TestReconcileFindsTampering(t *testing.T) {
 		t.Fatalf("tampered balance not reported: %+v", rep)
 	}
 }
+
+// The held amount must equal the sum of the account's authorised holds,
+// and each journal entry's balance_after must continue the running sum.
+func TestReconcileChecksHeldAndRunningBalances(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	a := open(t, l, "u", bank.Checking, "EUR", 0)
+	shop := open(t, l, "s", bank.Checking, "EUR", 0)
+	deposit(t, l, a.Number, 1000, "EUR")
+	if _, _, err := l.Authorize(ctx, ledger.HoldRequest{Account: a.Number, Payee: shop.Number, Amount: 300, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := l.Reconcile(ctx); err != nil || !rep.Balanced() {
+		t.Fatalf("clean ledger with a hold: %+v %v", rep, err)
+	}
+	c := l.Pool().Get()
+	defer c.Close()
+	if _, err := c.Do("HINCRBY", "bank:acct:"+a.Number, "held", -300); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.HeldMismatches) != 1 || rep.HeldMismatches[0] != (ledger.HeldMismatch{Account: a.Number, Held: 0, Holds: 300}) || rep.Balanced() {
+		t.Fatalf("released-without-settling hold not reported: %+v", rep)
+	}
+	if _, err := c.Do("HINCRBY", "bank:acct:"+a.Number, "held", 300); err != nil {
+		t.Fatal(err)
+	}
+	// A journal entry whose running balance is wrong, though the amounts
+	// still sum to the balance.
+	if _, err := c.Do("XADD", "bank:journal:"+shop.Number, "*", "amount", "5", "balance", "7", "kind", "transfer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do("XADD", "bank:journal:"+shop.Number, "*", "amount", "-5", "balance", "0", "kind", "transfer"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = l.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Account != shop.Number || rep.Mismatches[0].BadEntry == "" {
+		t.Fatalf("broken running balance not reported: %+v", rep)
+	}
+}

@@ -226,8 +226,15 @@ type forwardedKey struct{}
 // WithClientAddr marks ctx with the end user's address, sent to the API as
 // X-Forwarded-For so that its login rate limits count per person, not per
 // web server (the API believes it only from its configured trusted proxies).
+// addr may be a comma-separated chain of hops, client first.
 func WithClientAddr(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, forwardedKey{}, addr)
+}
+
+// ClientAddr returns what WithClientAddr stored.
+func ClientAddr(ctx context.Context) string {
+	addr, _ := ctx.Value(forwardedKey{}).(string)
+	return addr
 }
 
 // do sends one request. body, when not nil, is sent as JSON; out, when not

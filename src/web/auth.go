@@ -171,11 +171,19 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?bye=1", http.StatusSeeOther)
 }
 
-// clientCtx carries the browser's address to the API's rate limits.
+// clientCtx carries the browser's address to the API's rate limits: the
+// X-Forwarded-For chain this request arrived with (from an ingress
+// controller) plus the peer that sent it, so the API, which believes only
+// its trusted proxies' hops, finds the browser behind both the ingress and
+// this web app.
 func clientCtx(r *http.Request) context.Context {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return apiclient.WithClientAddr(r.Context(), host)
+	chain := host
+	if prev := strings.Join(r.Header.Values("X-Forwarded-For"), ", "); prev != "" {
+		chain = prev + ", " + host
+	}
+	return apiclient.WithClientAddr(r.Context(), chain)
 }

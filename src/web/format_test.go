@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,21 @@ func TestChartUsesIntegerCoordinatesWithinTheBox(t *testing.T) {
 	}
 	if buildChart(nil, acct, t0) != nil {
 		t.Error("empty history should draw no chart")
+	}
+}
+
+// The API finds the browser behind the ingress controller and this web
+// app only if the web app passes the whole chain on, its own peer last.
+func TestClientCtxForwardsTheChain(t *testing.T) {
+	r := httptest.NewRequest("POST", "/login", nil)
+	r.RemoteAddr = "10.1.2.3:41000" // the ingress controller's pod
+	r.Header.Add("X-Forwarded-For", "203.0.113.7")
+	if got := apiclient.ClientAddr(clientCtx(r)); got != "203.0.113.7, 10.1.2.3" {
+		t.Fatalf("forwarded chain %q", got)
+	}
+	r = httptest.NewRequest("POST", "/login", nil)
+	r.RemoteAddr = "198.51.100.9:5000" // a browser straight to the web app
+	if got := apiclient.ClientAddr(clientCtx(r)); got != "198.51.100.9" {
+		t.Fatalf("forwarded chain %q", got)
 	}
 }

@@ -218,32 +218,30 @@ func TestAccountPage(t *testing.T) {
 	if _, err := st.Client.Statements(context.Background(), mustSession(t, st).Token, number); err != nil {
 		t.Fatal(err)
 	}
-	{
-		mustContain(t, b.get("/accounts/"+number), "No statements yet")
-		// The monthly job's output, built and stored as the worker does.
-		month := time.Now().UTC().Format("2006-01")
-		// Built as the job does on the 1st: only after the month has ended.
-		stmt, err := statements.Build(context.Background(), st.Ledger, number, month, time.UTC, time.Now().AddDate(0, 1, 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := statements.NewStore(st.Pool).Save(context.Background(), stmt); err != nil {
-			t.Fatal(err)
-		}
-		page := b.get("/accounts/" + number)
-		mustContain(t, page, month, "closing 325.00 EUR", "25 postings", `href="/accounts/`+number+`/statements/`+month+`.csv"`)
-		csv := b.get("/accounts/" + number + "/statements/" + month + ".csv")
-		mustStatus(t, csv, http.StatusOK)
-		if ct := csv.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
-			t.Errorf("statement Content-Type %q", ct)
-		}
-		if cd := csv.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") {
-			t.Errorf("statement Content-Disposition %q", cd)
-		}
-		mustContain(t, csv, "closing_balance,32500", "opening_balance,0")
-		mustStatus(t, b.get("/accounts/"+number+"/statements/2001-01.csv"), http.StatusNotFound)
-		mustStatus(t, b.get("/accounts/"+number+"/statements/2001-13.csv"), http.StatusNotFound)
+	mustContain(t, b.get("/accounts/"+number), "No statements yet")
+	// The monthly job's output, built and stored as the worker does.
+	month := time.Now().UTC().Format("2006-01")
+	// Built as the job does on the 1st: only after the month has ended.
+	stmt, err := statements.Build(context.Background(), st.Ledger, number, month, time.UTC, time.Now().AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := statements.NewStore(st.Pool).Save(context.Background(), stmt); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/accounts/" + number)
+	mustContain(t, page, month, "closing 325.00 EUR", "25 postings", `href="/accounts/`+number+`/statements/`+month+`.csv"`)
+	csv := b.get("/accounts/" + number + "/statements/" + month + ".csv")
+	mustStatus(t, csv, http.StatusOK)
+	if ct := csv.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Errorf("statement Content-Type %q", ct)
+	}
+	if cd := csv.Header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") {
+		t.Errorf("statement Content-Disposition %q", cd)
+	}
+	mustContain(t, csv, "closing_balance,32500", "opening_balance,0")
+	mustStatus(t, b.get("/accounts/"+number+"/statements/2001-01.csv"), http.StatusNotFound)
+	mustStatus(t, b.get("/accounts/"+number+"/statements/2001-13.csv"), http.StatusNotFound)
 
 	// Another customer's account is simply not found, as is nonsense.
 	_, otherTok := st.CreateUser(t, "jack", pw, bank.Customer)

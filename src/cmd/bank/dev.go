@@ -229,12 +229,12 @@ Demo logins (web app and API):
 	}
 	fmt.Printf(`
 Run a periodic job by hand (safe to repeat; the scheduler also runs them):
-  bin/bank jobs run interest-accrual --date $(date -u +%%F) --redis-url %[2]s
+  bin/bank jobs run interest-accrual --date %[3]s --redis-url %[2]s
 
 Try the API:
   TOKEN=$(curl -s %[1]s/v1/auth/login -H 'Content-Type: application/json' \
           -d '{"username":"alice","password":"alice-demo-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/accounts
 
-`, apiURL, redisURL)
+`, apiURL, redisURL, time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02"))
 }

@@ -71,6 +71,12 @@ func runJobsCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("--date %q: want YYYY-MM-DD", *date)
 		}
+		// Interest is paid on a day's closing balance and a statement is
+		// stored once: both only for periods that are over.
+		end := map[string]time.Time{jobs.InterestAccrual: d.AddDate(0, 0, 1), jobs.MonthlyStatements: time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, loc)}[job]
+		if !end.IsZero() && time.Now().Before(end) {
+			return fmt.Errorf("--date %s: %s only runs for periods that have ended; that one ends %s", *date, job, end.Format(time.RFC3339))
+		}
 		args2 = jobs.ArgsForDate(job, d)
 	}
 	log := cli.Logger(f.logLevel)

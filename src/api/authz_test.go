@@ -158,3 +158,46 @@ func TestDeterministicTransferIDsAreVisible(t *testing.T) {
 	want(t, r, 200, "")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: bob}), 404, "transfer_not_found")
 }
+
+// Staff see every account but spend nobody's money: transfers and holds
+// go out of the caller's own accounts only, and a hold is captured by its
+// payer or payee. Staff may still void a hold (that moves nothing).
+func TestStaffCannotMoveCustomersMoney(t *testing.T) {
+	e := newEnv(t)
+	teller := e.user(t, "tess", bank.Teller)
+	admin := e.user(t, "adam", bank.Admin)
+	alice := e.user(t, "alice", bank.Customer)
+	bob := e.user(t, "bob", bank.Customer)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	mine := e.open(t, teller, map[string]any{"type": "checking", "currency": "EUR"})
+	e.deposit(t, admin, a.Number, 500_00, "EUR")
+	r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(),
+		Body: map[string]any{"account": a.Number, "payee": b.Number, "amount": 100_00, "currency": "EUR"}})
+	want(t, r, 201, "")
+	var hold bank.Hold
+	r.decode(t, &hold)
+	before := e.account(t, a.Number)
+
+	for _, staff := range []string{teller, admin} {
+		for _, rq := range []req{
+			{Method: "POST", Path: "/v1/transfers", Key: newKey(), Body: map[string]any{"from": a.Number, "to": mine.Number, "amount": 400_00, "currency": "EUR"}},
+			{Method: "POST", Path: "/v1/holds", Key: newKey(), Body: map[string]any{"account": a.Number, "payee": mine.Number, "amount": 300_00, "currency": "EUR"}},
+			{Method: "POST", Path: "/v1/holds/" + hold.ID + "/capture", Key: newKey(), Body: map[string]any{}},
+		} {
+			rq.Token = staff
+			want(t, e.do(t, rq), 403, "not_account_owner")
+		}
+	}
+	if after := e.account(t, a.Number); after.Balance != before.Balance || after.Held != before.Held {
+		t.Fatalf("customer's account changed: before %+v after %+v", before, after)
+	}
+	if m := e.account(t, mine.Number); m.Balance != 0 {
+		t.Fatalf("teller's account received %d", m.Balance)
+	}
+	r = e.do(t, req{Method: "POST", Path: "/v1/holds/" + hold.ID + "/void", Token: teller, Key: newKey()})
+	want(t, r, 200, "")
+	if after := e.account(t, a.Number); after.Held != 0 || after.Balance != before.Balance {
+		t.Fatalf("after a staff void: %+v", after)
+	}
+}

@@ -126,6 +126,22 @@ func (s *Server) visibleAccount(r *http.Request, field, number string) (bank.Acc
 	return a, nil
 }
 
+// ownAccount loads an account money may be moved out of: only its owner
+// may, whatever the role. Staff see every account but do not spend
+// customers' money (cash goes through the teller routes, which credit or
+// debit teller cash, never another person's account); to a customer,
+// another's account is "not found" as everywhere else.
+func (s *Server) ownAccount(r *http.Request, field, number string) (bank.Account, error) {
+	a, err := s.visibleAccount(r, field, number)
+	if err != nil {
+		return bank.Account{}, err
+	}
+	if a.Owner != userOf(r).ID {
+		return bank.Account{}, bank.Errorf(bank.KindForbidden, "not_account_owner", "money can only be moved out of your own accounts")
+	}
+	return a, nil
+}
+
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 	accts, err := s.l.AccountsOf(r.Context(), userOf(r).ID)
 	if err != nil {
@@ -436,7 +452,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		if err := req.validate(); err != nil {
 			return bank.Transfer{}, false, err
 		}
-		from, err := s.visibleAccount(r, "from", req.From)
+		from, err := s.ownAccount(r, "from", req.From)
 		if err != nil {
 			return bank.Transfer{}, false, err
 		}
@@ -460,10 +476,16 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 
 // owns reports whether the caller may see something touching these accounts.
 func (s *Server) owns(r *http.Request, numbers ...string) (bool, error) {
-	u := userOf(r)
-	if u.Role.Staff() {
+	if userOf(r).Role.Staff() {
 		return true, nil
 	}
+	return s.ownsAny(r, numbers...)
+}
+
+// ownsAny reports whether the caller owns one of the accounts, whatever
+// their role.
+func (s *Server) ownsAny(r *http.Request, numbers ...string) (bool, error) {
+	u := userOf(r)
 	accts, err := s.l.Accounts(r.Context(), numbers)
 	if err != nil {
 		return false, err
@@ -604,7 +626,7 @@ func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) {
 			return bank.Hold{}, false, invalid("invalid_expiry", "expires_in_seconds",
 				"expires_in_seconds must be between 1 and "+strconv.FormatInt(maxTTL, 10)+" (omit it for the default of 7 days)")
 		}
-		a, err := s.visibleAccount(r, "account", req.Account)
+		a, err := s.ownAccount(r, "account", req.Account)
 		if err != nil {
 			return bank.Hold{}, false, err
 		}
@@ -686,6 +708,14 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 		h, err := s.visibleHold(r)
 		if err != nil {
 			return bank.Hold{}, false, err
+		}
+		// Capturing moves money: only the payer or the payee (the
+		// merchant) may, not staff on their behalf. Staff may void,
+		// which only releases the reservation.
+		if mine, err := s.ownsAny(r, h.Account, h.Payee); err != nil {
+			return bank.Hold{}, false, err
+		} else if !mine {
+			return bank.Hold{}, false, bank.Errorf(bank.KindForbidden, "not_account_owner", "only the payer or the payee can capture a hold")
 		}
 		amount := h.Amount
 		if req.Amount != nil {

@@ -19,7 +19,7 @@ import (
 // skipped (the accrual script would never go back to it).
 func TestInterestCatchUpIsCompleteAndBounded(t *testing.T) {
 	ctx := context.Background()
-	backlog := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "b"}, []string{"job"})
+	backlog := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "b"}, []string{jobs.JobLabel})
 	e := newEnv(t, jobs.Options{Backlog: backlog})
 	saver := e.open(t, "s", bank.Savings, 500)
 	e.deposit(t, saver.Number, 10_000_000) // ~13.70 EUR a day: every day posts

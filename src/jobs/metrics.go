@@ -8,6 +8,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// JobLabel is the label that carries a bank job's name on every job
+// metric. Not "job": that is Prometheus's own target label, and a scraped
+// "job" would be renamed to "exported_job" (honor_labels is off), so rules
+// written against it would group by the scrape job instead.
+const JobLabel = "job_name"
+
 // Metrics are the worker's job counters and timings.
 type Metrics struct {
 	Processed *prometheus.CounterVec
@@ -21,12 +27,12 @@ type Metrics struct {
 // NewMetrics registers the job metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		Processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_processed_total", Help: "Jobs run to completion, by job name."}, []string{"job"}),
-		Failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_failed_total", Help: "Job runs that returned an error (retried or dead), by job name."}, []string{"job"}),
+		Processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_processed_total", Help: "Jobs run to completion, by job name."}, []string{JobLabel}),
+		Failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_failed_total", Help: "Job runs that returned an error (retried or dead), by job name."}, []string{JobLabel}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bank_job_duration_seconds", Help: "Job run time, by job name.",
-			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{"job"}),
+			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{JobLabel}),
 		Backlog: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_catchup_backlog_total",
-			Help: "Accounts or standing orders left with missed days after a bounded catch-up run, by job name."}, []string{"job"}),
+			Help: "Accounts or standing orders left with missed days after a bounded catch-up run, by job name."}, []string{JobLabel}),
 	}
 	reg.MustRegister(m.Processed, m.Failed, m.Duration, m.Backlog)
 	return m
@@ -55,9 +61,9 @@ func NewQueueCollector(pool *redis.Pool, namespace string) *QueueCollector {
 	}
 	return &QueueCollector{
 		pool: pool, namespace: namespace,
-		depth:     prometheus.NewDesc("bank_job_queue_depth", "Jobs waiting in the queue, by job name.", []string{"job"}, nil),
-		retrying:  prometheus.NewDesc("bank_jobs_retrying", "Failed jobs waiting for a retry, by job name.", []string{"job"}, nil),
-		dead:      prometheus.NewDesc("bank_jobs_dead", "Jobs in the dead set (out of retries), by job name.", []string{"job"}, nil),
+		depth:     prometheus.NewDesc("bank_job_queue_depth", "Jobs waiting in the queue, by job name.", []string{JobLabel}, nil),
+		retrying:  prometheus.NewDesc("bank_jobs_retrying", "Failed jobs waiting for a retry, by job name.", []string{JobLabel}, nil),
+		dead:      prometheus.NewDesc("bank_jobs_dead", "Jobs in the dead set (out of retries), by job name.", []string{JobLabel}, nil),
 		imbalance: prometheus.NewDesc("bank_ledger_imbalance", "Sum over currencies of |sum of balances| at the last reconciliation, minor units; must be 0.", nil, nil),
 		mismatch:  prometheus.NewDesc("bank_ledger_mismatched_accounts", "Accounts whose balance differed from their journal, or whose held amount differed from their authorised holds, at the last reconciliation; must be 0.", nil, nil),
 		lastOK:    prometheus.NewDesc("bank_reconciliation_last_success_timestamp_seconds", "Unix time of the last completed reconciliation.", nil, nil),

@@ -297,7 +297,7 @@ func NewSchedulerCollector(pool *redis.Pool, namespace string, entries []Entry) 
 	}
 	return &SchedulerCollector{pool: pool, namespace: namespace, entries: entries,
 		last: prometheus.NewDesc("bank_scheduler_last_enqueue_timestamp_seconds", "Unix time of the last pass of gocraft/work's periodic enqueuer in the namespace.", nil, nil),
-		next: prometheus.NewDesc("bank_scheduler_next_slot_timestamp_seconds", "Unix time of the next slot of each periodic job.", []string{"job"}, nil)}
+		next: prometheus.NewDesc("bank_scheduler_next_slot_timestamp_seconds", "Unix time of the next slot of each periodic job.", []string{JobLabel}, nil)}
 }
 
 // Describe implements prometheus.Collector.

@@ -222,7 +222,7 @@ func TestThreeSchedulersOnePostingPerAccountPerDay(t *testing.T) {
 			}
 			for _, x := range mf.GetMetric() {
 				for _, l := range x.GetLabel() {
-					if l.GetValue() == jobs.InterestAccrual {
+					if l.GetName() == jobs.JobLabel && l.GetValue() == jobs.InterestAccrual {
 						return int(x.GetCounter().GetValue())
 					}
 				}

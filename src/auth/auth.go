@@ -263,8 +263,8 @@ type Session struct {
 }
 
 // Login checks a password and issues a token. Attempts are limited per
-// client address (every attempt counts) and per username (failures count;
-// a success clears them), so neither one address nor a botnet aimed at one
+// client address and per username (every attempt counts; a success clears
+// the username's count), so neither one address nor a botnet aimed at one
 // account gets unlimited guesses. The limits are checked before the
 // password hash so refused attempts cost no CPU.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (Session, error) {
@@ -277,7 +277,10 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 	if len(name) > 64 { // no real username is longer; keeps hostile input out of key names
 		name = name[:64]
 	}
-	if wait, err := s.LoginPerUser.Check(ctx, name); err != nil {
+	// The attempt is counted before the password is checked, in one
+	// atomic step: checking first and counting after a failure let any
+	// number of concurrent guesses through. A success clears the count.
+	if wait, err := s.LoginPerUser.Hit(ctx, name); err != nil {
 		return Session{}, err
 	} else if wait > 0 {
 		return Session{}, limited(wait, "failed login attempts for this user")
@@ -290,9 +293,6 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 	}
 	ok, verr := VerifyPassword(password, hash)
 	if err != nil || verr != nil || !ok {
-		if _, herr := s.LoginPerUser.Hit(ctx, name); herr != nil {
-			return Session{}, herr
-		}
 		if verr != nil && err == nil {
 			return Session{}, verr
 		}

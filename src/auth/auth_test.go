@@ -3,7 +3,10 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,5 +203,38 @@ func TestSuccessfulLoginClearsFailures(t *testing.T) {
 		if _, err := s.Login(ctx, "gina", "s3cret-pass", "10.0.0.1"); err != nil {
 			t.Fatalf("round %d: one failure then success should pass: %v", round, err)
 		}
+	}
+}
+
+// Concurrent guesses cannot slip past the per-user limit: each attempt is
+// counted before its password is checked.
+func TestConcurrentGuessesAreLimited(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, auth.Limits{FailuresPerUser: 5, UserWindow: time.Minute, AttemptsPerAddr: 1000, AddrWindow: time.Minute,
+		RegisterPerAddr: 10, RegisterWindow: time.Minute})
+	if _, err := s.CreateUser(ctx, "hana", "s3cret-pass", bank.Customer); err != nil {
+		t.Fatal(err)
+	}
+	var checked, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := s.Login(ctx, "hana", "wrong-pass", fmt.Sprintf("10.9.0.%d", i))
+			var le *auth.LimitError
+			switch {
+			case errors.Is(err, auth.ErrInvalidCredentials):
+				checked.Add(1)
+			case errors.As(err, &le):
+				refused.Add(1)
+			default:
+				t.Errorf("attempt %d: %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if checked.Load() != 5 || refused.Load() != 35 {
+		t.Fatalf("%d passwords checked and %d refused, want 5 and 35", checked.Load(), refused.Load())
 	}
 }

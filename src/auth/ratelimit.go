@@ -72,39 +72,6 @@ func (l *Limiter) Hit(ctx context.Context, key string) (time.Duration, error) {
 	return 0, nil
 }
 
-// Check returns the wait when the key has already used up its allowance,
-// without counting an event.
-func (l *Limiter) Check(ctx context.Context, key string) (time.Duration, error) {
-	c, err := l.pool.GetContext(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("auth: redis: %w", err)
-	}
-	defer c.Close()
-	c.Send("GET", l.key(key))
-	c.Send("PTTL", l.key(key))
-	if err := c.Flush(); err != nil {
-		return 0, fmt.Errorf("auth: redis: %w", err)
-	}
-	// Receive both replies before interpreting either, so no reply is
-	// left behind on a pooled connection.
-	nr, nerr := c.Receive()
-	ttl, terr := redis.Int64(c.Receive())
-	if nerr != nil || terr != nil {
-		return 0, fmt.Errorf("auth: redis: %v %v", nerr, terr)
-	}
-	if nr == nil {
-		return 0, nil
-	}
-	n, err := redis.Int64(nr, nil)
-	if err != nil {
-		return 0, fmt.Errorf("auth: redis: %w", err)
-	}
-	if n >= int64(l.Limit) && ttl > 0 {
-		return time.Duration(ttl) * time.Millisecond, nil
-	}
-	return 0, nil
-}
-
 // Reset forgets the key's count.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
 	c, err := l.pool.GetContext(ctx)

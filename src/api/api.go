@@ -282,6 +282,7 @@ func (s *Server) clientAddr(r *http.Request) string {
 		return host
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := host
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
 		if err != nil {
@@ -290,8 +291,13 @@ func (s *Server) clientAddr(r *http.Request) string {
 		if !s.trusted(a) {
 			return a.String()
 		}
+		// Every hop so far is a trusted network: the furthest one is the
+		// best guess. Falling back to the peer would put every user
+		// behind one proxy (e.g. a load balancer's private node address)
+		// into a single rate-limit bucket.
+		client = a.String()
 	}
-	return host
+	return client
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

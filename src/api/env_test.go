@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,7 @@ func loadDoc() (*openapi3.T, error) {
 type envOpts struct {
 	limits   *auth.Limits
 	location *time.Location
+	trusted  []netip.Prefix
 }
 
 func newEnv(t testing.TB, opts ...envOpts) *env {
@@ -88,7 +90,7 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg,
-		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, Location: o.location})
+		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, Location: o.location, TrustedProxies: o.trusted})
 	probes := service.NewProbes(map[string]service.Check{"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) }})
 	mux := http.NewServeMux()
 	probes.Mount(mux, reg)

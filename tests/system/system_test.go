@@ -250,3 +250,39 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)
 }
+
+// Bootstrapping staff is repeatable with --exists-ok, but a name already
+// taken by someone else's role is an error, not a silent success.
+func TestAdminCreateUserBootstrap(t *testing.T) {
+	rds, err := redisproc.Start(redisproc.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rds.Kill)
+	env := []string{"BANK_REDIS_URL=" + rds.URL}
+	create := func(role string, existsOK bool) error {
+		args := []string{"admin", "create-user", "--username", "tina", "--password", "tina-password-1", "--role", role}
+		if existsOK {
+			args = append(args, "--exists-ok")
+		}
+		cmd := exec.Command(bankBin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	if err := create("teller", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("teller", false); err == nil {
+		t.Fatal("creating an existing user without --exists-ok succeeded")
+	}
+	if err := create("teller", true); err != nil {
+		t.Fatalf("repeat with --exists-ok: %v", err)
+	}
+	if err := create("admin", true); err == nil {
+		t.Fatal("--exists-ok reported success for a user with another role")
+	}
+}

@@ -60,7 +60,16 @@ func runAdmin(ctx context.Context, args []string) error {
 	}
 	u, err := auth.New(pool, auth.DefaultLimits).CreateUser(ctx, *username, pw, bank.Role(*role))
 	if errors.Is(err, auth.ErrUsernameTaken) && *existsOK {
-		fmt.Printf("user %s already exists; unchanged\n", strings.ToLower(*username))
+		// Only the same user counts as done: a customer who registered
+		// the name first must not let a bootstrap job report an admin.
+		prev, perr := auth.New(pool, auth.DefaultLimits).UserByName(ctx, *username)
+		if perr != nil {
+			return perr
+		}
+		if prev.Role != bank.Role(*role) {
+			return fmt.Errorf("user %s already exists with role %s, not %s", prev.Username, prev.Role, *role)
+		}
+		fmt.Printf("user %s already exists as %s; unchanged\n", prev.Username, prev.Role)
 		return nil
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -90,8 +91,16 @@ func New(o Options) (*Server, error) {
 	}
 	s.Probes = service.NewProbes(checks)
 
+	// The app's port is public (the Ingress sends "/" here), so it serves
+	// no /readyz (which fans out to the API and Redis and shows their
+	// errors) and no /metrics: those are on OpsHandler, which `bank web`
+	// serves on its own --metrics-addr. A plain /healthz stays for load
+	// balancers that check the app's port; it reveals nothing.
 	mux := http.NewServeMux()
-	s.Probes.Mount(mux, s.Registry)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
 	s.routes(mux)
 
 	// Every state-changing request must come from our own pages: the
@@ -107,6 +116,14 @@ func New(o Options) (*Server, error) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpsHandler serves /healthz, /readyz and /metrics for the kubelet and
+// Prometheus, on a listener that only the cluster reaches.
+func (s *Server) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.Probes.Mount(mux, s.Registry)
+	return mux
+}
 
 func (s *Server) parseTemplates() error {
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -182,7 +199,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.duration.WithLabelValues(route, r.Method, strconv.Itoa(rec.code)).Observe(d.Seconds())
-		if route != "GET /healthz" && route != "GET /readyz" && route != "GET /metrics" {
+		if route != "GET /healthz" {
 			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route, "code", rec.code, "ms", d.Milliseconds())
 		}
 	})

@@ -251,10 +251,18 @@ func TestStaticAndProbes(t *testing.T) {
 		t.Errorf("stylesheet Content-Type %q", ct)
 	}
 	mustContain(t, r, ":focus-visible")
+	// The app's port is public: only a plain /healthz there; readiness
+	// (which calls the API and Redis) and metrics are on the ops listener.
 	mustStatus(t, b.get("/healthz"), http.StatusOK)
-	mustStatus(t, b.get("/readyz"), http.StatusOK)
+	mustStatus(t, b.get("/readyz"), http.StatusNotFound)
+	mustStatus(t, b.get("/metrics"), http.StatusNotFound)
+	ops := newBrowser(t, st)
+	ops.base = st.Ops.URL
+	mustStatus(t, ops.get("/healthz"), http.StatusOK)
+	mustStatus(t, ops.get("/readyz"), http.StatusOK)
 	b.get("/login")
-	m := b.get("/metrics")
+	m := ops.get("/metrics")
+	mustStatus(t, m, http.StatusOK)
 	mustContain(t, m, `bank_web_request_duration_seconds_count{code="200",method="GET",route="GET /login"}`)
 	mustStatus(t, b.get("/no/such/page"), http.StatusNotFound)
 	if csp := b.get("/login").Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
@@ -262,7 +270,7 @@ func TestStaticAndProbes(t *testing.T) {
 	}
 	// /readyz fails once the API is gone.
 	st.API.Close()
-	r = b.get("/readyz")
+	r = ops.get("/readyz")
 	mustStatus(t, r, http.StatusServiceUnavailable)
 	mustContain(t, r, `"api"`)
 }

@@ -204,7 +204,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	if s := text(t, ctx, "#confirm-amount"); s != "42.50 EUR" {
 		t.Fatalf("confirmation shows %q", s)
 	}
-	confirmsBefore := postCount(t, base, "POST /transfer/confirm")
+	confirmsBefore := postCount(t, st.Ops.URL, "POST /transfer/confirm")
 	xy, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector('#send').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
 	if err != nil || len(xy) != 2 {
 		t.Fatalf("locating the send button: %v %v", xy, err)
@@ -217,7 +217,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		chromedp.MouseClickXY(xy[0], xy[1], chromedp.ClickCount(2)),
 		chromedp.WaitVisible(chromedp.CSS(".flash")))
 	time.Sleep(500 * time.Millisecond) // let both submits finish
-	posts := postCount(t, base, "POST /transfer/confirm") - confirmsBefore
+	posts := postCount(t, st.Ops.URL, "POST /transfer/confirm") - confirmsBefore
 	t.Logf("the double click sent %d confirm requests", posts)
 	if posts < 2 {
 		t.Fatalf("the double click sent %d confirm request(s); the test needs two to show the money moves once", posts)
@@ -334,16 +334,16 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("dashboard after logout shows %s", l)
 	}
 	t.Logf("browser walk-through took %v", time.Since(started).Round(time.Millisecond))
-	logRenderTimes(t, base)
+	logRenderTimes(t, st.Ops.URL) // /metrics is on the web app's ops listener, not its public port
 }
 
 var sampleRe = regexp.MustCompile(`^bank_web_request_duration_seconds_(sum|count)\{code="(\d+)",method="(\w+)",route="([^"]+)"\} (\S+)$`)
 
 // metrics reads the web app's request duration histogram: sum (seconds)
-// and count per route and status.
-func metrics(t *testing.T, base string) map[string][2]float64 {
+// and count per route and status, from its ops listener at opsURL.
+func metrics(t *testing.T, opsURL string) map[string][2]float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	resp, err := http.Get(opsURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,10 +368,10 @@ func metrics(t *testing.T, base string) map[string][2]float64 {
 	return out
 }
 
-func postCount(t *testing.T, base, route string) int {
+func postCount(t *testing.T, opsURL, route string) int {
 	t.Helper()
 	n := 0
-	for k, v := range metrics(t, base) {
+	for k, v := range metrics(t, opsURL) {
 		if strings.HasPrefix(k, route+" ") {
 			n += int(v[1])
 		}
@@ -381,9 +381,9 @@ func postCount(t *testing.T, base, route string) int {
 
 // logRenderTimes prints the server-side time per page (API calls included)
 // as measured by the web app's own histogram during this test.
-func logRenderTimes(t *testing.T, base string) {
+func logRenderTimes(t *testing.T, opsURL string) {
 	t.Helper()
-	m := metrics(t, base)
+	m := metrics(t, opsURL)
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

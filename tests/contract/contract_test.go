@@ -5,7 +5,9 @@
 // local ports. It must start, listen on the declared ports, answer the
 // declared liveness and readiness probes, and stop cleanly on SIGTERM
 // within terminationGracePeriodSeconds; every env var the manifests set
-// must be one of the binary's flags.
+// must be one of the binary's flags. What the prometheus.io annotations
+// point at must be the binary's metrics, and no Ingress path may reach a
+// container's /readyz or /metrics.
 package contract_test
 
 import (
@@ -13,6 +15,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -79,9 +82,10 @@ func flagEnv(cmd string) (map[string]bool, error) {
 
 // container is one bank container of a rendered workload.
 type container struct {
-	workload string
-	grace    time.Duration
-	spec     map[string]any
+	workload    string
+	grace       time.Duration
+	spec        map[string]any
+	annotations map[string]any // the pod template's
 }
 
 func (c container) args() []string {
@@ -119,7 +123,8 @@ func bankContainers(t *testing.T, objs []manifests.Object) []container {
 			if g, ok := manifests.Get(manifests.PodSpec(o), "terminationGracePeriodSeconds").(float64); ok {
 				grace = time.Duration(g) * time.Second
 			}
-			out = append(out, container{workload: o.Name, grace: grace, spec: c})
+			ann, _ := manifests.Get(o.Raw, "spec", "template", "metadata", "annotations").(map[string]any)
+			out = append(out, container{workload: o.Name, grace: grace, spec: c, annotations: ann})
 		}
 	}
 	// api first: web's readiness needs a running API.
@@ -286,6 +291,7 @@ func checkOverlay(t *testing.T, env string) {
 	local := map[string]string{"redis:6379": rds.Addr}
 
 	var running []*process
+	ready := map[string]*process{} // workload -> process whose probes passed
 	defer func() {
 		for _, p := range running {
 			if p.cmd.ProcessState == nil {
@@ -302,10 +308,17 @@ func checkOverlay(t *testing.T, env string) {
 		if !probe(t, c, p) {
 			continue
 		}
+		ready[c.workload] = p
 		if c.workload == "api" {
 			local["api:8000"] = p.listen[8000]
 		}
 	}
+	for _, c := range cs {
+		if p := ready[c.workload]; p != nil {
+			scrape(t, c, p)
+		}
+	}
+	publicPathsServeNoOps(t, objs, cs, ready)
 	// SIGTERM all at once (as a rollout does), then each must exit 0
 	// within its grace period.
 	for _, p := range running {
@@ -439,6 +452,111 @@ func probe(t *testing.T, c container, p *process) bool {
 		}
 	}
 	return true
+}
+
+// scrape fetches what the pod's prometheus.io/* annotations tell
+// Prometheus to scrape: it must be the binary's metrics.
+func scrape(t *testing.T, c container, p *process) {
+	t.Helper()
+	if c.annotations["prometheus.io/scrape"] != "true" {
+		return
+	}
+	port, err := strconv.Atoi(fmt.Sprint(c.annotations["prometheus.io/port"]))
+	if err != nil || p.listen[port] == "" {
+		t.Errorf("%s: prometheus.io/port %v is not a declared containerPort", c.workload, c.annotations["prometheus.io/port"])
+		return
+	}
+	path, _ := c.annotations["prometheus.io/path"].(string)
+	if path == "" {
+		path = "/metrics"
+	}
+	code, body := fetch("http://" + p.listen[port] + path)
+	if code != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("%s: scraping port %d %s: %d %.200s", c.workload, port, path, code, body)
+	}
+}
+
+// opsPaths must never reach the internet: /readyz calls the
+// dependencies and shows their errors, /metrics shows the process's
+// internals.
+var opsPaths = []string{"/readyz", "/metrics"}
+
+// publicPathsServeNoOps asks, for every Ingress path that covers one of
+// opsPaths, the container port behind it for that path: the answer must
+// be 404.
+func publicPathsServeNoOps(t *testing.T, objs []manifests.Object, cs []container, ready map[string]*process) {
+	t.Helper()
+	byWorkload := map[string]container{}
+	for _, c := range cs {
+		byWorkload[c.workload] = c
+	}
+	for _, ing := range objs {
+		if ing.Kind != "Ingress" {
+			continue
+		}
+		rules, _ := manifests.Get(ing.Raw, "spec", "rules").([]any)
+		for _, rule := range rules {
+			paths, _ := manifests.Get(rule, "http", "paths").([]any)
+			for _, hp := range paths {
+				prefix := fmt.Sprint(manifests.Get(hp, "path"))
+				svcName := fmt.Sprint(manifests.Get(hp, "backend", "service", "name"))
+				svcPort := manifests.Get(hp, "backend", "service", "port", "name")
+				if svcPort == nil {
+					svcPort = manifests.Get(hp, "backend", "service", "port", "number")
+				}
+				exact := manifests.Get(hp, "pathType") == "Exact"
+				for _, op := range opsPaths {
+					if exact && prefix != op || !exact && !covers(prefix, op) {
+						continue
+					}
+					svc := manifests.Find(objs, "Service", svcName)
+					if svc == nil {
+						t.Errorf("%s: path %s names no Service %s", ing.ID(), prefix, svcName)
+						continue
+					}
+					workload := fmt.Sprint(manifests.Get(svc.Raw, "spec", "selector", "app.kubernetes.io/name"))
+					c, p := byWorkload[workload], ready[workload]
+					if p == nil {
+						t.Errorf("%s: %s%s goes to %s, which did not start", ing.ID(), prefix, op, workload)
+						continue
+					}
+					target := ""
+					ports, _ := manifests.Get(svc.Raw, "spec", "ports").([]any)
+					for _, sp := range ports {
+						if fmt.Sprint(manifests.Get(sp, "name")) == fmt.Sprint(svcPort) || fmt.Sprint(manifests.Get(sp, "port")) == fmt.Sprint(svcPort) {
+							target = fmt.Sprint(manifests.Get(sp, "targetPort"))
+						}
+					}
+					port, ok := c.ports()[target]
+					if !ok {
+						t.Errorf("%s: Service %s port %v has no container port %q", ing.ID(), svcName, svcPort, target)
+						continue
+					}
+					if code, body := fetch("http://" + p.listen[port] + op); code != http.StatusNotFound {
+						t.Errorf("%s: the Ingress routes %s to %s port %d, which answers %d: %.200s", ing.ID(), op, workload, port, code, body)
+					}
+				}
+			}
+		}
+	}
+}
+
+// covers reports whether an Ingress Prefix path matches p (element-wise,
+// as the Ingress spec defines it).
+func covers(prefix, p string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	return prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/")
+}
+
+func fetch(target string) (int, string) {
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(target)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b)
 }
 
 func waitOK(target string, limit time.Duration, exited chan error) error {

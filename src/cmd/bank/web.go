@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -19,7 +20,7 @@ import (
 )
 
 func init() {
-	commands["web"] = command{"serve the web app for customers and tellers (port 3000)", runWeb}
+	commands["web"] = command{"serve the web app for customers and tellers (port 3000; metrics/health on 9090)", runWeb}
 }
 
 // webOptions are the web app's settings that `bank dev` also fills in.
@@ -29,15 +30,20 @@ type webOptions struct {
 	SessionTTL      time.Duration
 	ShutdownTimeout time.Duration
 	DrainDelay      time.Duration
+	// MetricsListener serves /healthz, /readyz and /metrics. nil serves
+	// them on the app's own listener, which `bank dev` does (loopback
+	// only); in a cluster the app's port is public, so they must not be.
+	MetricsListener net.Listener
 }
 
 func runWeb(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	var (
-		addr, redisURL, redisPassword, logLevel string
-		o                                       webOptions
+		addr, metricsAddr, redisURL, redisPassword, logLevel string
+		o                                                    webOptions
 	)
 	fs.StringVar(&addr, "addr", ":3000", "listen address")
+	fs.StringVar(&metricsAddr, "metrics-addr", ":9090", "listen address of /healthz, /readyz and /metrics (empty: on --addr, which then exposes them to whoever reaches the app)")
 	fs.StringVar(&o.APIURL, "api-url", "http://api:8000", "base URL of the bank API")
 	fs.StringVar(&redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL (web sessions are kept there)")
 	fs.StringVar(&redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
@@ -56,11 +62,18 @@ func runWeb(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if metricsAddr != "" {
+		if o.MetricsListener, err = net.Listen("tcp", metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+	}
 	return serveWeb(ctx, log, pool, ln, o)
 }
 
-// serveWeb runs the web app on ln until ctx is done; `bank dev` calls it
-// with its own Redis pool and listener.
+// serveWeb runs the web app on ln (and its probes and metrics on
+// o.MetricsListener) until ctx is done; `bank dev` calls it with its own
+// Redis pool and listener.
 func serveWeb(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Listener, o webOptions) error {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 8 * time.Hour
@@ -80,8 +93,38 @@ func serveWeb(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Li
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
+	var app http.Handler = srv
+	if o.MetricsListener == nil {
+		mux := http.NewServeMux()
+		ops := srv.OpsHandler()
+		mux.Handle("GET /readyz", ops)
+		mux.Handle("GET /metrics", ops)
+		mux.Handle("/", srv)
+		app = mux
+	}
 	log.Info("web app", "url", "http://"+ln.Addr().String(), "api", o.APIURL)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+	hs := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
-	return service.Serve(ctx, log, hs, ln, srv.Probes, service.Options{DrainDelay: o.DrainDelay, ShutdownTimeout: o.ShutdownTimeout})
+	so := service.Options{DrainDelay: o.DrainDelay, ShutdownTimeout: o.ShutdownTimeout}
+	if o.MetricsListener == nil {
+		return service.Serve(ctx, log, hs, ln, srv.Probes, so)
+	}
+	// Both listeners drain together on SIGTERM: the ops one keeps
+	// answering /readyz with 503 while the app finishes its requests. If
+	// either fails, the other stops too.
+	ops := &http.Server{Handler: srv.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	for _, l := range []struct {
+		hs *http.Server
+		ln net.Listener
+	}{{hs, ln}, {ops, o.MetricsListener}} {
+		go func() {
+			err := service.Serve(ctx, log, l.hs, l.ln, srv.Probes, so)
+			cancel()
+			errc <- err
+		}()
+	}
+	return errors.Join(<-errc, <-errc)
 }

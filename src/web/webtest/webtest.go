@@ -37,6 +37,7 @@ type Stack struct {
 	API      *httptest.Server
 	Client   *apiclient.Client // talks to API
 	Web      *httptest.Server
+	Ops      *httptest.Server // the web app's /healthz, /readyz and /metrics (its --metrics-addr)
 	WebApp   *web.Server
 	Sessions *web.Sessions
 }
@@ -89,6 +90,8 @@ func Start(t testing.TB, o Options) *Stack {
 	st.WebApp = app
 	st.Web = httptest.NewServer(app)
 	t.Cleanup(st.Web.Close)
+	st.Ops = httptest.NewServer(app.OpsHandler())
+	t.Cleanup(st.Ops.Close)
 	return st
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -102,7 +103,7 @@ func loginError(err error) (int, string) {
 
 // startSession logs in at the API and stores the token in a new session.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, username, password string) error {
-	l, err := s.api.Login(clientCtx(r), username, password)
+	l, err := s.api.Login(s.clientCtx(r), username, password)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, "The two passwords do not match.")
 		return
 	}
-	if _, err := s.api.Register(clientCtx(r), d.Username, password); err != nil {
+	if _, err := s.api.Register(s.clientCtx(r), d.Username, password); err != nil {
 		if p, ok := apiclient.AsProblem(err); ok {
 			fail(p.Status, describe(p))
 			return
@@ -171,19 +172,36 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?bye=1", http.StatusSeeOther)
 }
 
-// clientCtx carries the browser's address to the API's rate limits: the
-// X-Forwarded-For chain this request arrived with (from an ingress
-// controller) plus the peer that sent it, so the API, which believes only
-// its trusted proxies' hops, finds the browser behind both the ingress and
-// this web app.
-func clientCtx(r *http.Request) context.Context {
+// clientCtx carries the browser's address to the API's rate limits. When
+// this request came from one of the web app's trusted proxies (the
+// ingress controller), it sends the X-Forwarded-For chain that proxy
+// passed on plus the peer, so the API, which believes only its trusted
+// proxies' hops, finds the browser behind both the ingress and this web
+// app. From anyone else the header is the client's own invention (a
+// fresh address per attempt would buy a fresh login budget), so only the
+// peer is sent.
+func (s *Server) clientCtx(r *http.Request) context.Context {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	chain := host
-	if prev := strings.Join(r.Header.Values("X-Forwarded-For"), ", "); prev != "" {
+	if prev := strings.Join(r.Header.Values("X-Forwarded-For"), ", "); prev != "" && s.trustedPeer(host) {
 		chain = prev + ", " + host
 	}
 	return apiclient.WithClientAddr(r.Context(), chain)
+}
+
+func (s *Server) trustedPeer(host string) bool {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap() // an IPv4 peer on a dual-stack socket
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

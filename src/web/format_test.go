@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -86,17 +87,40 @@ func TestChartUsesIntegerCoordinatesWithinTheBox(t *testing.T) {
 }
 
 // The API finds the browser behind the ingress controller and this web
-// app only if the web app passes the whole chain on, its own peer last.
+// app only if the web app passes the whole chain on, its own peer last;
+// but a chain from a peer that is not a trusted proxy is whatever the
+// client chose to send, and passing it on would let one client rotate
+// addresses for a fresh login budget each time.
 func TestClientCtxForwardsTheChain(t *testing.T) {
-	r := httptest.NewRequest("POST", "/login", nil)
-	r.RemoteAddr = "10.1.2.3:41000" // the ingress controller's pod
-	r.Header.Add("X-Forwarded-For", "203.0.113.7")
-	if got := apiclient.ClientAddr(clientCtx(r)); got != "203.0.113.7, 10.1.2.3" {
-		t.Fatalf("forwarded chain %q", got)
+	s := &Server{trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	addr := func(peer string, xff ...string) string {
+		r := httptest.NewRequest("POST", "/login", nil)
+		r.RemoteAddr = peer
+		for _, h := range xff {
+			r.Header.Add("X-Forwarded-For", h)
+		}
+		return apiclient.ClientAddr(s.clientCtx(r))
 	}
-	r = httptest.NewRequest("POST", "/login", nil)
-	r.RemoteAddr = "198.51.100.9:5000" // a browser straight to the web app
-	if got := apiclient.ClientAddr(clientCtx(r)); got != "198.51.100.9" {
-		t.Fatalf("forwarded chain %q", got)
+	for _, c := range []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"ingress controller's pod", "10.1.2.3:41000", []string{"203.0.113.7"}, "203.0.113.7, 10.1.2.3"},
+		{"trusted, two headers", "10.1.2.3:41000", []string{"198.18.0.1", "203.0.113.7"}, "198.18.0.1, 203.0.113.7, 10.1.2.3"},
+		{"trusted, IPv4 on a dual-stack socket", "[::ffff:10.1.2.3]:41000", []string{"203.0.113.7"}, "203.0.113.7, ::ffff:10.1.2.3"},
+		{"browser straight to the web app", "198.51.100.9:5000", nil, "198.51.100.9"},
+		// A NodePort or LAN client: its header is dropped, only its address counts.
+		{"untrusted private peer with a made-up chain", "192.168.1.20:5000", []string{"203.0.113.99"}, "192.168.1.20"},
+		{"untrusted public peer with a made-up chain", "198.51.100.9:5000", []string{"10.9.9.9, 203.0.113.5"}, "198.51.100.9"},
+	} {
+		if got := addr(c.peer, c.xff...); got != c.want {
+			t.Errorf("%s: forwarded %q, want %q", c.name, got, c.want)
+		}
+	}
+	// No trusted proxies (the default): never pass a chain on.
+	s.trusted = nil
+	if got := addr("10.1.2.3:41000", "203.0.113.7"); got != "10.1.2.3" {
+		t.Errorf("no trusted proxies: forwarded %q", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -44,6 +45,10 @@ type Options struct {
 	Sessions      *Sessions
 	Logger        *slog.Logger
 	SecureCookies bool // set the cookie's Secure flag (behind TLS)
+	// TrustedProxies are the networks whose X-Forwarded-For the web app
+	// passes on to the API (the ingress controller's pods); from any other
+	// peer only the peer's address is sent.
+	TrustedProxies []netip.Prefix
 	// Ready reports extra dependencies for /readyz (e.g. Redis); the API's
 	// own /readyz is always checked.
 	Ready map[string]service.Check
@@ -55,6 +60,7 @@ type Server struct {
 	sessions *Sessions
 	log      *slog.Logger
 	secure   bool
+	trusted  []netip.Prefix
 	pages    map[string]*template.Template
 	handler  http.Handler
 	Probes   *service.Probes
@@ -68,7 +74,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{api: o.API, sessions: o.Sessions, log: o.Logger, secure: o.SecureCookies, pages: map[string]*template.Template{}}
+	s := &Server{api: o.API, sessions: o.Sessions, log: o.Logger, secure: o.SecureCookies, trusted: o.TrustedProxies, pages: map[string]*template.Template{}}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

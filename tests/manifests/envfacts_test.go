@@ -190,3 +190,28 @@ func TestDevExposesNodePorts(t *testing.T) {
 		}
 	}
 }
+
+// The web app passes the browser's X-Forwarded-For on to the api only from
+// its trusted proxies. Where only the ingress controller can reach it
+// (staging, prod) those are the pod networks; in dev a NodePort lets
+// anyone reach it with a made-up header, so it trusts nobody.
+func TestWebTrustsProxiesOnlyBehindTheIngress(t *testing.T) {
+	for _, env := range manifests.Envs {
+		objs := render(t, env)
+		d := manifests.Find(objs, "Deployment", "web")
+		got, set := "", false
+		for _, e := range manifests.Containers(*d)[0]["env"].([]any) {
+			if manifests.Get(e, "name") == "BANK_TRUSTED_PROXIES" {
+				got, set = fmt.Sprint(manifests.Get(e, "value")), true
+			}
+		}
+		switch {
+		case env == "dev" && set:
+			t.Errorf("dev: web trusts X-Forwarded-For from %q, but its NodePort lets anyone send one", got)
+		case env != "dev" && got != "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10":
+			t.Errorf("%s: web BANK_TRUSTED_PROXIES %q (set: %v), want the pod networks", env, got, set)
+		case env != "dev" && manifests.Find(objs, "NetworkPolicy", "from-ingress-controller") == nil:
+			t.Errorf("%s: web trusts proxies, but no NetworkPolicy keeps everyone but the ingress controller out", env)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -30,6 +32,10 @@ type webOptions struct {
 	SessionTTL      time.Duration
 	ShutdownTimeout time.Duration
 	DrainDelay      time.Duration
+	// TrustedProxies are the networks whose X-Forwarded-For the web app
+	// passes on to the API; nil passes on none (`bank dev`: browsers
+	// connect straight to it).
+	TrustedProxies []netip.Prefix
 	// MetricsListener serves /healthz, /readyz and /metrics. nil serves
 	// them on the app's own listener, which `bank dev` does (loopback
 	// only); in a cluster the app's port is public, so they must not be.
@@ -39,14 +45,15 @@ type webOptions struct {
 func runWeb(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	var (
-		addr, metricsAddr, redisURL, redisPassword, logLevel string
-		o                                                    webOptions
+		addr, metricsAddr, redisURL, redisPassword, logLevel, trustedProxies string
+		o                                                                    webOptions
 	)
 	fs.StringVar(&addr, "addr", ":3000", "listen address")
 	fs.StringVar(&metricsAddr, "metrics-addr", ":9090", "listen address of /healthz, /readyz and /metrics (empty: on --addr, which then exposes them to whoever reaches the app)")
 	fs.StringVar(&o.APIURL, "api-url", "http://api:8000", "base URL of the bank API")
 	fs.StringVar(&redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL (web sessions are kept there)")
 	fs.StringVar(&redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of the proxies in front of the web app (the ingress controller's pods) whose X-Forwarded-For is passed on to the API; from other peers only the peer's address is")
 	fs.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the session cookie Secure (set when served over TLS)")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", 8*time.Hour, "how long a browser session lasts at most (never longer than its API token)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -54,6 +61,10 @@ func runWeb(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.DrainDelay, "drain-delay", 5*time.Second, "how long /readyz fails before the listener closes on SIGTERM")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	var err error
+	if o.TrustedProxies, err = parseCIDRs(trustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	log := cli.Logger(logLevel)
 	pool := redispool.New(redispool.Options{URL: redisURL, Password: redisPassword, MaxActive: 32})
@@ -71,6 +82,22 @@ func runWeb(ctx context.Context, args []string) error {
 	return serveWeb(ctx, log, pool, ln, o)
 }
 
+// parseCIDRs reads a comma-separated list of networks; blanks are skipped.
+func parseCIDRs(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR: %v", s, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // serveWeb runs the web app on ln (and its probes and metrics on
 // o.MetricsListener) until ctx is done; `bank dev` calls it with its own
 // Redis pool and listener.
@@ -82,10 +109,11 @@ func serveWeb(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Li
 		o.ShutdownTimeout = 20 * time.Second
 	}
 	srv, err := web.New(web.Options{
-		API:           apiclient.New(o.APIURL, nil),
-		Sessions:      web.NewSessions(pool, o.SessionTTL),
-		Logger:        log,
-		SecureCookies: o.SecureCookies,
+		API:            apiclient.New(o.APIURL, nil),
+		Sessions:       web.NewSessions(pool, o.SessionTTL),
+		Logger:         log,
+		SecureCookies:  o.SecureCookies,
+		TrustedProxies: o.TrustedProxies,
 		Ready: map[string]service.Check{
 			"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) },
 		},

@@ -37,7 +37,7 @@ import (
 	"github.com/kubebank/kubebank/tests/internal/manifests"
 )
 
-const bankImage = "ghcr.io/kubebank/bank"
+const bankImage = "kubebank/bank"
 
 var bankBinary string
 

@@ -97,7 +97,7 @@ spec:
     spec:
       containers:
         - name: bad
-          image: ghcr.io/kubebank/bank:latest
+          image: kubebank/bank:latest
 `)
 	f := kubeScore(t, "staging", bad)
 	text := strings.Join(f["CRITICAL"], "\n")

@@ -23,7 +23,7 @@ import (
 
 func main() {
 	out := flag.String("out", "dist", "folder for the image tarballs")
-	repo := flag.String("image", "ghcr.io/kubebank/bank", "image name the manifests use")
+	repo := flag.String("image", "kubebank/bank", "image name the manifests use")
 	version := flag.String("version", "0.1.0", "image tag")
 	revision := flag.String("revision", os.Getenv("GIT_COMMIT"), "git commit recorded in the image labels")
 	arch := flag.String("arch", runtime.GOARCH, "target architecture (GOARCH)")

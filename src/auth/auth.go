@@ -51,10 +51,12 @@ type Service struct {
 	Argon2   Argon2Params
 	Now      func() time.Time
 
-	// LoginPerUser counts failed logins per username; LoginPerAddr counts
-	// every login attempt per client address; RegisterPerAddr counts
-	// registrations per client address.
+	// LoginPerUser counts login attempts per username and client
+	// address, LoginPerUserAll per username from every address,
+	// LoginPerAddr every login attempt per client address;
+	// RegisterPerAddr counts registrations per client address.
 	LoginPerUser    *Limiter
+	LoginPerUserAll *Limiter
 	LoginPerAddr    *Limiter
 	RegisterPerAddr *Limiter
 
@@ -63,7 +65,13 @@ type Service struct {
 
 // Limits configures the login and registration rate limits.
 type Limits struct {
+	// FailuresPerUser counts attempts per username from one client
+	// address: a guesser is stopped without locking the real user (on
+	// another address) out. AttemptsPerUser counts a username's attempts
+	// from every address, against guessing spread over many addresses;
+	// zero means ten times FailuresPerUser.
 	FailuresPerUser int
+	AttemptsPerUser int
 	AttemptsPerAddr int
 	RegisterPerAddr int
 	UserWindow      time.Duration
@@ -71,20 +79,29 @@ type Limits struct {
 	RegisterWindow  time.Duration
 }
 
-// DefaultLimits: 5 failed logins per username per 15 minutes, 100 login
-// attempts per address per minute, 100 registrations per address per
-// hour. The per-address limits are loose because many people can share
-// one address (an office NAT); the per-user limit is what stops guessing.
+// DefaultLimits: 5 login attempts per username and address and 50 per
+// username from all addresses per 15 minutes, 100 login attempts per
+// address per minute, 100 registrations per address per hour. The
+// per-address limits are loose because many people can share one address
+// (an office NAT); the per-user limits are what stop guessing.
 var DefaultLimits = Limits{
-	FailuresPerUser: 5, UserWindow: 15 * time.Minute,
+	FailuresPerUser: 5, AttemptsPerUser: 50, UserWindow: 15 * time.Minute,
 	AttemptsPerAddr: 100, AddrWindow: time.Minute,
 	RegisterPerAddr: 100, RegisterWindow: time.Hour,
+}
+
+func perUserAll(l Limits) int {
+	if l.AttemptsPerUser > 0 {
+		return l.AttemptsPerUser
+	}
+	return 10 * l.FailuresPerUser
 }
 
 // New returns a service on pool.
 func New(pool *redis.Pool, limits Limits) *Service {
 	s := &Service{pool: pool, TokenTTL: DefaultTokenTTL, Argon2: DefaultArgon2, Now: time.Now,
-		LoginPerUser:    NewLimiter(pool, "login-user", limits.FailuresPerUser, limits.UserWindow),
+		LoginPerUser:    NewLimiter(pool, "login-user-addr", limits.FailuresPerUser, limits.UserWindow),
+		LoginPerUserAll: NewLimiter(pool, "login-user", perUserAll(limits), limits.UserWindow),
 		LoginPerAddr:    NewLimiter(pool, "login-addr", limits.AttemptsPerAddr, limits.AddrWindow),
 		RegisterPerAddr: NewLimiter(pool, "register-addr", limits.RegisterPerAddr, limits.RegisterWindow),
 	}
@@ -280,7 +297,15 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 	// The attempt is counted before the password is checked, in one
 	// atomic step: checking first and counting after a failure let any
 	// number of concurrent guesses through. A success clears the count.
-	if wait, err := s.LoginPerUser.Hit(ctx, name); err != nil {
+	// Per username and address first: attempts it refuses do not count
+	// towards the username's total, so one guessing address cannot lock
+	// the real user out by itself.
+	if wait, err := s.LoginPerUser.Hit(ctx, name+"|"+addr); err != nil {
+		return Session{}, err
+	} else if wait > 0 {
+		return Session{}, limited(wait, "failed login attempts for this user")
+	}
+	if wait, err := s.LoginPerUserAll.Hit(ctx, name); err != nil {
 		return Session{}, err
 	} else if wait > 0 {
 		return Session{}, limited(wait, "failed login attempts for this user")
@@ -298,7 +323,10 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 		}
 		return Session{}, ErrInvalidCredentials
 	}
-	if err := s.LoginPerUser.Reset(ctx, name); err != nil {
+	if err := s.LoginPerUser.Reset(ctx, name+"|"+addr); err != nil {
+		return Session{}, err
+	}
+	if err := s.LoginPerUserAll.Reset(ctx, name); err != nil {
 		return Session{}, err
 	}
 	return s.IssueToken(ctx, u)

@@ -147,7 +147,7 @@ func TestUsersAndTokens(t *testing.T) {
 
 func TestLoginRateLimits(t *testing.T) {
 	ctx := context.Background()
-	s := newService(t, auth.Limits{FailuresPerUser: 3, UserWindow: time.Minute, AttemptsPerAddr: 6, AddrWindow: time.Minute,
+	s := newService(t, auth.Limits{FailuresPerUser: 3, AttemptsPerUser: 3, UserWindow: time.Minute, AttemptsPerAddr: 6, AddrWindow: time.Minute,
 		RegisterPerAddr: 2, RegisterWindow: time.Minute})
 	if _, err := s.CreateUser(ctx, "carol", "s3cret-pass", bank.Customer); err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestSuccessfulLoginClearsFailures(t *testing.T) {
 // counted before its password is checked.
 func TestConcurrentGuessesAreLimited(t *testing.T) {
 	ctx := context.Background()
-	s := newService(t, auth.Limits{FailuresPerUser: 5, UserWindow: time.Minute, AttemptsPerAddr: 1000, AddrWindow: time.Minute,
+	s := newService(t, auth.Limits{FailuresPerUser: 5, AttemptsPerUser: 5, UserWindow: time.Minute, AttemptsPerAddr: 1000, AddrWindow: time.Minute,
 		RegisterPerAddr: 10, RegisterWindow: time.Minute})
 	if _, err := s.CreateUser(ctx, "hana", "s3cret-pass", bank.Customer); err != nil {
 		t.Fatal(err)
@@ -236,5 +236,30 @@ func TestConcurrentGuessesAreLimited(t *testing.T) {
 	wg.Wait()
 	if checked.Load() != 5 || refused.Load() != 35 {
 		t.Fatalf("%d passwords checked and %d refused, want 5 and 35", checked.Load(), refused.Load())
+	}
+}
+
+// A guesser on one address is stopped without locking the real user out:
+// attempts refused per username and address do not count towards the
+// username's total.
+func TestGuesserCannotLockOutTheUser(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, auth.Limits{FailuresPerUser: 5, AttemptsPerUser: 20, UserWindow: time.Minute, AttemptsPerAddr: 1000, AddrWindow: time.Minute,
+		RegisterPerAddr: 10, RegisterWindow: time.Minute})
+	if _, err := s.CreateUser(ctx, "tina", "s3cret-pass", bank.Teller); err != nil {
+		t.Fatal(err)
+	}
+	var le *auth.LimitError
+	for i := 0; i < 100; i++ {
+		_, err := s.Login(ctx, "tina", "wrong-pass", "203.0.113.66")
+		if i < 5 && !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+		if i >= 5 && !errors.As(err, &le) {
+			t.Fatalf("guess %d from the same address was not refused: %v", i, err)
+		}
+	}
+	if _, err := s.Login(ctx, "tina", "s3cret-pass", "198.51.100.20"); err != nil {
+		t.Fatalf("the real user on another address is locked out: %v", err)
 	}
 }

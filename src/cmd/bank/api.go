@@ -53,7 +53,8 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.customerMaxRate, "customer-max-rate-bps", api.DefaultCustomerMaxRateBps, "largest savings interest rate (basis points) a customer may choose")
 	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "accept webhook URLs over http and on loopback/private addresses (local development only)")
 	f.limits = auth.DefaultLimits
-	fs.IntVar(&f.limits.FailuresPerUser, "login-failures-per-user", f.limits.FailuresPerUser, "login attempts per username per --login-user-window before 429 (a success clears the count)")
+	fs.IntVar(&f.limits.FailuresPerUser, "login-failures-per-user", f.limits.FailuresPerUser, "login attempts per username from one client address per --login-user-window before 429 (a success clears the count)")
+	fs.IntVar(&f.limits.AttemptsPerUser, "login-attempts-per-user", f.limits.AttemptsPerUser, "login attempts per username from all addresses per --login-user-window before 429 (stops guessing spread over many addresses)")
 	fs.DurationVar(&f.limits.UserWindow, "login-user-window", f.limits.UserWindow, "window for --login-failures-per-user")
 	fs.IntVar(&f.limits.AttemptsPerAddr, "login-attempts-per-addr", f.limits.AttemptsPerAddr, "login attempts per client address per --login-addr-window before 429")
 	fs.DurationVar(&f.limits.AddrWindow, "login-addr-window", f.limits.AddrWindow, "window for --login-attempts-per-addr")

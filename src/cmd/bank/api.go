@@ -6,9 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +76,17 @@ func runAPI(ctx context.Context, args []string) error {
 	log := cli.Logger(f.logLevel)
 	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: f.poolSize})
 	defer pool.Close()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	return serveAPI(ctx, log, pool, ln, f)
+}
+
+// serveAPI runs the API on ln until ctx is done: the handler, /healthz,
+// /readyz and /metrics on the same port, and a graceful shutdown. `bank
+// api` and `bank dev` both run it.
+func serveAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Listener, f apiFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler, probes, err := newAPIServer(ctx, log, pool, reg, f)
@@ -88,7 +98,7 @@ func runAPI(ctx context.Context, args []string) error {
 	mux.Handle("/", handler)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
-	return service.ListenAndServe(ctx, log, srv, f.addr, probes, service.Options{DrainDelay: f.drainDelay, ShutdownTimeout: f.shutdownTimeout})
+	return service.Serve(ctx, log, srv, ln, probes, service.Options{DrainDelay: f.drainDelay, ShutdownTimeout: f.shutdownTimeout})
 }
 
 // newAPIServer builds the API handler and its readiness probes. The
@@ -96,16 +106,9 @@ func runAPI(ctx context.Context, args []string) error {
 // answers, so the process starts (and /healthz passes) while Redis is
 // still coming up; /readyz stays failing until they exist.
 func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg prometheus.Registerer, f apiFlags) (*api.Server, *service.Probes, error) {
-	var proxies []netip.Prefix
-	for _, s := range strings.Split(f.trustedProxies, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR: %v", s, err)
-		}
-		proxies = append(proxies, p)
+	proxies, err := parseCIDRs(f.trustedProxies)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--trusted-proxies: %v", err)
 	}
 	loc, err := time.LoadLocation(f.timezone)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,7 +22,6 @@ import (
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redisproc"
-	"github.com/kubebank/kubebank/src/service"
 )
 
 func init() {
@@ -153,16 +151,9 @@ func serveDevAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net
 	f.trustedProxies = "127.0.0.1/32,::1/128"
 	// Webhook receivers on a laptop are local http servers.
 	f.webhookAllowPrivate = true
-	reg := prometheus.NewRegistry()
-	handler, probes, err := newAPIServer(ctx, log, pool, reg, f)
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	probes.Mount(mux, reg)
-	mux.Handle("/", handler)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	return service.Serve(ctx, log, srv, ln, probes, service.Options{ShutdownTimeout: 5 * time.Second})
+	// Nothing routes traffic by readiness on a laptop: stop at once.
+	f.drainDelay, f.shutdownTimeout = 0, 5*time.Second
+	return serveAPI(ctx, log, pool, ln, f)
 }
 
 // seedDemo creates the demo users and accounts once; later runs find them.

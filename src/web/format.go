@@ -47,11 +47,6 @@ func money(minor int64, code string) string {
 	return b.String()
 }
 
-// plainAmount formats minor units for an input field ("1234.50").
-func plainAmount(minor int64, code string) string {
-	return bank.FormatAmount(minor, currencyOf(code))
-}
-
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
@@ -75,11 +70,10 @@ func groupNumber(n string) string {
 }
 
 var funcs = template.FuncMap{
-	"money":       money,
-	"plainAmount": plainAmount,
-	"time":        formatTime,
-	"date":        formatDate,
-	"acct":        groupNumber,
+	"money": money,
+	"time":  formatTime,
+	"date":  formatDate,
+	"acct":  groupNumber,
 	"title": func(s string) string {
 		if s == "" {
 			return s

@@ -11,21 +11,21 @@ PKGS  := ./src/... ./tests/...
 build:
 	$(GO) build -o $(BIN) ./src/cmd/bank
 
+# need CMD,PACKAGE,WHAT: install Debian's PACKAGE when CMD is missing and we
+# are root with apt-get; otherwise stop and say what to install.
+need = @command -v $(1) >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(2) (Debian package)"; \
+	    (apt-get install -y $(2) >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y $(2) >/dev/null)); \
+	  else echo "$(1) is required$(3): install it (e.g. sudo apt-get install $(2)) and re-run" >&2; exit 1; fi; }
+
 # deps makes sure redis-server is installed.
 deps:
-	@command -v redis-server >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing redis-server (Debian package)"; \
-	    (apt-get install -y redis-server >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y redis-server >/dev/null)); \
-	  else echo "redis-server is required: install it (e.g. sudo apt-get install redis-server) and re-run" >&2; exit 1; fi; }
+	$(call need,redis-server,redis-server,)
 
 # deps-browser makes sure Chromium is installed for the browser tests.
 deps-browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing chromium (Debian package)"; \
-	    (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)); \
-	  else echo "chromium is required for the browser tests: install it (e.g. sudo apt-get install chromium) and re-run" >&2; exit 1; fi; }
+	$(call need,chromium,chromium, for the browser tests)
 
 run: deps build
 	$(BIN) dev

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -42,14 +41,6 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		}
 	})
 	return err
-}
-
-// EnvNames lists the environment variables a flag set reads, sorted.
-func EnvNames(fs *flag.FlagSet) []string {
-	var out []string
-	fs.VisitAll(func(f *flag.Flag) { out = append(out, EnvName(f.Name)) })
-	sort.Strings(out)
-	return out
 }
 
 // Logger returns the process logger: JSON on stderr at the given level.

@@ -142,9 +142,6 @@ func NewRunner(l *ledger.Ledger, o Options) *Runner {
 // Options returns the runner's effective options.
 func (r *Runner) Options() Options { return r.opt }
 
-// Ledger returns the ledger the runner works on.
-func (r *Runner) Ledger() *ledger.Ledger { return r.l }
-
 // Enqueue puts a job on its queue for the workers and returns its id.
 func (r *Runner) Enqueue(name string, args map[string]any) (string, error) {
 	j, err := r.enq.Enqueue(name, args)

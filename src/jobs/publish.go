@@ -92,12 +92,6 @@ func (p *Publisher) publishTransferAt(ctx context.Context, l *ledger.Ledger, t b
 	return p.publishAt(ctx, webhooks.TransferCompleted, t.ID, owners, t, at)
 }
 
-// PublishCapture announces a captured hold to both sides' owners.
-func (p *Publisher) PublishCapture(ctx context.Context, l *ledger.Ledger, h bank.Hold) error {
-	_, err := p.publishCaptureAt(ctx, l, h, timeNow())
-	return err
-}
-
 func (p *Publisher) publishCaptureAt(ctx context.Context, l *ledger.Ledger, h bank.Hold, at time.Time) (int, error) {
 	accts, err := l.Accounts(ctx, []string{h.Account, h.Payee})
 	if err != nil {

@@ -269,16 +269,6 @@ func (s *Scheduler) catchUp(c redis.Conn, now time.Time) error {
 // and are moved to their queues by the workers' requeuers).
 func (s *Scheduler) Stop() { s.wp.Stop() }
 
-// Run starts the scheduler and stops it when ctx is done.
-func (s *Scheduler) Run(ctx context.Context) error {
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	s.Stop()
-	return nil
-}
-
 // SchedulerCollector exports when gocraft's enqueuer last ran (any pool
 // of the namespace) and each entry's next slot. gocraft offers no hook on
 // what it enqueues, so there is no per-slot counter.

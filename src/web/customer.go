@@ -103,17 +103,16 @@ const (
 )
 
 type accountData struct {
-	Account      apiclient.Account
-	Entries      []bank.Entry
-	NextURL      string
-	FirstURL     string
-	From, To     string
-	FilterError  string
-	Chart        *chart
-	Holds        []bank.Hold
-	Statements   []apiclient.Statement
-	StatementsNA bool // the statements API is not deployed yet
-	Paged        bool
+	Account     apiclient.Account
+	Entries     []bank.Entry
+	NextURL     string
+	FirstURL    string
+	From, To    string
+	FilterError string
+	Chart       *chart
+	Holds       []bank.Hold
+	Statements  []apiclient.Statement
+	Paged       bool
 }
 
 var validNumber = regexp.MustCompile(`^[0-9]{10}$`)
@@ -193,12 +192,8 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *Sessi
 		}
 	}
 	if errSt != nil {
-		if !apiclient.IsStatus(errSt, http.StatusNotFound) {
-			s.apiFailure(w, r, sess, errSt)
-			return
-		}
-		// 404 on our own account's statements: the route is not deployed.
-		d.StatementsNA = true
+		s.apiFailure(w, r, sess, errSt)
+		return
 	}
 	d.Entries = histPage.Entries
 	base := url.Values{}

@@ -22,7 +22,6 @@ type standingData struct {
 	Form        standingForm
 	Frequencies []string
 	Today       string
-	Unavailable bool // the standing-orders API is not deployed yet
 }
 
 func (s *Server) standingOrders(w http.ResponseWriter, r *http.Request, sess *Session) {
@@ -38,9 +37,7 @@ func (s *Server) renderStanding(w http.ResponseWriter, r *http.Request, sess *Se
 	}
 	d := standingData{Accounts: sendable(accts), Form: f, Frequencies: frequencies, Today: time.Now().UTC().Format("2006-01-02")}
 	d.Orders, err = s.api.StandingOrders(r.Context(), sess.Token)
-	if apiclient.IsStatus(err, http.StatusNotFound) || apiclient.IsStatus(err, http.StatusMethodNotAllowed) {
-		d.Unavailable = true
-	} else if err != nil {
+	if err != nil {
 		s.apiFailure(w, r, sess, err)
 		return
 	}
@@ -95,8 +92,6 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 			return
 		}
 		switch {
-		case p.Status == http.StatusNotFound && p.Code == "not_found":
-			f.Error = "Standing orders are not available yet."
 		case p.Code == "invalid_date":
 			f.Errors["first_date"] = describe(p)
 		case fieldOf(p.Code) != "":

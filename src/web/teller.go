@@ -165,7 +165,6 @@ type opsData struct {
 	ReconciliationNA bool // never ran, or the jobs service is not deployed
 	Sums             []sum
 	Jobs             []apiclient.JobStat
-	JobsNA           bool
 }
 
 type sum struct {
@@ -189,10 +188,7 @@ func (s *Server) operations(w http.ResponseWriter, r *http.Request, sess *Sessio
 	}
 	sort.Slice(d.Sums, func(i, j int) bool { return d.Sums[i].Currency < d.Sums[j].Currency })
 	d.Jobs, err = s.api.Jobs(r.Context(), sess.Token)
-	switch {
-	case apiclient.IsStatus(err, http.StatusNotFound):
-		d.JobsNA = true
-	case err != nil:
+	if err != nil {
 		s.apiFailure(w, r, sess, err)
 		return
 	}

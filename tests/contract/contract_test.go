@@ -21,7 +21,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -34,6 +33,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/redistest"
+	"github.com/kubebank/kubebank/tests/internal/bankbin"
 	"github.com/kubebank/kubebank/tests/internal/manifests"
 )
 
@@ -41,24 +41,7 @@ const bankImage = "kubebank/bank"
 
 var bankBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "contract-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bankBinary = filepath.Join(dir, "bank")
-	build := exec.Command("go", "build", "-o", bankBinary, "./src/cmd/bank")
-	build.Dir = manifests.Root()
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building bank:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(bankbin.Run(m, &bankBinary)) }
 
 var flagLine = regexp.MustCompile(`(?m)^\s+-{1,2}([a-z0-9][a-z0-9-]*)`)
 

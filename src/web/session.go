@@ -73,17 +73,7 @@ func (st *Sessions) Create(ctx context.Context, s *Session, tokenExpiry time.Tim
 	}
 	s.ID = newSessionID()
 	s.ExpiresAt = exp
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	c, err := st.pool.GetContext(ctx)
-	if err != nil {
-		return fmt.Errorf("session store: %w", err)
-	}
-	defer c.Close()
-	_, err = redis.DoContext(c, ctx, "SET", key(s.ID), b, "PXAT", exp.UnixMilli())
-	return err
+	return st.set(ctx, s, "PXAT", exp.UnixMilli())
 }
 
 // Get returns the session for id, or nil when it does not exist or expired.
@@ -91,17 +81,12 @@ func (st *Sessions) Get(ctx context.Context, id string) (*Session, error) {
 	if id == "" {
 		return nil, nil
 	}
-	c, err := st.pool.GetContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("session store: %w", err)
-	}
-	defer c.Close()
-	b, err := redis.Bytes(redis.DoContext(c, ctx, "GET", key(id)))
+	b, err := redis.Bytes(st.do(ctx, "GET", key(id)))
 	if errors.Is(err, redis.ErrNil) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("session store: %w", err)
+		return nil, err
 	}
 	s := &Session{}
 	if err := json.Unmarshal(b, s); err != nil {
@@ -116,27 +101,36 @@ func (st *Sessions) Get(ctx context.Context, id string) (*Session, error) {
 
 // Save writes s back, keeping its expiry.
 func (st *Sessions) Save(ctx context.Context, s *Session) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	c, err := st.pool.GetContext(ctx)
-	if err != nil {
-		return fmt.Errorf("session store: %w", err)
-	}
-	defer c.Close()
 	// XX: never resurrect a session that expired or was logged out meanwhile.
-	_, err = redis.DoContext(c, ctx, "SET", key(s.ID), b, "KEEPTTL", "XX")
-	return err
+	return st.set(ctx, s, "KEEPTTL", "XX")
 }
 
 // Delete removes the session (logout, or its token was rejected).
 func (st *Sessions) Delete(ctx context.Context, id string) error {
+	_, err := st.do(ctx, "DEL", key(id))
+	return err
+}
+
+// set stores s under its id with the SET options opts.
+func (st *Sessions) set(ctx context.Context, s *Session, opts ...any) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, err = st.do(ctx, "SET", append([]any{key(s.ID), b}, opts...)...)
+	return err
+}
+
+// do runs one command on a pooled connection.
+func (st *Sessions) do(ctx context.Context, cmd string, args ...any) (any, error) {
 	c, err := st.pool.GetContext(ctx)
 	if err != nil {
-		return fmt.Errorf("session store: %w", err)
+		return nil, fmt.Errorf("session store: %w", err)
 	}
 	defer c.Close()
-	_, err = redis.DoContext(c, ctx, "DEL", key(id))
-	return err
+	reply, err := redis.DoContext(c, ctx, cmd, args...)
+	if err != nil {
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	return reply, nil
 }

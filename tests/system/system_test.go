@@ -19,26 +19,12 @@ import (
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redisproc"
+	"github.com/kubebank/kubebank/tests/internal/bankbin"
 )
 
 var bankBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bank-bin")
-	if err != nil {
-		panic(err)
-	}
-	bankBin = filepath.Join(dir, "bank")
-	build := exec.Command("go", "build", "-o", bankBin, "../../src/cmd/bank")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building bank:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(bankbin.Run(m, &bankBin)) }
 
 // proc is a `bank` subprocess that can be killed and started again.
 type proc struct {

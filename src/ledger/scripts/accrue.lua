@@ -56,9 +56,7 @@ if amount > 0 then
   if not within_limits(e, s, amount, tonumber(ARGV[6])) then return fail('balance_limit') end
   local a = fmt(amount)
   post(KEYS[1], KEYS[3], e, KEYS[2], KEYS[4], s, a, '-' .. a, ARGV[3], '', 'interest', ARGV[5], tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[5], 'id', ARGV[3], 'kind', 'interest', 'from', e.number, 'to', s.number,
-    'amount', a, 'currency', s.currency, 'desc', ARGV[5], 'by', 'system', 'status', 'completed',
-    'created', ARGV[4])
+  record_transfer(KEYS[5], ARGV[3], 'interest', e, s, a, ARGV[5], 'system', ARGV[4], '')
 end
 mark()
 return {'ok', fmt(amount), fmt(carry), fmt(bal)}

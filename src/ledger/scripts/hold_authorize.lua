@@ -7,16 +7,9 @@ local replay = idem_check(KEYS[4], ARGV[7])
 if replay then return replay end
 local a = load_account(KEYS[1])
 local p = load_account(KEYS[2])
-if not a or not p then return fail('account_not_found') end
-if a.number == p.number then return fail('same_account') end
-if a.currency ~= ARGV[2] or p.currency ~= ARGV[2] then return fail('currency_mismatch') end
-local why = can_send(a)
+local why = check_parties(a, p, ARGV[2])
 if why then return fail(why) end
-if p.status == 'closed' then return fail('account_closed') end
-local amount = tonumber(ARGV[1])
-if a.type ~= 'system' and a.balance - a.held - amount < -a.overdraft then
-  return fail('insufficient_funds')
-end
+if not has_funds(a, tonumber(ARGV[1]), 0) then return fail('insufficient_funds') end
 redis.call('HINCRBY', KEYS[1], 'held', ARGV[1])
 redis.call('HSET', KEYS[3], 'id', ARGV[3], 'account', a.number, 'payee', p.number,
   'amount', ARGV[1], 'captured', '0', 'currency', ARGV[2], 'desc', ARGV[6],

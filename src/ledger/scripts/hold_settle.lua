@@ -32,21 +32,16 @@ if action == 'capture' then
   if amount > held then return fail('capture_exceeds_hold') end
   local p = load_account(KEYS[3])
   if not p then return fail('account_not_found') end
-  local why = can_send(a)
+  local why = can_move(a, p)
   if why then return fail(why) end
-  if p.status == 'closed' then return fail('account_closed') end
   -- The hold itself reserved the money: funds are checked against the
   -- balance without this hold's reservation.
-  if a.type ~= 'system' and a.balance - (a.held - held) - amount < -a.overdraft then
-    return fail('insufficient_funds')
-  end
+  if not has_funds(a, amount, held) then return fail('insufficient_funds') end
   if not within_limits(a, p, amount, tonumber(ARGV[9])) then return fail('balance_limit') end
   local desc = ARGV[10]
   if desc == '' then desc = h[5] end
   post(KEYS[2], KEYS[4], a, KEYS[3], KEYS[5], p, ARGV[2], ARGV[3], ARGV[4], h[4], 'capture', desc, now)
-  redis.call('HSET', KEYS[6], 'id', ARGV[4], 'kind', 'capture', 'from', a.number, 'to', p.number,
-    'amount', ARGV[2], 'currency', a.currency, 'desc', desc, 'by', ARGV[8], 'status', 'completed',
-    'created', ARGV[5], 'hold', h[4])
+  record_transfer(KEYS[6], ARGV[4], 'capture', a, p, ARGV[2], desc, ARGV[8], ARGV[5], h[4])
   redis.call('HSET', KEYS[1], 'status', 'captured', 'captured', ARGV[2], 'transfer', ARGV[4], 'settled', ARGV[5])
   outbox(KEYS[9], 'hold.captured', h[4], ARGV[5])
 else

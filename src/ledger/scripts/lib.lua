@@ -49,11 +49,31 @@ local function idem_store(key, hash, result, ttl)
   if tonumber(ttl) > 0 then redis.call('EXPIRE', key, ttl) end
 end
 
--- can_send checks the status rules for a debit.
-local function can_send(a)
+-- can_move checks the status rules for moving money from a to b: a closed
+-- or frozen account cannot send, a closed one cannot receive. It returns
+-- the refusal's code, or nil.
+local function can_move(a, b)
   if a.status == 'closed' then return 'account_closed' end
   if a.status == 'frozen' then return 'account_frozen' end
+  if b.status == 'closed' then return 'account_closed' end
   return nil
+end
+
+-- check_parties checks a new movement from a to b (either may be nil) in
+-- currency: both exist, differ, are kept in currency and can_move.
+local function check_parties(a, b, currency)
+  if not a or not b then return 'account_not_found' end
+  if a.number == b.number then return 'same_account' end
+  if a.currency ~= currency or b.currency ~= currency then return 'currency_mismatch' end
+  return can_move(a, b)
+end
+
+-- has_funds checks that debiting amount leaves a's available balance
+-- (balance - held) at or above -overdraft; released is a reservation of
+-- a's own that the debit consumes (a captured hold), 0 otherwise. System
+-- accounts have no limit.
+local function has_funds(a, amount, released)
+  return a.type == 'system' or a.balance - (a.held - released) - amount >= -a.overdraft
 end
 
 -- post moves amount from account a (key ka, journal ja) to b (kb, jb),
@@ -66,6 +86,14 @@ local function post(ka, ja, a, kb, jb, b, amount_s, neg_s, tid, hold, kind, desc
     'counterparty', b.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc)
   redis.call('XADD', jb, journal_id(jb, now_ms), 'amount', amount_s, 'balance', fmt(bb),
     'counterparty', a.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc)
+end
+
+-- record_transfer writes the record of a posting from a to b, the hash
+-- that getTransfer reads; hold is the hold a capture settles, or ''.
+local function record_transfer(key, id, kind, a, b, amount_s, desc, by, created, hold)
+  redis.call('HSET', key, 'id', id, 'kind', kind, 'from', a.number, 'to', b.number, 'amount', amount_s,
+    'currency', a.currency, 'desc', desc, 'by', by, 'status', 'completed', 'created', created)
+  if hold ~= '' then redis.call('HSET', key, 'hold', hold) end
 end
 
 -- within_limits checks both balances stay inside ±max after the posting.

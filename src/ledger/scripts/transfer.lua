@@ -13,23 +13,15 @@ if replay then return replay end
 
 local a = load_account(KEYS[1])
 local b = load_account(KEYS[2])
-if not a or not b then return fail('account_not_found') end
-if a.number == b.number then return fail('same_account') end
-if a.currency ~= ARGV[3] or b.currency ~= ARGV[3] then return fail('currency_mismatch') end
-local why = can_send(a)
+local why = check_parties(a, b, ARGV[3])
 if why then return fail(why) end
-if b.status == 'closed' then return fail('account_closed') end
 local amount = tonumber(ARGV[1])
-if a.type ~= 'system' and a.balance - a.held - amount < -a.overdraft then
-  return fail('insufficient_funds')
-end
+if not has_funds(a, amount, 0) then return fail('insufficient_funds') end
 if not within_limits(a, b, amount, tonumber(ARGV[12])) then return fail('balance_limit') end
 
 local now = tonumber(ARGV[5])
 post(KEYS[1], KEYS[3], a, KEYS[2], KEYS[4], b, ARGV[1], ARGV[2], ARGV[4], '', ARGV[6], ARGV[7], now)
-redis.call('HSET', KEYS[5], 'id', ARGV[4], 'kind', ARGV[6], 'from', a.number, 'to', b.number,
-  'amount', ARGV[1], 'currency', ARGV[3], 'desc', ARGV[7], 'by', ARGV[10], 'status', 'completed',
-  'created', ARGV[5])
+record_transfer(KEYS[5], ARGV[4], ARGV[6], a, b, ARGV[1], ARGV[7], ARGV[10], ARGV[5], '')
 if ARGV[11] == 'from' or ARGV[11] == 'both' then touch(KEYS[1], a, ARGV[5]) end
 if ARGV[11] == 'to' or ARGV[11] == 'both' then touch(KEYS[2], b, ARGV[5]) end
 idem_store(KEYS[6], ARGV[8], ARGV[4], ARGV[9])

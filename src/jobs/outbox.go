@@ -64,7 +64,8 @@ func (r *Runner) relayOne(ctx context.Context, ev ledger.OutboxEvent) error {
 	if err != nil || done {
 		return err
 	}
-	sent := 0
+	var accounts []string
+	var data any
 	switch ev.Type {
 	case webhooks.TransferCompleted:
 		t, err := r.l.Transfer(ctx, ev.ID)
@@ -75,9 +76,7 @@ func (r *Runner) relayOne(ctx context.Context, ev ledger.OutboxEvent) error {
 		if err != nil {
 			return err
 		}
-		if sent, err = r.Publisher.publishTransferAt(ctx, r.l, t, ev.At); err != nil {
-			return err
-		}
+		accounts, data = []string{t.From, t.To}, t
 	case webhooks.HoldCaptured:
 		h, err := r.l.Hold(ctx, ev.ID)
 		if errors.Is(err, bank.ErrHoldNotFound) {
@@ -87,15 +86,14 @@ func (r *Runner) relayOne(ctx context.Context, ev ledger.OutboxEvent) error {
 		if err != nil {
 			return err
 		}
-		if sent, err = r.Publisher.publishCaptureAt(ctx, r.l, h, ev.At); err != nil {
-			return err
-		}
+		accounts, data = []string{h.Account, h.Payee}, h
 	default:
 		r.opt.Log.Warn("unknown outbox event; dropped", "type", ev.Type, "id", ev.ID)
 		return nil
 	}
-	if sent == 0 {
-		return nil // nobody subscribed: nothing to repeat, no mark to keep
+	sent, err := r.Publisher.publishToAccountsAt(ctx, r.l, ev.Type, ev.ID, accounts, data, ev.At)
+	if err != nil || sent == 0 {
+		return err // sent 0: nobody subscribed, nothing to repeat, no mark to keep
 	}
 	_, err = c.Do("SET", mark, 1, "EX", relayTTL)
 	return err

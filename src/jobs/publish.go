@@ -74,14 +74,16 @@ func (p *Publisher) publishAt(ctx context.Context, typ, businessKey string, owne
 }
 
 // PublishTransfer announces a completed transfer to the owners of both
-// accounts (system accounts have none).
+// accounts.
 func (p *Publisher) PublishTransfer(ctx context.Context, l *ledger.Ledger, t bank.Transfer) error {
-	_, err := p.publishTransferAt(ctx, l, t, timeNow())
+	_, err := p.publishToAccountsAt(ctx, l, webhooks.TransferCompleted, t.ID, []string{t.From, t.To}, t, timeNow())
 	return err
 }
 
-func (p *Publisher) publishTransferAt(ctx context.Context, l *ledger.Ledger, t bank.Transfer, at time.Time) (int, error) {
-	accts, err := l.Accounts(ctx, []string{t.From, t.To})
+// publishToAccountsAt is publishAt to the owners of accounts (system
+// accounts have none): both sides of a transfer or a captured hold.
+func (p *Publisher) publishToAccountsAt(ctx context.Context, l *ledger.Ledger, typ, businessKey string, accounts []string, data any, at time.Time) (int, error) {
+	accts, err := l.Accounts(ctx, accounts)
 	if err != nil {
 		return 0, err
 	}
@@ -89,17 +91,5 @@ func (p *Publisher) publishTransferAt(ctx context.Context, l *ledger.Ledger, t b
 	for _, a := range accts {
 		owners = append(owners, a.Owner)
 	}
-	return p.publishAt(ctx, webhooks.TransferCompleted, t.ID, owners, t, at)
-}
-
-func (p *Publisher) publishCaptureAt(ctx context.Context, l *ledger.Ledger, h bank.Hold, at time.Time) (int, error) {
-	accts, err := l.Accounts(ctx, []string{h.Account, h.Payee})
-	if err != nil {
-		return 0, err
-	}
-	var owners []string
-	for _, a := range accts {
-		owners = append(owners, a.Owner)
-	}
-	return p.publishAt(ctx, webhooks.HoldCaptured, h.ID, owners, h, at)
+	return p.publishAt(ctx, typ, businessKey, owners, data, at)
 }

@@ -385,6 +385,41 @@ func writeMoney(w http.ResponseWriter, status int, replayed bool, v any) {
 	writeJSON(w, status, v)
 }
 
+// moveMoney runs a money-moving POST the way all of them go: decode the
+// body strictly into a Req, take the Idempotency-Key and fingerprint the
+// request, then post (which checks the fields and calls the ledger); count
+// the outcome and answer with the result or the problem. A request without
+// fields (a void) may leave its body out. location, when not nil, names
+// the created resource.
+func moveMoney[Req, Res any](s *Server, w http.ResponseWriter, r *http.Request, kind string, status int,
+	location func(Res) string, post func(Req, ledger.Idem) (Res, bool, error)) {
+	res, replayed, err := func() (Res, bool, error) {
+		var req Req
+		var none Res
+		if _, noFields := any(req).(struct{}); !noFields || r.ContentLength != 0 {
+			if err := readBody(w, r, s.maxBody, &req); err != nil {
+				return none, false, err
+			}
+		}
+		idem, err := idempotency(r, req)
+		if err != nil {
+			return none, false, err
+		}
+		return post(req, idem)
+	}()
+	s.countPosting(kind, replayed, err)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if location != nil {
+		w.Header().Set("Location", location(res))
+	}
+	writeMoney(w, status, replayed, res)
+}
+
+func transferLocation(t bank.Transfer) string { return "/v1/transfers/" + t.ID }
+
 // --- transfers ---
 
 type transferReq struct {
@@ -440,15 +475,7 @@ func (s *Server) receiver(r *http.Request, number string) error {
 }
 
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
-	var req transferReq
-	t, replayed, err := func() (bank.Transfer, bool, error) {
-		if err := readBody(w, r, s.maxBody, &req); err != nil {
-			return bank.Transfer{}, false, err
-		}
-		idem, err := idempotency(r, req)
-		if err != nil {
-			return bank.Transfer{}, false, err
-		}
+	moveMoney(s, w, r, bank.KindTransfer, http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
 		if err := req.validate(); err != nil {
 			return bank.Transfer{}, false, err
 		}
@@ -464,14 +491,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.l.Post(r.Context(), ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
 			Kind: bank.KindTransfer, Description: req.Description, InitiatedBy: userOf(r).ID, Touch: ledger.TouchFrom, Idem: idem})
-	}()
-	s.countPosting(bank.KindTransfer, replayed, err)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/v1/transfers/"+t.ID)
-	writeMoney(w, http.StatusCreated, replayed, t)
+	})
 }
 
 // owns reports whether the caller may see something touching these accounts.
@@ -549,15 +569,7 @@ func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
-	var req cashReq
-	t, replayed, err := func() (bank.Transfer, bool, error) {
-		if err := readBody(w, r, s.maxBody, &req); err != nil {
-			return bank.Transfer{}, false, err
-		}
-		idem, err := idempotency(r, req)
-		if err != nil {
-			return bank.Transfer{}, false, err
-		}
+	moveMoney(s, w, r, kind, http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
 		if err := checkNumber("account", req.Account); err != nil {
 			return bank.Transfer{}, false, err
 		}
@@ -578,14 +590,7 @@ func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
 			return s.l.Deposit(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)
 		}
 		return s.l.Withdraw(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)
-	}()
-	s.countPosting(kind, replayed, err)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/v1/transfers/"+t.ID)
-	writeMoney(w, http.StatusCreated, replayed, t)
+	})
 }
 
 // --- holds ---
@@ -600,15 +605,8 @@ type holdReq struct {
 }
 
 func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) {
-	var req holdReq
-	h, replayed, err := func() (bank.Hold, bool, error) {
-		if err := readBody(w, r, s.maxBody, &req); err != nil {
-			return bank.Hold{}, false, err
-		}
-		idem, err := idempotency(r, req)
-		if err != nil {
-			return bank.Hold{}, false, err
-		}
+	location := func(h bank.Hold) string { return "/v1/holds/" + h.ID }
+	moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
 		if err := checkNumber("account", req.Account); err != nil {
 			return bank.Hold{}, false, err
 		}
@@ -642,14 +640,7 @@ func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) {
 		return s.l.Authorize(r.Context(), ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
 			Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second,
 			InitiatedBy: userOf(r).ID, Idem: idem})
-	}()
-	s.countPosting("hold", replayed, err)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/v1/holds/"+h.ID)
-	writeMoney(w, http.StatusCreated, replayed, h)
+	})
 }
 
 // visibleHold loads a hold the caller may see and settle: the held
@@ -688,15 +679,7 @@ type captureReq struct {
 }
 
 func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
-	var req captureReq
-	h, replayed, err := func() (bank.Hold, bool, error) {
-		if err := readBody(w, r, s.maxBody, &req); err != nil {
-			return bank.Hold{}, false, err
-		}
-		idem, err := idempotency(r, req)
-		if err != nil {
-			return bank.Hold{}, false, err
-		}
+	moveMoney(s, w, r, bank.KindCapture, http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
 		if req.Amount != nil {
 			if err := bank.ValidateAmount(*req.Amount); err != nil {
 				return bank.Hold{}, false, fieldErr("amount", err)
@@ -722,37 +705,15 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 			amount = *req.Amount
 		}
 		return s.l.Capture(r.Context(), h.ID, amount, req.Description, userOf(r).ID, idem)
-	}()
-	s.countPosting(bank.KindCapture, replayed, err)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeMoney(w, http.StatusOK, replayed, h)
+	})
 }
 
 func (s *Server) voidHold(w http.ResponseWriter, r *http.Request) {
-	h, replayed, err := func() (bank.Hold, bool, error) {
-		var req struct{}
-		if r.ContentLength != 0 {
-			if err := readBody(w, r, s.maxBody, &req); err != nil {
-				return bank.Hold{}, false, err
-			}
-		}
-		idem, err := idempotency(r, req)
-		if err != nil {
-			return bank.Hold{}, false, err
-		}
+	moveMoney(s, w, r, "void", http.StatusOK, nil, func(_ struct{}, idem ledger.Idem) (bank.Hold, bool, error) {
 		h, err := s.visibleHold(r)
 		if err != nil {
 			return bank.Hold{}, false, err
 		}
 		return s.l.Void(r.Context(), h.ID, userOf(r).ID, idem)
-	}()
-	s.countPosting("void", replayed, err)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeMoney(w, http.StatusOK, replayed, h)
+	})
 }

@@ -84,7 +84,7 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request, sess *Sessi
 	}
 	a, err := s.api.OpenAccount(r.Context(), sess.Token, apiclient.OpenAccount{Type: f.Type, Currency: f.Currency, Name: f.Name})
 	if err != nil {
-		if p, ok := apiclient.AsProblem(err); ok && p.Status < 500 && p.Status != http.StatusUnauthorized {
+		if p, ok := formProblem(err); ok {
 			fail(p.Status, describe(p))
 			return
 		}
@@ -369,8 +369,8 @@ func (s *Server) transferStep(w http.ResponseWriter, r *http.Request, sess *Sess
 		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency, Description: f.Description,
 	})
 	if err != nil {
-		p, ok := apiclient.AsProblem(err)
-		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized {
+		p, ok := formProblem(err)
+		if !ok {
 			s.apiFailure(w, r, sess, err)
 			return
 		}

@@ -401,6 +401,14 @@ func (s *Server) apiFailure(w http.ResponseWriter, r *http.Request, sess *Sessio
 	}
 }
 
+// formProblem returns the API problem in err when a form can show it for
+// the user to fix; ok is false for what apiFailure must handle instead:
+// no answer, a server error, or a rejected token.
+func formProblem(err error) (p *apiclient.Problem, ok bool) {
+	p, ok = apiclient.AsProblem(err)
+	return p, ok && p.Status < 500 && p.Status != http.StatusUnauthorized
+}
+
 // expire ends a session whose API token was rejected (expired or revoked).
 func (s *Server) expire(w http.ResponseWriter, r *http.Request, sess *Session) {
 	if sess != nil {

@@ -86,8 +86,8 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 		Description: f.Description, Frequency: f.Frequency, FirstDate: f.FirstDate, EndDate: f.EndDate,
 	})
 	if err != nil {
-		p, ok := apiclient.AsProblem(err)
-		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized {
+		p, ok := formProblem(err)
+		if !ok {
 			s.apiFailure(w, r, sess, err)
 			return
 		}

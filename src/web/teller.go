@@ -126,8 +126,8 @@ func (s *Server) tellerCash(w http.ResponseWriter, r *http.Request, sess *Sessio
 	}
 	t, err := call(r.Context(), sess.Token, f.Key, req)
 	if err != nil {
-		p, ok := apiclient.AsProblem(err)
-		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized {
+		p, ok := formProblem(err)
+		if !ok {
 			s.apiFailure(w, r, sess, err)
 			return
 		}
@@ -148,8 +148,8 @@ func (s *Server) tellerStatus(w http.ResponseWriter, r *http.Request, sess *Sess
 	}
 	a, err := s.api.SetStatus(r.Context(), sess.Token, number, action)
 	if err != nil {
-		p, ok := apiclient.AsProblem(err)
-		if !ok || p.Status >= 500 || p.Status == http.StatusUnauthorized || p.Status == http.StatusNotFound {
+		p, ok := formProblem(err)
+		if !ok || p.Status == http.StatusNotFound {
 			s.apiFailure(w, r, sess, err)
 			return
 		}

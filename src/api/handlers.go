@@ -520,16 +520,11 @@ func (s *Server) ownsAny(r *http.Request, numbers ...string) (bool, error) {
 
 // transferIDs are the shapes of transfer ids: random ones, and the
 // deterministic ones of interest (account + day) and standing orders
-// (order + due date).
-var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
-
-func validID(prefix, id string) bool {
-	if len(id) != len(prefix)+1+24 || id[:len(prefix)+1] != prefix+"_" {
-		return false
-	}
-	_, err := hex.DecodeString(id[len(prefix)+1:])
-	return err == nil
-}
+// (order + due date). holdIDs are random ones (ledger.NewID).
+var (
+	transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+	holdIDs     = regexp.MustCompile(`^hd_[0-9a-f]{24}$`)
+)
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
@@ -647,7 +642,7 @@ func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) {
 // account's owner, the payee's owner (the merchant captures), or staff.
 func (s *Server) visibleHold(r *http.Request) (bank.Hold, error) {
 	id := chi.URLParam(r, "id")
-	if !validID("hd", id) {
+	if !holdIDs.MatchString(id) {
 		return bank.Hold{}, bank.ErrHoldNotFound
 	}
 	h, err := s.l.Hold(r.Context(), id)

@@ -16,12 +16,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -210,7 +212,7 @@ func requirePassword(t *testing.T, addr, pw string) {
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *syncBuffer // stdout and stderr
 	done   chan error
 	grace  time.Duration
 	listen map[int]string // containerPort -> local address
@@ -342,7 +344,7 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 	for _, e := range envs {
 		name := fmt.Sprint(manifests.Get(e, "name"))
 		if !known[name] {
-			t.Errorf("%s: env %s is not read by `bank %s` (its flags give %v)", c.workload, name, args[0], keys(known))
+			t.Errorf("%s: env %s is not read by `bank %s` (its flags give %v)", c.workload, name, args[0], slices.Sorted(maps.Keys(known)))
 			ok = false
 			continue
 		}
@@ -383,7 +385,7 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 		}
 		environ = append(environ, name+"="+val)
 	}
-	for port := range uniquePorts(ports) {
+	for _, port := range ports {
 		if _, ok := p.listen[port]; !ok {
 			t.Errorf("%s: containerPort %d is not set by any listen-address env var", c.workload, port)
 			return nil, false
@@ -392,23 +394,18 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 	if !ok {
 		return nil, false
 	}
-	var out syncBuffer
+	p.out = &syncBuffer{}
 	p.cmd = exec.Command(bankBinary, args...)
 	p.cmd.Env = environ
-	p.cmd.Stdout, p.cmd.Stderr = &out, &out
-	p.out = &bytes.Buffer{}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Errorf("%s: %v", c.workload, err)
 		return nil, false
 	}
-	go func() {
-		err := p.cmd.Wait()
-		p.out.WriteString(out.String())
-		p.done <- err
-	}()
+	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("%s output:\n%s", c.workload, out.String())
+			t.Logf("%s output:\n%s", c.workload, p.out)
 		}
 	})
 	return p, true
@@ -570,21 +567,4 @@ func waitOK(target string, limit time.Duration, exited chan error) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func uniquePorts(p map[string]int) map[int]bool {
-	u := map[int]bool{}
-	for _, n := range p {
-		u[n] = true
-	}
-	return u
-}
-
-func keys(m map[string]bool) []string {
-	var k []string
-	for x := range m {
-		k = append(k, x)
-	}
-	sort.Strings(k)
-	return k
 }

@@ -80,7 +80,7 @@ func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field st
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(p.ID), "",
 		outcomeKey, KeyOutbox, g.Key,
 		amount, "-"+amount, p.Currency, p.ID, l.nowMs(), p.Kind, p.Description, "",
-		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0", field,
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, field,
 		g.Field, g.Value))
 	if err != nil {
 		return Outcome{}, fmt.Errorf("ledger: %w", err)

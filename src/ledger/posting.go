@@ -77,7 +77,7 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id),
 		idemKey(p.Idem.Scope, p.Idem.Key), KeyOutbox,
 		amount, "-"+amount, p.Currency, id, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,
-		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, "0"))
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance))
 	if err != nil {
 		return bank.Transfer{}, false, err
 	}

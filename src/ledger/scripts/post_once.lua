@@ -12,25 +12,25 @@
 -- KEYS: 1-6 as transfer.lua, 7 outcome record (hash), 8 outbox stream
 --       (transfer.lua's KEYS[7]: an executed posting's event goes there),
 --       9 guard hash ('' for none)
--- ARGV: 1-13 as transfer.lua, 14 outcome field (the business key),
---       15 guard field, 16 the value the guard field must have
-local prev = redis.call('HGET', KEYS[7], ARGV[14])
+-- ARGV: 1-12 as transfer.lua, 13 outcome field (the business key),
+--       14 guard field, 15 the value the guard field must have
+local prev = redis.call('HGET', KEYS[7], ARGV[13])
 if prev then return {'done', prev} end
 -- A refused guard records nothing: the date was neither paid nor failed.
-if KEYS[9] ~= '' and redis.call('HGET', KEYS[9], ARGV[15]) ~= ARGV[16] then
+if KEYS[9] ~= '' and redis.call('HGET', KEYS[9], ARGV[14]) ~= ARGV[15] then
   return {'guarded', ''}
 end
 local tk, ta = {}, {}
 for i = 1, 6 do tk[i] = KEYS[i] end
 tk[7] = KEYS[8]
-for i = 1, 13 do ta[i] = ARGV[i] end
+for i = 1, 12 do ta[i] = ARGV[i] end
 local r = transfer_script(tk, ta)
 if type(r) == 'table' and r.err then
   local code = string.gsub(r.err, '^ERR ', '')
   local outcome = 'failed:' .. code
-  redis.call('HSET', KEYS[7], ARGV[14], outcome)
+  redis.call('HSET', KEYS[7], ARGV[13], outcome)
   return {'failed', outcome}
 end
 local outcome = 'executed:' .. r[2]
-redis.call('HSET', KEYS[7], ARGV[14], outcome)
+redis.call('HSET', KEYS[7], ARGV[13], outcome)
 return {'executed', outcome}

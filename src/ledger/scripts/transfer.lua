@@ -6,8 +6,7 @@
 --         event cannot be lost between the posting and its announcement
 -- ARGV: 1 amount, 2 -amount, 3 currency, 4 transfer id, 5 now ms,
 --       6 kind, 7 description, 8 request hash, 9 idempotency ttl s,
---       10 initiated by, 11 touch ('from', 'both' or ''), 12 max balance,
---       13 skip funds check ('1' for postings from system accounts)
+--       10 initiated by, 11 touch ('from', 'to', 'both' or ''), 12 max balance
 local replay = idem_check(KEYS[6], ARGV[8])
 if replay then return replay end
 

@@ -13,10 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// The image's numeric user: the manifests run every bank container as
-// 65532 (runAsNonRoot needs a number, there is no /etc/passwd).
 const (
-	uid          = 65532
 	binaryPath   = "usr/local/bin/bank"
 	caBundlePath = "etc/ssl/certs/ca-certificates.crt"
 )
@@ -78,6 +75,8 @@ func Image(binary []byte, o Options) (v1.Image, error) {
 	cf.Config = v1.Config{
 		Entrypoint: []string{"/" + binaryPath},
 		Cmd:        []string{"help"},
+		// Numeric: the manifests run every bank container as 65532
+		// (runAsNonRoot needs a number, there is no /etc/passwd).
 		User:       "65532:65532",
 		WorkingDir: "/",
 		Env:        []string{"PATH=/usr/local/bin"},

@@ -31,19 +31,18 @@ var DefaultSchedule = map[string]string{
 }
 
 // ArgsForSlot returns the arguments of a periodic job fired at slot (in
-// the bank's zone): the business date or month it works on. Every firing
-// of the same slot carries the same business key.
+// the bank's zone): the business date or month it works on, which for
+// interest, dormancy and statements is the day or month that just ended.
+// Every firing of the same slot carries the same business key.
 func ArgsForSlot(job string, slot time.Time) map[string]any {
 	switch job {
 	case InterestAccrual, DormancySweep:
-		return map[string]any{"date": slot.AddDate(0, 0, -1).Format("2006-01-02")}
+		slot = slot.AddDate(0, 0, -1)
 	case MonthlyStatements:
 		y, m, _ := slot.Date()
-		return map[string]any{"month": time.Date(y, m-1, 1, 0, 0, 0, 0, slot.Location()).Format("2006-01")}
-	case StandingOrders:
-		return map[string]any{"date": slot.Format("2006-01-02")}
+		slot = time.Date(y, m-1, 1, 0, 0, 0, 0, slot.Location())
 	}
-	return map[string]any{}
+	return ArgsForDate(job, slot)
 }
 
 // ArgsForDate returns the arguments to run job by hand for a business

@@ -240,22 +240,40 @@ func ClientAddr(ctx context.Context) string {
 // do sends one request. body, when not nil, is sent as JSON; out, when not
 // nil, receives the decoded JSON answer. Any status ≥ 400 becomes *Problem.
 func (c *Client) do(ctx context.Context, method, path, token, idemKey string, body, out any) error {
+	resp, err := c.send(ctx, method, path, token, idemKey, "application/json", body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
+		return fmt.Errorf("api: decoding %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends one request asking for accept and returns the answer, whose
+// body the caller closes; any status ≥ 400 becomes *Problem instead.
+func (c *Client) send(ctx context.Context, method, path, token, idemKey, accept string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -267,20 +285,13 @@ func (c *Client) do(ctx context.Context, method, path, token, idemKey string, bo
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("api unreachable: %w", err)
+		return nil, fmt.Errorf("api unreachable: %w", err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return readProblem(resp)
+		defer resp.Body.Close()
+		return nil, readProblem(resp)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
-		return fmt.Errorf("api: decoding %s %s: %w", method, path, err)
-	}
-	return nil
+	return resp, nil
 }
 
 func readProblem(resp *http.Response) error {
@@ -432,20 +443,9 @@ func (c *Client) Statements(ctx context.Context, token, number string) ([]Statem
 
 // StatementCSV streams one statement as CSV. The caller closes the body.
 func (c *Client) StatementCSV(ctx context.Context, token, number, month string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET",
-		c.base+"/v1/accounts/"+url.PathEscape(number)+"/statements/"+url.PathEscape(month)+"?format=csv", nil)
+	resp, err := c.send(ctx, "GET", "/v1/accounts/"+url.PathEscape(number)+"/statements/"+url.PathEscape(month)+"?format=csv", token, "", "text/csv", nil)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("api unreachable: %w", err)
-	}
-	if resp.StatusCode >= 400 {
-		defer resp.Body.Close()
-		return nil, readProblem(resp)
 	}
 	return resp.Body, nil
 }

@@ -8,7 +8,6 @@ const (
 	keySeqAccount = "bank:seq:account"  // customer account number sequence
 	keyHoldExpiry = "bank:holds:expiry" // zset hold id → expiry ms
 	keyPrefixIdem = "bank:idem:"        // hash {hash, result} per scope and Idempotency-Key
-	keySysPrefix  = "bank:sys:"         // marks which system accounts exist
 	keyTransfer   = "bank:transfer:"    // hash per transfer
 	keyHold       = "bank:hold:"        // hash per hold
 	keyOwner      = "bank:owner:"       // set of account numbers per user id, suffix ":accounts"

@@ -63,8 +63,8 @@ type User struct {
 }
 
 // Account is a ledger account. Balance is the posted balance; Available is
-// Balance − Held + Overdraft limit is NOT included: available = posted − held,
-// and the overdraft limit says how far below zero available may go.
+// Balance − Held (the overdraft limit is not included: it says how far
+// below zero Available may go).
 type Account struct {
 	Number         string      `json:"number"`
 	Owner          string      `json:"owner,omitempty"`

@@ -122,7 +122,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if bank.ValidateAccountNumber(req.To) == nil {
-		if err := s.receiver(r, req.To); err != nil {
+		if _, err := s.receiver(r, req.To); err != nil {
 			s.fail(w, r, err)
 			return
 		}

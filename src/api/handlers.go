@@ -276,11 +276,15 @@ func (s *Server) setStatus(action string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		if err := s.notOwnAccount(r, n); err != nil {
+		a, err := s.l.Account(r.Context(), n)
+		if err == nil {
+			err = notOwnAccount(r, a)
+		}
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		a, err := s.l.SetStatus(r.Context(), n, action)
+		a, err = s.l.SetStatus(r.Context(), n, action)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -443,35 +447,31 @@ func (req transferReq) validate() error {
 	return checkText("description", req.Description, MaxDescription)
 }
 
-// receiver checks that a receiving account exists and is a customer
-// account: money reaches system accounts only through teller and job
-// routes, never as a customer's transfer.
 // notOwnAccount refuses staff actions (cash, freeze, close) on an account
 // the acting teller or admin owns: nobody handles their own money at the
 // counter.
-func (s *Server) notOwnAccount(r *http.Request, number string) error {
-	a, err := s.l.Account(r.Context(), number)
-	if err != nil {
-		return err
-	}
+func notOwnAccount(r *http.Request, a bank.Account) error {
 	if a.Owner == userOf(r).ID {
 		return bank.Errorf(bank.KindForbidden, "own_account", "staff cannot perform teller or admin actions on their own accounts")
 	}
 	return nil
 }
 
-func (s *Server) receiver(r *http.Request, number string) error {
+// receiver loads a receiving account and checks that it is a customer
+// account: money reaches system accounts only through teller and job
+// routes, never as a customer's transfer.
+func (s *Server) receiver(r *http.Request, number string) (bank.Account, error) {
 	a, err := s.l.Account(r.Context(), number)
 	if errors.Is(err, bank.ErrAccountNotFound) {
-		return bank.Errorf(bank.KindNotFound, "account_not_found", "the receiving account %s does not exist", number)
+		return bank.Account{}, bank.Errorf(bank.KindNotFound, "account_not_found", "the receiving account %s does not exist", number)
 	}
 	if err != nil {
-		return err
+		return bank.Account{}, err
 	}
 	if a.Type == bank.System {
-		return bank.ErrSystemAccount
+		return bank.Account{}, bank.ErrSystemAccount
 	}
-	return nil
+	return a, nil
 }
 
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
@@ -486,7 +486,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		if from.Type == bank.System {
 			return bank.Transfer{}, false, bank.ErrSystemAccount
 		}
-		if err := s.receiver(r, req.To); err != nil {
+		if _, err := s.receiver(r, req.To); err != nil {
 			return bank.Transfer{}, false, err
 		}
 		return s.l.Post(r.Context(), ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
@@ -574,10 +574,11 @@ func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
 		if err := checkText("description", req.Description, MaxDescription); err != nil {
 			return bank.Transfer{}, false, err
 		}
-		if err := s.receiver(r, req.Account); err != nil {
+		a, err := s.receiver(r, req.Account)
+		if err != nil {
 			return bank.Transfer{}, false, err
 		}
-		if err := s.notOwnAccount(r, req.Account); err != nil {
+		if err := notOwnAccount(r, a); err != nil {
 			return bank.Transfer{}, false, err
 		}
 		by := userOf(r).ID
@@ -629,7 +630,7 @@ func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) {
 		if req.Payee == req.Account {
 			return bank.Hold{}, false, bank.ErrSameAccount
 		}
-		if err := s.receiver(r, req.Payee); err != nil {
+		if _, err := s.receiver(r, req.Payee); err != nil {
 			return bank.Hold{}, false, err
 		}
 		return s.l.Authorize(r.Context(), ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,

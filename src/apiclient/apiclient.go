@@ -34,9 +34,6 @@ func New(baseURL string, httpClient *http.Client) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/"), http: httpClient}
 }
 
-// BaseURL is the API address the client talks to.
-func (c *Client) BaseURL() string { return c.base }
-
 // FieldError is one entry of a validation problem's "errors" list.
 type FieldError struct {
 	Field   string `json:"field"`

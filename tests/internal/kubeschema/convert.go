@@ -29,8 +29,8 @@ var keywords = []string{
 	"maxItems", "uniqueItems", "minProperties", "maxProperties",
 }
 
-// converter inlines references against defs (the swagger definitions; nil
-// for CRDs, which have no references).
+// converter inlines references against defs, the swagger definitions
+// (CRDs refer to them only for ObjectMeta).
 type converter struct {
 	defs  map[string]any
 	stack map[string]bool
@@ -102,65 +102,33 @@ func (c *converter) convert(node map[string]any) (map[string]any, error) {
 		out["properties"] = outProps
 	}
 
-	switch ap := node["additionalProperties"].(type) {
-	case bool:
+	if ap, ok := node["additionalProperties"].(bool); ok {
 		out["additionalProperties"] = ap
-	case map[string]any:
-		s, err := c.convert(ap)
-		if err != nil {
-			return nil, fmt.Errorf("additionalProperties: %w", err)
-		}
-		out["additionalProperties"] = s
 	}
-
-	switch items := node["items"].(type) {
-	case map[string]any:
-		s, err := c.convert(items)
-		if err != nil {
-			return nil, fmt.Errorf("items: %w", err)
-		}
-		out["items"] = s
-	case []any:
-		var list []any
-		for _, it := range items {
-			im, ok := it.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("items: not a schema")
-			}
-			s, err := c.convert(im)
-			if err != nil {
-				return nil, fmt.Errorf("items: %w", err)
-			}
-			list = append(list, s)
-		}
-		out["items"] = list
-	}
-
-	for _, k := range []string{"allOf", "anyOf", "oneOf"} {
-		list, ok := node[k].([]any)
-		if !ok {
-			continue
-		}
-		var conv []any
-		for _, it := range list {
-			im, ok := it.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("%s: not a schema", k)
-			}
-			s, err := c.convert(im)
+	// Sub-schemas: one, or (items, allOf, anyOf, oneOf) a list of them.
+	for _, k := range []string{"additionalProperties", "items", "allOf", "anyOf", "oneOf", "not"} {
+		switch sub := node[k].(type) {
+		case map[string]any:
+			s, err := c.convert(sub)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
-			conv = append(conv, s)
+			out[k] = s
+		case []any:
+			var list []any
+			for _, it := range sub {
+				im, ok := it.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("%s: not a schema", k)
+				}
+				s, err := c.convert(im)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", k, err)
+				}
+				list = append(list, s)
+			}
+			out[k] = list
 		}
-		out[k] = conv
-	}
-	if not, ok := node["not"].(map[string]any); ok {
-		s, err := c.convert(not)
-		if err != nil {
-			return nil, fmt.Errorf("not: %w", err)
-		}
-		out["not"] = s
 	}
 
 	// An int-or-string written by controller-gen carries

@@ -151,7 +151,7 @@ func Generate(dir string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := FromCRDs(data, defs, filepath.Join(dir, "crds")); err != nil {
+		if err := FromCRDs(data, defs, filepath.Join(dir, "crds")); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
@@ -220,8 +220,8 @@ func FromSwagger(data []byte, dir string) (map[string]any, error) {
 
 // FromCRDs writes one schema per kind and served version of every
 // CustomResourceDefinition in data (multi-document YAML) into
-// dir/<group>/<kind>_<version>.json. It returns how many it wrote.
-func FromCRDs(data []byte, defs map[string]any, dir string) (int, error) {
+// dir/<group>/<kind>_<version>.json.
+func FromCRDs(data []byte, defs map[string]any, dir string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	written := 0
 	for {
@@ -246,7 +246,7 @@ func FromCRDs(data []byte, defs map[string]any, dir string) (int, error) {
 			break
 		}
 		if err != nil {
-			return written, err
+			return err
 		}
 		if crd.Kind != "CustomResourceDefinition" {
 			continue
@@ -264,23 +264,23 @@ func FromCRDs(data []byte, defs map[string]any, dir string) (int, error) {
 			c := &converter{defs: defs, stack: map[string]bool{}}
 			s, err := c.convert(root)
 			if err != nil {
-				return written, fmt.Errorf("%s/%s: %w", crd.Spec.Names.Kind, v.Name, err)
+				return fmt.Errorf("%s/%s: %w", crd.Spec.Names.Kind, v.Name, err)
 			}
 			pinTypeMeta(s, crd.Spec.Group, v.Name, crd.Spec.Names.Kind)
 			p := filepath.Join(dir, crd.Spec.Group, strings.ToLower(crd.Spec.Names.Kind)+"_"+v.Name+".json")
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return written, err
+				return err
 			}
 			if err := writeJSON(p, s); err != nil {
-				return written, err
+				return err
 			}
 			written++
 		}
 	}
 	if written == 0 {
-		return 0, errors.New("no CustomResourceDefinition with a schema")
+		return errors.New("no CustomResourceDefinition with a schema")
 	}
-	return written, nil
+	return nil
 }
 
 // pinTypeMeta makes apiVersion and kind required and exact, so a schema

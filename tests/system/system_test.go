@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
-
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redisproc"
+	"github.com/kubebank/kubebank/src/redistest"
 	"github.com/kubebank/kubebank/tests/internal/bankbin"
 )
 
@@ -92,13 +91,14 @@ func waitHTTP(t *testing.T, url string) {
 	t.Fatalf("%s did not become ready in 30s", url)
 }
 
-func run(t *testing.T, env []string, args ...string) {
-	t.Helper()
+// run runs one bank command to completion.
+func run(env []string, args ...string) error {
 	cmd := exec.Command(bankBin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("bank %v: %v\n%s", args, err, out)
+		return fmt.Errorf("bank %v: %v\n%s", args, err, out)
 	}
+	return nil
 }
 
 // TestFaultsLoseNothing runs transfers through the API while first the API
@@ -107,15 +107,13 @@ func TestFaultsLoseNothing(t *testing.T) {
 	ctx := context.Background()
 	// appendfsync always: the production setting, under which Redis
 	// acknowledges a write only after it reached the disk.
-	rds, err := redisproc.Start(redisproc.Options{Dir: t.TempDir(), Extra: []string{"--appendfsync", "always"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rds.Kill)
+	rds := redistest.Start(t, "--appendfsync", "always")
 	port, _ := redisproc.FreePort()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := []string{"BANK_REDIS_URL=" + rds.URL, fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=warn"}
-	run(t, env, "admin", "create-user", "--username", "faultteller", "--password", "fault-teller-pw", "--role", "teller")
+	if err := run(env, "admin", "create-user", "--username", "faultteller", "--password", "fault-teller-pw", "--role", "teller"); err != nil {
+		t.Fatal(err)
+	}
 	api := startBank(t, env, "api")
 	waitHTTP(t, base+"/readyz")
 
@@ -190,9 +188,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		}
 	}
 
-	pool := &redis.Pool{Dial: func() (redis.Conn, error) { return redis.DialURL(rds.URL) }}
-	defer pool.Close()
-	l := ledger.New(pool)
+	l := ledger.New(rds.Pool(t))
 	rep, err := l.Reconcile(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -240,24 +236,13 @@ func TestFaultsLoseNothing(t *testing.T) {
 // Bootstrapping staff is repeatable with --exists-ok, but a name already
 // taken by someone else's role is an error, not a silent success.
 func TestAdminCreateUserBootstrap(t *testing.T) {
-	rds, err := redisproc.Start(redisproc.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rds.Kill)
-	env := []string{"BANK_REDIS_URL=" + rds.URL}
+	env := []string{"BANK_REDIS_URL=" + redistest.Start(t).URL}
 	create := func(role string, existsOK bool) error {
 		args := []string{"admin", "create-user", "--username", "tina", "--password", "tina-password-1", "--role", role}
 		if existsOK {
 			args = append(args, "--exists-ok")
 		}
-		cmd := exec.Command(bankBin, args...)
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
-		}
-		return nil
+		return run(env, args...)
 	}
 	if err := create("teller", false); err != nil {
 		t.Fatal(err)

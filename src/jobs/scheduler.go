@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,10 +114,7 @@ func ParseEntry(job, spec string) (Entry, error) {
 // ParseSchedule merges overrides "job=spec;job=spec" (spec "off" disables
 // a job) into the default schedule.
 func ParseSchedule(overrides string) ([]Entry, error) {
-	specs := map[string]string{}
-	for k, v := range DefaultSchedule {
-		specs[k] = v
-	}
+	specs := maps.Clone(DefaultSchedule)
 	for _, part := range strings.Split(overrides, ";") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -125,12 +123,12 @@ func ParseSchedule(overrides string) ([]Entry, error) {
 		job, spec, ok := strings.Cut(part, "=")
 		job, spec = strings.TrimSpace(job), strings.TrimSpace(spec)
 		if _, known := DefaultSchedule[job]; !ok || !known {
-			return nil, fmt.Errorf("schedule: %q: want job=cron-spec with job one of %s", part, strings.Join(periodicNames(), ", "))
+			return nil, fmt.Errorf("schedule: %q: want job=cron-spec with job one of %s", part, strings.Join(PeriodicNames(), ", "))
 		}
 		specs[job] = spec
 	}
 	var out []Entry
-	for _, job := range periodicNames() {
+	for _, job := range PeriodicNames() {
 		if specs[job] == "off" {
 			continue
 		}
@@ -143,14 +141,8 @@ func ParseSchedule(overrides string) ([]Entry, error) {
 	return out, nil
 }
 
-func periodicNames() []string {
-	var n []string
-	for k := range DefaultSchedule {
-		n = append(n, k)
-	}
-	sort.Strings(n)
-	return n
-}
+// PeriodicNames lists the jobs of DefaultSchedule, sorted.
+func PeriodicNames() []string { return slices.Sorted(maps.Keys(DefaultSchedule)) }
 
 // ZoneIsLocal reports whether the process's time.Local was set to loc.
 func ZoneIsLocal(loc *time.Location) bool { return time.Local.String() == loc.String() }

@@ -27,7 +27,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	job := ""
 	if sub == "run" {
 		if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-			return fmt.Errorf("usage: bank jobs run <job> [--date YYYY-MM-DD] [--inline]; jobs: %v", periodicJobs())
+			return fmt.Errorf("usage: bank jobs run <job> [--date YYYY-MM-DD] [--inline]; jobs: %v", jobs.PeriodicNames())
 		}
 		job, args = args[0], args[1:]
 	}
@@ -61,7 +61,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 		return nil
 	}
 	if _, ok := jobs.DefaultSchedule[job]; !ok {
-		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, periodicJobs())
+		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, jobs.PeriodicNames())
 	}
 	var args2 map[string]any
 	if *date == "" {
@@ -98,14 +98,4 @@ func runJobsCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return out.Encode(map[string]any{"job": job, "args": args2, "enqueued": id})
-}
-
-func periodicJobs() []string {
-	var out []string
-	for _, n := range jobs.Names() {
-		if _, ok := jobs.DefaultSchedule[n]; ok {
-			out = append(out, n)
-		}
-	}
-	return out
 }

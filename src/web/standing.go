@@ -25,22 +25,24 @@ type standingData struct {
 }
 
 func (s *Server) standingOrders(w http.ResponseWriter, r *http.Request, sess *Session) {
-	f := standingForm{transferForm: transferForm{Key: newIdempotencyKey(), Errors: map[string]string{}}, Frequency: "monthly"}
-	s.renderStanding(w, r, sess, http.StatusOK, f)
-}
-
-func (s *Server) renderStanding(w http.ResponseWriter, r *http.Request, sess *Session, code int, f standingForm) {
 	accts, err := s.api.Accounts(r.Context(), sess.Token)
 	if err != nil {
 		s.apiFailure(w, r, sess, err)
 		return
 	}
-	d := standingData{Accounts: sendable(accts), Form: f, Frequencies: frequencies, Today: time.Now().UTC().Format("2006-01-02")}
-	d.Orders, err = s.api.StandingOrders(r.Context(), sess.Token)
+	f := standingForm{transferForm: transferForm{Key: newIdempotencyKey(), Errors: map[string]string{}}, Frequency: "monthly"}
+	s.renderStanding(w, r, sess, http.StatusOK, f, sendable(accts))
+}
+
+// renderStanding shows the orders and the form; accts are the sendable
+// accounts the handler already fetched.
+func (s *Server) renderStanding(w http.ResponseWriter, r *http.Request, sess *Session, code int, f standingForm, accts []apiclient.Account) {
+	orders, err := s.api.StandingOrders(r.Context(), sess.Token)
 	if err != nil {
 		s.apiFailure(w, r, sess, err)
 		return
 	}
+	d := standingData{Orders: orders, Accounts: accts, Form: f, Frequencies: frequencies, Today: time.Now().UTC().Format("2006-01-02")}
 	s.render(w, r, code, "standing", page{Title: "Standing orders", Nav: "standing", Data: d})
 }
 
@@ -52,7 +54,8 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 	}
 	f := standingForm{transferForm: readTransferForm(r), Frequency: r.PostFormValue("frequency"),
 		FirstDate: strings.TrimSpace(r.PostFormValue("first_date")), EndDate: strings.TrimSpace(r.PostFormValue("end_date"))}
-	from, minor := checkTransfer(&f.transferForm, sendable(accts))
+	accts = sendable(accts)
+	from, minor := checkTransfer(&f.transferForm, accts)
 	valid := false
 	for _, fr := range frequencies {
 		valid = valid || fr == f.Frequency
@@ -78,7 +81,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 		}
 	}
 	if len(f.Errors) > 0 {
-		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f)
+		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f, accts)
 		return
 	}
 	o, err := s.api.CreateStandingOrder(r.Context(), sess.Token, f.Key, apiclient.StandingOrderRequest{
@@ -100,7 +103,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 			f.Error = describe(p)
 		}
 		f.Key = newIdempotencyKey()
-		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f)
+		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f, accts)
 		return
 	}
 	s.flash(r, sess, "Standing order created: "+money(o.Amount, o.Currency)+" "+o.Frequency+" to "+groupNumber(o.To)+".")

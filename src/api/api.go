@@ -23,6 +23,9 @@ import (
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/standing"
+	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 // Config wires the API to its dependencies.
@@ -67,6 +70,10 @@ type Server struct {
 	m       *metrics
 	router  chi.Router
 	maxBody int64
+
+	statements *statements.Store
+	standing   *standing.Store
+	webhooks   *webhooks.Store
 }
 
 // New builds the API handler.
@@ -83,11 +90,18 @@ func New(cfg Config) *Server {
 	if cfg.CustomerMaxRateBps == 0 {
 		cfg.CustomerMaxRateBps = DefaultCustomerMaxRateBps
 	}
+	cfg.CustomerMaxOverdraft, cfg.CustomerMaxRateBps = max(cfg.CustomerMaxOverdraft, 0), max(cfg.CustomerMaxRateBps, 0)
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.Ledger.Pool())}
+	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.Ledger.Pool()),
+		statements: statements.NewStore(cfg.Ledger.Pool()),
+		standing:   standing.NewStore(cfg.Ledger, cfg.Location),
+		webhooks:   webhooks.NewStore(cfg.Ledger.Pool(), webhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})}
 	s.router = s.routes()
 	return s
 }

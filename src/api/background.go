@@ -17,7 +17,6 @@ import (
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
-	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 // backgroundRoutes mounts the customer routes (inside authentication).
@@ -39,25 +38,13 @@ func (s *Server) backgroundStaffRoutes(r chi.Router) {
 	r.Get("/admin/jobs", s.jobStats)
 }
 
-func (s *Server) statementStore() *statements.Store { return statements.NewStore(s.l.Pool()) }
-func (s *Server) standingStore() *standing.Store {
-	loc := s.cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return standing.NewStore(s.l, loc)
-}
-func (s *Server) webhookStore() *webhooks.Store {
-	return webhooks.NewStore(s.l.Pool(), webhooks.Options{AllowPrivate: s.cfg.WebhookAllowPrivate})
-}
-
 func (s *Server) listStatements(w http.ResponseWriter, r *http.Request) {
 	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	list, err := s.statementStore().List(r.Context(), a.Number)
+	list, err := s.statements.List(r.Context(), a.Number)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -76,7 +63,7 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("invalid_month", "month", "month must be YYYY-MM"))
 		return
 	}
-	st, err := s.statementStore().Get(r.Context(), a.Number, month)
+	st, err := s.statements.Get(r.Context(), a.Number, month)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -97,7 +84,7 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listStandingOrders(w http.ResponseWriter, r *http.Request) {
-	list, err := s.standingStore().List(r.Context(), userOf(r).ID)
+	list, err := s.standing.List(r.Context(), userOf(r).ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -128,7 +115,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The key's hash covers the request, so a different body is a conflict.
-	o, replayed, err := s.standingStore().Create(r.Context(), userOf(r).ID, req, s.l.Now(), idem.Key)
+	o, replayed, err := s.standing.Create(r.Context(), userOf(r).ID, req, s.l.Now(), idem.Key)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -138,7 +125,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getStandingOrder(w http.ResponseWriter, r *http.Request) {
-	o, err := s.standingStore().Get(r.Context(), userOf(r).ID, chi.URLParam(r, "id"))
+	o, err := s.standing.Get(r.Context(), userOf(r).ID, chi.URLParam(r, "id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -147,7 +134,7 @@ func (s *Server) getStandingOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelStandingOrder(w http.ResponseWriter, r *http.Request) {
-	o, err := s.standingStore().Cancel(r.Context(), userOf(r).ID, chi.URLParam(r, "id"))
+	o, err := s.standing.Cancel(r.Context(), userOf(r).ID, chi.URLParam(r, "id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -156,7 +143,7 @@ func (s *Server) cancelStandingOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	list, err := s.webhookStore().List(r.Context(), userOf(r).ID)
+	list, err := s.webhooks.List(r.Context(), userOf(r).ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -175,7 +162,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	h, err := s.webhookStore().Create(r.Context(), userOf(r).ID, req.URL, req.Events, time.Now())
+	h, err := s.webhooks.Create(r.Context(), userOf(r).ID, req.URL, req.Events, time.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -185,7 +172,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
-	if err := s.webhookStore().Delete(r.Context(), userOf(r).ID, chi.URLParam(r, "id")); err != nil {
+	if err := s.webhooks.Delete(r.Context(), userOf(r).ID, chi.URLParam(r, "id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -180,7 +180,7 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
 	// The caps apply to staff too: an account is always opened for its
 	// caller, and staff must not grant themselves credit or interest.
 	u := userOf(r)
-	maxOverdraft, maxRate := max(s.cfg.CustomerMaxOverdraft, 0), max(s.cfg.CustomerMaxRateBps, 0)
+	maxOverdraft, maxRate := s.cfg.CustomerMaxOverdraft, s.cfg.CustomerMaxRateBps
 	if req.OverdraftLimit > maxOverdraft {
 		s.fail(w, r, invalid("invalid_overdraft_limit", "overdraft_limit",
 			"the overdraft limit can be at most "+strconv.FormatInt(maxOverdraft, 10)+" minor units"))

@@ -3,8 +3,9 @@ package manifests_test
 import (
 	"bufio"
 	"bytes"
+	"maps"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,12 +28,7 @@ var kubeScoreIgnored = map[string]map[string]string{
 func kubeScore(t *testing.T, env string, rendered []byte) map[string][]string {
 	t.Helper()
 	args := []string{"tool", "kube-score", "score", "--output-format", "ci", "--kubernetes-version", "v1.34"}
-	var ignored []string
-	for check := range kubeScoreIgnored[env] {
-		ignored = append(ignored, check)
-	}
-	sort.Strings(ignored)
-	for _, check := range ignored {
+	for _, check := range slices.Sorted(maps.Keys(kubeScoreIgnored[env])) {
 		args = append(args, "--ignore-test", check)
 	}
 	cmd := exec.Command("go", append(args, "-")...)

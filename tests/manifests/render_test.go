@@ -113,10 +113,7 @@ func TestNamespaces(t *testing.T) {
 		"Secret/redis-auth": true,
 	}
 	for _, env := range manifests.Envs {
-		objs, _, err := manifests.Render("overlays/" + env)
-		if err != nil {
-			t.Fatal(err)
-		}
+		objs := render(t, env)
 		counts := map[string]int{}
 		for _, o := range objs {
 			if o.Kind == "Namespace" {

@@ -20,8 +20,7 @@ const DefaultMaxBody = 16 << 10
 
 // readBody reads a size-limited JSON body and decodes it strictly into
 // dst: the media type must be JSON, the body one JSON object of valid
-// UTF-8 with no unknown, duplicate or mistyped fields. It returns the raw
-// bytes for idempotency hashing.
+// UTF-8 with no unknown, duplicate or mistyped fields.
 func readBody(w http.ResponseWriter, r *http.Request, max int64, dst any) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)

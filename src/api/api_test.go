@@ -113,11 +113,7 @@ func TestWalkthrough(t *testing.T) {
 	e.deposit(t, teller, chk.Number, 200_00, "EUR") // back to 150.00
 
 	// Holds: authorise 40.00 to bob, capture 25.00; another one voided.
-	r = e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(),
-		Body: map[string]any{"account": chk.Number, "payee": bobs.Number, "amount": 40_00, "currency": "EUR", "description": "hotel"}})
-	want(t, r, 201, "")
-	var h bank.Hold
-	r.decode(t, &h)
+	h := e.hold(t, alice, map[string]any{"account": chk.Number, "payee": bobs.Number, "amount": 40_00, "currency": "EUR", "description": "hotel"})
 	if a := e.account(t, chk.Number); a.Balance != 150_00 || a.Held != 40_00 || a.Available != 110_00 {
 		t.Fatalf("after hold: %+v", a)
 	}
@@ -147,11 +143,7 @@ func TestWalkthrough(t *testing.T) {
 	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + h.ID + "/void", Token: alice, Key: newKey()}), 422, "hold_not_active")
 
-	r = e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(),
-		Body: map[string]any{"account": chk.Number, "payee": bobs.Number, "amount": 10_00, "currency": "EUR", "expires_in_seconds": 60}})
-	want(t, r, 201, "")
-	var h2 bank.Hold
-	r.decode(t, &h2)
+	h2 := e.hold(t, alice, map[string]any{"account": chk.Number, "payee": bobs.Number, "amount": 10_00, "currency": "EUR", "expires_in_seconds": 60})
 	if d := h2.ExpiresAt.Sub(h2.CreatedAt); d != time.Minute {
 		t.Fatalf("hold expiry %v after creation, want 1m", d)
 	}
@@ -165,11 +157,7 @@ func TestWalkthrough(t *testing.T) {
 	// Expired holds cannot be captured.
 	now := time.Now()
 	e.Ledger.Now = func() time.Time { return now }
-	r = e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(),
-		Body: map[string]any{"account": chk.Number, "payee": bobs.Number, "amount": 5_00, "currency": "EUR", "expires_in_seconds": 1}})
-	want(t, r, 201, "")
-	var h3 bank.Hold
-	r.decode(t, &h3)
+	h3 := e.hold(t, alice, map[string]any{"account": chk.Number, "payee": bobs.Number, "amount": 5_00, "currency": "EUR", "expires_in_seconds": 1})
 	now = now.Add(2 * time.Second)
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + h3.ID + "/capture", Token: bob, Key: newKey(), Body: "{}"}), 422, "hold_expired")
 	e.Ledger.Now = time.Now

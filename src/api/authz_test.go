@@ -24,12 +24,8 @@ func TestAuthorization(t *testing.T) {
 	e.deposit(t, teller, aAcct.Number, 10_00, "EUR")
 
 	// B's own hold and transfer, between B's two accounts.
-	r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: b, Key: newKey(),
-		Body: map[string]any{"account": bAcct.Number, "payee": bOther.Number, "amount": 50_00, "currency": "EUR"}})
-	want(t, r, 201, "")
-	var hold bank.Hold
-	r.decode(t, &hold)
-	r = e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: b, Key: newKey(),
+	hold := e.hold(t, b, map[string]any{"account": bAcct.Number, "payee": bOther.Number, "amount": 50_00, "currency": "EUR"})
+	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: b, Key: newKey(),
 		Body: map[string]any{"from": bAcct.Number, "to": bOther.Number, "amount": 10_00, "currency": "EUR"}})
 	want(t, r, 201, "")
 	var tr bank.Transfer
@@ -172,11 +168,7 @@ func TestStaffCannotMoveCustomersMoney(t *testing.T) {
 	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
 	mine := e.open(t, teller, map[string]any{"type": "checking", "currency": "EUR"})
 	e.deposit(t, admin, a.Number, 500_00, "EUR")
-	r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(),
-		Body: map[string]any{"account": a.Number, "payee": b.Number, "amount": 100_00, "currency": "EUR"}})
-	want(t, r, 201, "")
-	var hold bank.Hold
-	r.decode(t, &hold)
+	hold := e.hold(t, alice, map[string]any{"account": a.Number, "payee": b.Number, "amount": 100_00, "currency": "EUR"})
 	before := e.account(t, a.Number)
 
 	for _, staff := range []string{teller, admin} {
@@ -195,7 +187,7 @@ func TestStaffCannotMoveCustomersMoney(t *testing.T) {
 	if m := e.account(t, mine.Number); m.Balance != 0 {
 		t.Fatalf("teller's account received %d", m.Balance)
 	}
-	r = e.do(t, req{Method: "POST", Path: "/v1/holds/" + hold.ID + "/void", Token: teller, Key: newKey()})
+	r := e.do(t, req{Method: "POST", Path: "/v1/holds/" + hold.ID + "/void", Token: teller, Key: newKey()})
 	want(t, r, 200, "")
 	if after := e.account(t, a.Number); after.Held != 0 || after.Balance != before.Balance {
 		t.Fatalf("after a staff void: %+v", after)

@@ -22,11 +22,7 @@ func TestBadInput(t *testing.T) {
 	usd := e.open(t, other, map[string]any{"type": "checking", "currency": "USD"})
 	e.deposit(t, teller, from.Number, 1_000_00, "EUR")
 	// A hold and a used idempotency key to collide with.
-	r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: c, Key: newKey(),
-		Body: map[string]any{"account": from.Number, "payee": to.Number, "amount": 10_00, "currency": "EUR"}})
-	want(t, r, 201, "")
-	var hold bank.Hold
-	r.decode(t, &hold)
+	hold := e.hold(t, c, map[string]any{"account": from.Number, "payee": to.Number, "amount": 10_00, "currency": "EUR"})
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: c, Key: "used-key",
 		Body: map[string]any{"from": from.Number, "to": to.Number, "amount": 1_00, "currency": "EUR"}}), 201, "")
 

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -277,6 +276,16 @@ func (e *env) deposit(t testing.TB, teller, account string, amount int64, cur st
 		Body: map[string]any{"account": account, "amount": amount, "currency": cur}}), 201, "")
 }
 
+// hold authorises a hold (body as for POST /v1/holds) and returns it.
+func (e *env) hold(t testing.TB, token string, body map[string]any) bank.Hold {
+	t.Helper()
+	r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: token, Key: newKey(), Body: body})
+	want(t, r, 201, "")
+	var h bank.Hold
+	r.decode(t, &h)
+	return h
+}
+
 func (e *env) account(t testing.TB, number string) bank.Account {
 	t.Helper()
 	a, err := e.Ledger.Account(context.Background(), number)
@@ -301,5 +310,3 @@ func (e *env) balanced(t testing.TB) ledger.Report {
 }
 
 func jsonStr(v any) string { b, _ := json.Marshal(v); return string(b) }
-
-var _ = strings.Repeat

@@ -11,7 +11,6 @@ import (
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
-	"github.com/kubebank/kubebank/src/redispool"
 )
 
 func init() {
@@ -43,7 +42,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 8})
+	pool := f.pool(8)
 	defer pool.Close()
 	if sub == "list" {
 		stats, err := jobs.Stats(ctx, pool, f.namespace)

@@ -8,11 +8,9 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
-	"github.com/kubebank/kubebank/src/redispool"
 )
 
 func init() {
@@ -62,18 +60,8 @@ func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts 
 	for _, e := range entries {
 		log.Info("schedule", "job", e.Job, "cron", e.Spec, "timezone", opts.Location.String())
 	}
-	// Redis may not be up yet (pods start in any order): retry the start.
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		err := s.Start(ctx)
-		if err == nil {
-			break
-		}
-		log.Warn("redis not ready; retrying", "err", err.Error(), "in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
+	if !retryUntilUp(ctx, log, func() error { return s.Start(ctx) }) {
+		return nil
 	}
 	<-ctx.Done()
 	s.Stop()
@@ -96,16 +84,9 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	}
 	useBankZone(loc) // first, before any goroutine
 	log := cli.Logger(f.logLevel).With("component", "scheduler")
-	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 8})
+	pool := f.pool(8)
 	defer pool.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runScheduler(ctx, log, pool, schedulerOptions{Namespace: f.namespace, Location: loc, Schedule: *schedule, CatchUp: *catchUp, Registry: reg})
-	}()
-	if err := serveProbes(ctx, log, pool, reg, f.metricsAddr); err != nil {
-		return err
-	}
-	return <-errc
+	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {
+		return runScheduler(ctx, log, pool, schedulerOptions{Namespace: f.namespace, Location: loc, Schedule: *schedule, CatchUp: *catchUp, Registry: reg})
+	})
 }

@@ -42,17 +42,8 @@ type workerOptions struct {
 // jobs and gives running ones opts.Grace to finish before handing them back.
 func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts workerOptions) error {
 	l := ledger.New(pool)
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		err := l.EnsureSystemAccounts(ctx)
-		if err == nil {
-			break
-		}
-		log.Warn("redis not ready; retrying", "err", err.Error(), "in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
+	if !retryUntilUp(ctx, log, func() error { return l.EnsureSystemAccounts(ctx) }) {
+		return nil
 	}
 	var m *jobs.Metrics
 	var backlog *prometheus.CounterVec
@@ -91,6 +82,28 @@ func (f *jobFlags) register(fs *flag.FlagSet, metrics bool) {
 
 func (f *jobFlags) location() (*time.Location, error) { return time.LoadLocation(f.timezone) }
 
+func (f *jobFlags) pool(maxActive int) *redis.Pool {
+	return redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: maxActive})
+}
+
+// retryUntilUp calls try until it succeeds, waiting 100ms doubling to 5s
+// in between: Redis may not be up yet (pods start in any order). It
+// reports false when ctx ends first.
+func retryUntilUp(ctx context.Context, log *slog.Logger, try func() error) bool {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := try()
+		if err == nil {
+			return true
+		}
+		log.Warn("redis not ready; retrying", "err", err.Error(), "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+	}
+}
+
 // serveProbes runs /healthz, /readyz and /metrics until ctx is done.
 func serveProbes(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg *prometheus.Registry, addr string) error {
 	probes := service.NewProbes(map[string]service.Check{"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) }})
@@ -98,6 +111,21 @@ func serveProbes(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg *p
 	probes.Mount(mux, reg)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return service.ListenAndServe(ctx, log, srv, addr, probes, service.Options{DrainDelay: time.Second, ShutdownTimeout: 5 * time.Second})
+}
+
+// runWithProbes runs a worker or scheduler process: run works until ctx
+// is done, registering its metrics on the process's registry (which
+// already has the Go and process collectors), while serveProbes serves
+// that registry on addr.
+func runWithProbes(ctx context.Context, log *slog.Logger, pool *redis.Pool, addr string, run func(reg prometheus.Registerer) error) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	errc := make(chan error, 1)
+	go func() { errc <- run(reg) }()
+	if err := serveProbes(ctx, log, pool, reg, addr); err != nil {
+		return err
+	}
+	return <-errc
 }
 
 func runWorkerCmd(ctx context.Context, args []string) error {
@@ -117,17 +145,10 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	log := cli.Logger(f.logLevel).With("component", "worker")
-	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: int(*concurrency) + 16})
+	pool := f.pool(int(*concurrency) + 16)
 	defer pool.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runWorker(ctx, log, pool, workerOptions{Namespace: f.namespace, Concurrency: *concurrency, Location: loc,
+	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {
+		return runWorker(ctx, log, pool, workerOptions{Namespace: f.namespace, Concurrency: *concurrency, Location: loc,
 			BatchSize: *batch, DormantAfter: *dormant, Grace: *grace, Registry: reg, WebhookAllowPrivate: *allowPrivate})
-	}()
-	if err := serveProbes(ctx, log, pool, reg, f.metricsAddr); err != nil {
-		return err
-	}
-	return <-errc
+	})
 }

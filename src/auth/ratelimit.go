@@ -46,11 +46,11 @@ func limited(retry time.Duration, what string) *LimitError {
 
 func (l *Limiter) key(k string) string { return "bank:ratelimit:" + l.name + ":" + k }
 
-// hitScript increments the window's counter, starting the window on the
-// first event, and returns {count, ms left in the window}.
+// hitScript increments the window's counter, starting the window when the
+// counter has no expiry yet (the first event), and returns {count, ms left
+// in the window}.
 var hitScript = redis.NewScript(1, `
 local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`)

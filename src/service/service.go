@@ -114,3 +114,40 @@ func ListenAndServe(ctx context.Context, log *slog.Logger, srv *http.Server, add
 	}
 	return Serve(ctx, log, srv, ln, probes, o)
 }
+
+// StatusRecorder remembers the status code a handler sent, for metrics
+// and request logs. The first WriteHeader wins; a body without one is 200.
+type StatusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+// NewStatusRecorder wraps w.
+func NewStatusRecorder(w http.ResponseWriter) *StatusRecorder {
+	return &StatusRecorder{ResponseWriter: w}
+}
+
+func (r *StatusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *StatusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *StatusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Code is the status sent, 200 when the handler sent nothing.
+func (r *StatusRecorder) Code() int {
+	if r.code == 0 {
+		return http.StatusOK
+	}
+	return r.code
+}

@@ -184,29 +184,21 @@ func (s *Server) routes(mux *http.ServeMux) {
 	})
 }
 
-// statusRecorder remembers the status code for metrics and logs.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) { r.code = code; r.ResponseWriter.WriteHeader(code) }
-
 // observe records each request's duration by route pattern (not raw path,
 // which would make one time series per account number).
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: 200}
+		rec := service.NewStatusRecorder(w)
 		next.ServeHTTP(rec, r)
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
 		d := time.Since(start)
-		s.duration.WithLabelValues(route, r.Method, strconv.Itoa(rec.code)).Observe(d.Seconds())
+		s.duration.WithLabelValues(route, r.Method, strconv.Itoa(rec.Code())).Observe(d.Seconds())
 		if route != "GET /healthz" {
-			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route, "code", rec.code, "ms", d.Milliseconds())
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route, "code", rec.Code(), "ms", d.Milliseconds())
 		}
 	})
 }

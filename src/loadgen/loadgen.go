@@ -6,17 +6,16 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kubebank/kubebank/src/apiclient"
 )
 
 // Config for a run.
@@ -50,7 +49,15 @@ type Result struct {
 type Attempt struct {
 	Customer int
 	Key      string
-	Body     []byte
+	Request  apiclient.TransferRequest
+}
+
+// Customers are the set-up load customers: Tokens[i] is logged in as the
+// owner of Accounts[i].
+type Customers struct {
+	API      *apiclient.Client
+	Tokens   []string
+	Accounts []string
 }
 
 // Rate is acknowledged transfers per second.
@@ -70,117 +77,37 @@ func (r Result) String() string {
 		r.Transfers, r.Elapsed.Round(time.Millisecond), r.Rate(), r.P50, r.P99, r.Max, strings.Join(out, " "))
 }
 
-// Client is a minimal API client for the load generator.
-type Client struct {
-	Base  string
-	HTTP  *http.Client
-	Token string
-}
-
-// Do sends a JSON request and decodes a JSON answer into out (if not nil).
-// It returns the status code; err is set only when no answer arrived.
-func (c *Client) Do(ctx context.Context, method, path string, body any, idemKey string, out any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, ok := body.([]byte)
-		if !ok {
-			var err error
-			if b, err = json.Marshal(body); err != nil {
-				return 0, nil, err
-			}
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, err
-	}
-	if out != nil && resp.StatusCode < 300 && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return resp.StatusCode, raw, fmt.Errorf("decode %s %s: %w", method, path, err)
-		}
-	}
-	return resp.StatusCode, raw, nil
-}
-
-// Login returns a client logged in as user.
-func Login(ctx context.Context, base string, hc *http.Client, user, password string) (*Client, error) {
-	c := &Client{Base: base, HTTP: hc}
-	var out struct {
-		Token string `json:"token"`
-	}
-	code, raw, err := c.Do(ctx, "POST", "/v1/auth/login", map[string]string{"username": user, "password": password}, "", &out)
-	if err != nil {
-		return nil, err
-	}
-	if code != 200 {
-		return nil, fmt.Errorf("login %s: %d %s", user, code, raw)
-	}
-	c.Token = out.Token
-	return c, nil
-}
-
-func expect(code int, raw []byte, err error, want int, what string) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if code != want {
-		return fmt.Errorf("%s: status %d: %s", what, code, raw)
-	}
-	return nil
-}
-
 // Setup registers customers, opens one account each and funds it through
-// the teller. It returns logged-in clients and their account numbers.
-func Setup(ctx context.Context, cfg Config) ([]*Client, []string, error) {
-	teller, err := Login(ctx, cfg.APIURL, cfg.Client, cfg.TellerUser, cfg.TellerPassword)
+// the teller.
+func Setup(ctx context.Context, cfg Config) (Customers, error) {
+	api := apiclient.New(cfg.APIURL, cfg.Client)
+	teller, err := api.Login(ctx, cfg.TellerUser, cfg.TellerPassword)
 	if err != nil {
-		return nil, nil, err
+		return Customers{}, fmt.Errorf("login %s: %w", cfg.TellerUser, err)
 	}
 	run := fmt.Sprintf("%x", rand.Uint32())
-	clients := make([]*Client, cfg.Customers)
-	accounts := make([]string, cfg.Customers)
-	for i := range clients {
+	cs := Customers{API: api, Tokens: make([]string, cfg.Customers), Accounts: make([]string, cfg.Customers)}
+	for i := range cs.Tokens {
 		user, pw := fmt.Sprintf("load-%s-%d", run, i), "load-password-"+run
-		anon := &Client{Base: cfg.APIURL, HTTP: cfg.Client}
-		code, raw, err := anon.Do(ctx, "POST", "/v1/auth/register", map[string]string{"username": user, "password": pw}, "", nil)
-		if err := expect(code, raw, err, 201, "register"); err != nil {
-			return nil, nil, err
+		if _, err := api.Register(ctx, user, pw); err != nil {
+			return Customers{}, fmt.Errorf("register: %w", err)
 		}
-		if clients[i], err = Login(ctx, cfg.APIURL, cfg.Client, user, pw); err != nil {
-			return nil, nil, err
+		login, err := api.Login(ctx, user, pw)
+		if err != nil {
+			return Customers{}, fmt.Errorf("login %s: %w", user, err)
 		}
-		var acct struct {
-			Number string `json:"number"`
+		cs.Tokens[i] = login.Token
+		acct, err := api.OpenAccount(ctx, login.Token, apiclient.OpenAccount{Type: "checking", Currency: cfg.Currency})
+		if err != nil {
+			return Customers{}, fmt.Errorf("open account: %w", err)
 		}
-		code, raw, err = clients[i].Do(ctx, "POST", "/v1/accounts", map[string]any{"type": "checking", "currency": cfg.Currency}, "", &acct)
-		if err := expect(code, raw, err, 201, "open account"); err != nil {
-			return nil, nil, err
-		}
-		accounts[i] = acct.Number
-		code, raw, err = teller.Do(ctx, "POST", "/v1/teller/deposits",
-			map[string]any{"account": acct.Number, "amount": cfg.Funding, "currency": cfg.Currency}, "fund-"+run+"-"+acct.Number, nil)
-		if err := expect(code, raw, err, 201, "deposit"); err != nil {
-			return nil, nil, err
+		cs.Accounts[i] = acct.Number
+		if _, err := api.Deposit(ctx, teller.Token, "fund-"+run+"-"+acct.Number,
+			apiclient.CashRequest{Account: acct.Number, Amount: cfg.Funding, Currency: cfg.Currency}); err != nil {
+			return Customers{}, fmt.Errorf("deposit: %w", err)
 		}
 	}
-	return clients, accounts, nil
+	return cs, nil
 }
 
 // Run sets up accounts and drives transfers between them.
@@ -188,15 +115,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency}}
 	}
-	clients, accounts, err := Setup(ctx, cfg)
+	cs, err := Setup(ctx, cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	return Drive(ctx, cfg, clients, accounts), nil
+	return Drive(ctx, cfg, cs), nil
 }
 
 // Drive sends transfers from random customers to random other accounts.
-func Drive(ctx context.Context, cfg Config, clients []*Client, accounts []string) Result {
+func Drive(ctx context.Context, cfg Config, cs Customers) Result {
+	accounts := cs.Accounts
 	res := Result{Outcomes: map[string]int{}, Accounts: accounts, Acked: map[string]string{}}
 	var (
 		mu        sync.Mutex
@@ -221,38 +149,32 @@ func Drive(ctx context.Context, cfg Config, clients []*Client, accounts []string
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
 			for i := 0; next(); i++ {
-				from := r.IntN(len(clients))
+				from := r.IntN(len(cs.Tokens))
 				to := (from + 1 + r.IntN(len(accounts)-1)) % len(accounts)
-				body, _ := json.Marshal(map[string]any{"from": accounts[from], "to": accounts[to],
-					"amount": 1 + r.IntN(500), "currency": cfg.Currency, "description": "load"})
+				req := apiclient.TransferRequest{From: accounts[from], To: accounts[to],
+					Amount: int64(1 + r.IntN(500)), Currency: cfg.Currency, Description: "load"}
 				key := fmt.Sprintf("load-%d-%d-%d", start.UnixNano(), w, i)
-				var tr struct {
-					ID string `json:"id"`
-				}
 				t0 := time.Now()
-				code, raw, err := clients[from].Do(ctx, "POST", "/v1/transfers", body, key, &tr)
+				tr, err := cs.API.Transfer(ctx, cs.Tokens[from], key, req)
 				lat := time.Since(t0)
+				p, answered := apiclient.AsProblem(err)
 				mu.Lock()
 				switch {
-				case err != nil:
-					res.Outcomes["no_answer"]++
-					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Body: body})
-				case code >= 500:
-					// The server answered but cannot know whether the
-					// posting landed (e.g. Redis died mid-reply): the
-					// outcome is unknown until retried with the same key.
-					res.Outcomes[fmt.Sprint(code)]++
-					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Body: body})
-				case code == 201:
+				case err == nil:
 					res.Transfers++
 					res.Acked[tr.ID] = key
 					latencies = append(latencies, lat)
+				case !answered:
+					res.Outcomes["no_answer"]++
+					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
+				case p.Status >= 500:
+					// The server answered but cannot know whether the
+					// posting landed (e.g. Redis died mid-reply): the
+					// outcome is unknown until retried with the same key.
+					res.Outcomes[fmt.Sprint(p.Status)]++
+					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
 				default:
-					var p struct {
-						Code string `json:"code"`
-					}
-					_ = json.Unmarshal(raw, &p)
-					res.Outcomes[fmt.Sprintf("%d:%s", code, p.Code)]++
+					res.Outcomes[fmt.Sprintf("%d:%s", p.Status, p.Code)]++
 				}
 				mu.Unlock()
 			}

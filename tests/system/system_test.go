@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redisproc"
@@ -120,7 +122,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	cfg := loadgen.Config{APIURL: base, TellerUser: "faultteller", TellerPassword: "fault-teller-pw",
 		Customers: 10, Concurrency: 8, Duration: 1500 * time.Millisecond, Funding: 1_000_000, Currency: "EUR", Client: hc}
-	clients, accounts, err := loadgen.Setup(ctx, cfg)
+	cs, err := loadgen.Setup(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	phase := func(name string, fault func()) {
 		done := make(chan loadgen.Result)
-		go func() { done <- loadgen.Drive(ctx, cfg, clients, accounts) }()
+		go func() { done <- loadgen.Drive(ctx, cfg, cs) }()
 		time.Sleep(500 * time.Millisecond)
 		fault()
 		r := <-done
@@ -164,26 +166,27 @@ func TestFaultsLoseNothing(t *testing.T) {
 
 	// Requests whose answer was lost are retried with the same key: the
 	// API must either replay the original or apply it now, exactly once.
+	// definite: the API applied the transfer or refused it (below 500).
+	definite := func(err error) bool {
+		p, ok := apiclient.AsProblem(err)
+		return err == nil || ok && p.Status < 500
+	}
 	for _, a := range total.Unanswered {
-		var tr struct {
-			ID string `json:"id"`
-		}
 		var (
-			code int
-			raw  []byte
-			err  error
+			tr  bank.Transfer
+			err error
 		)
 		for try := 0; try < 20; try++ {
-			code, raw, err = clients[a.Customer].Do(ctx, "POST", "/v1/transfers", a.Body, a.Key, &tr)
-			if err == nil && code < 500 {
+			tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
+			if definite(err) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if err != nil || code >= 500 {
-			t.Fatalf("retry %s: %d %s %v", a.Key, code, raw, err)
+		if !definite(err) {
+			t.Fatalf("retry %s: %v", a.Key, err)
 		}
-		if code == 201 {
+		if err == nil {
 			total.Acked[tr.ID] = a.Key
 		}
 	}
@@ -201,7 +204,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	// deposits aside).
 	seen := map[string]int{}
 	var sum int64
-	for _, n := range accounts {
+	for _, n := range cs.Accounts {
 		es, err := l.EntriesBetween(ctx, n, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
@@ -227,7 +230,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 			t.Errorf("transfer %s is in the journal but was never acknowledged", id)
 		}
 	}
-	if want := int64(len(accounts)) * cfg.Funding; sum != want {
+	if want := int64(len(cs.Accounts)) * cfg.Funding; sum != want {
 		t.Errorf("customer balances sum to %d, want %d (money created or lost)", sum, want)
 	}
 	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)

@@ -257,13 +257,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.fail(w, r, auth.ErrUnauthorized)
 			return
 		}
-		u, err := s.a.Authenticate(r.Context(), strings.TrimSpace(tok))
+		tok = strings.TrimSpace(tok)
+		u, err := s.a.Authenticate(r.Context(), tok)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), ctxUser, u)
-		ctx = context.WithValue(ctx, ctxToken, strings.TrimSpace(tok))
+		ctx = context.WithValue(ctx, ctxToken, tok)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -40,19 +40,11 @@ const (
 // long outage does not turn into an unbounded burst.
 const MaxCatchUp = 62
 
-// Order is a standing order.
+// Order is a standing order: the request that created it and its state.
 type Order struct {
-	ID          string     `json:"id"`
-	Owner       string     `json:"owner"`
-	From        string     `json:"from"`
-	To          string     `json:"to"`
-	Amount      int64      `json:"amount"`
-	Currency    string     `json:"currency"`
-	Description string     `json:"description"`
-	Frequency   string     `json:"frequency"`
-	FirstDate   string     `json:"first_date"`
-	EndDate     string     `json:"end_date,omitempty"`
-	Count       int        `json:"count,omitempty"`
+	ID    string `json:"id"`
+	Owner string `json:"owner"`
+	Request
 	Status      string     `json:"status"`
 	NextDate    string     `json:"next_date,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -254,9 +246,9 @@ func (s *Store) load(c redis.Conn, id string) (Order, int, error) {
 		return Order{}, 0, ErrNotFound
 	}
 	atoi := func(k string) int64 { v, _ := strconv.ParseInt(m[k], 10, 64); return v }
-	o := Order{ID: m["id"], Owner: m["owner"], From: m["from"], To: m["to"], Amount: atoi("amount"),
+	o := Order{ID: m["id"], Owner: m["owner"], Request: Request{From: m["from"], To: m["to"], Amount: atoi("amount"),
 		Currency: m["currency"], Description: m["desc"], Frequency: m["freq"], FirstDate: m["first"],
-		EndDate: m["end"], Count: int(atoi("count")), Status: m["status"], NextDate: m["next"],
+		EndDate: m["end"], Count: int(atoi("count"))}, Status: m["status"], NextDate: m["next"],
 		CreatedAt: time.UnixMilli(atoi("created")).UTC()}
 	if ms := atoi("cancelled"); ms > 0 {
 		t := time.UnixMilli(ms).UTC()

@@ -130,9 +130,7 @@ func checkDuplicateKeys(body []byte) error {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				if top != nil && top.obj {
-					top.key = true
-				}
+				// The parent expects a key again once this value closes (below).
 				stack = append(stack, &frame{obj: t == '{', keys: map[string]bool{}, key: t == '{'})
 				if len(stack) > 32 {
 					return invalid("invalid_json", "", "the request body is nested too deeply")

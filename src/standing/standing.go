@@ -409,9 +409,8 @@ func (s *Store) Due(ctx context.Context, day ledger.Day, limit int) ([]string, e
 
 // Result is one executed or failed due date.
 type Result struct {
-	Order    Order
-	Run      Run
-	Replayed bool // recorded by an earlier run: already announced
+	Order Order
+	Run   Run
 }
 
 // Execute pays every due date of order id up to and including day, in
@@ -480,7 +479,7 @@ func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Resul
 		if !oc.Executed {
 			run = Run{Date: due.Date, Status: "failed", Code: oc.Code}
 		}
-		out = append(out, Result{Order: o, Run: run, Replayed: oc.Replayed})
+		out = append(out, Result{Order: o, Run: run})
 		n++
 		next := ledger.NewDay(DueDate(first, o.Frequency, n), s.loc)
 		active, err := redis.Bool(advanceScript.DoContext(ctx, c, orderKey(id), keyDue, n, next.Date, next.Ordinal, id))

@@ -77,27 +77,22 @@ func (e *env) balanced(t testing.TB) {
 // waitIdle waits until no job is queued or running in the namespace.
 func waitIdle(t testing.TB, pool *redis.Pool, timeout time.Duration) {
 	t.Helper()
+	busy := func() int {
+		c := pool.Get()
+		defer c.Close()
+		n := 0
+		for _, name := range jobs.Names() {
+			q, _ := redis.Int(c.Do("LLEN", jobs.Namespace+":jobs:"+name))
+			lock, _ := redis.Int(c.Do("GET", jobs.Namespace+":jobs:"+name+":lock"))
+			n += q + lock
+		}
+		return n
+	}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		c := pool.Get()
-		busy := 0
-		for _, n := range jobs.Names() {
-			q, _ := redis.Int(c.Do("LLEN", jobs.Namespace+":jobs:"+n))
-			lock, _ := redis.Int(c.Do("GET", jobs.Namespace+":jobs:"+n+":lock"))
-			busy += q + lock
-		}
-		c.Close()
-		if busy == 0 {
+		if busy() == 0 {
 			time.Sleep(50 * time.Millisecond) // a handler may be enqueueing its fan-out
-			c := pool.Get()
-			again := 0
-			for _, n := range jobs.Names() {
-				q, _ := redis.Int(c.Do("LLEN", jobs.Namespace+":jobs:"+n))
-				lock, _ := redis.Int(c.Do("GET", jobs.Namespace+":jobs:"+n+":lock"))
-				again += q + lock
-			}
-			c.Close()
-			if again == 0 {
+			if busy() == 0 {
 				return
 			}
 		}

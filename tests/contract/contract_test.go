@@ -278,10 +278,10 @@ func checkOverlay(t *testing.T, env string) {
 	var running []*process
 	ready := map[string]*process{} // workload -> process whose probes passed
 	defer func() {
+		// Kill whatever still runs; an exited process only returns an
+		// error here. (Reading ProcessState would race with Wait.)
 		for _, p := range running {
-			if p.cmd.ProcessState == nil {
-				p.cmd.Process.Kill()
-			}
+			_ = p.cmd.Process.Kill()
 		}
 	}()
 	for _, c := range cs {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
+
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -45,38 +47,14 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	pool := f.pool(8)
 	defer pool.Close()
 	if sub == "list" {
-		stats, err := jobs.Stats(ctx, pool, f.namespace)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-26s %-14s %7s %8s %9s %5s\n", "JOB", "SCHEDULE", "QUEUED", "RETRYING", "SCHEDULED", "DEAD")
-		for _, s := range stats {
-			spec := jobs.DefaultSchedule[s.Job]
-			if spec == "" {
-				spec = "(on demand)"
-			}
-			fmt.Printf("%-26s %-14s %7d %8d %9d %5d\n", s.Job, spec, s.Queued, s.Retrying, s.Scheduled, s.Dead)
-		}
-		return nil
+		return printJobStats(ctx, pool, f.namespace)
 	}
 	if _, ok := jobs.DefaultSchedule[job]; !ok {
 		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, jobs.PeriodicNames())
 	}
-	var args2 map[string]any
-	if *date == "" {
-		args2 = jobs.ArgsForSlot(job, time.Now().In(loc))
-	} else {
-		d, err := time.ParseInLocation("2006-01-02", *date, loc)
-		if err != nil {
-			return fmt.Errorf("--date %q: want YYYY-MM-DD", *date)
-		}
-		// Interest is paid on a day's closing balance and a statement is
-		// stored once: both only for periods that are over.
-		end := map[string]time.Time{jobs.InterestAccrual: d.AddDate(0, 0, 1), jobs.MonthlyStatements: time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, loc)}[job]
-		if !end.IsZero() && time.Now().Before(end) {
-			return fmt.Errorf("--date %s: %s only runs for periods that have ended; that one ends %s", *date, job, end.Format(time.RFC3339))
-		}
-		args2 = jobs.ArgsForDate(job, d)
+	args2, err := runArgs(job, *date, loc)
+	if err != nil {
+		return err
 	}
 	log := cli.Logger(f.logLevel)
 	l := ledger.New(pool)
@@ -97,4 +75,46 @@ func runJobsCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return out.Encode(map[string]any{"job": job, "args": args2, "enqueued": id})
+}
+
+// printJobStats prints `bank jobs list`: each job's schedule and queues.
+func printJobStats(ctx context.Context, pool *redis.Pool, namespace string) error {
+	stats, err := jobs.Stats(ctx, pool, namespace)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-26s %-14s %7s %8s %9s %5s\n", "JOB", "SCHEDULE", "QUEUED", "RETRYING", "SCHEDULED", "DEAD")
+	for _, s := range stats {
+		spec := jobs.DefaultSchedule[s.Job]
+		if spec == "" {
+			spec = "(on demand)"
+		}
+		fmt.Printf("%-26s %-14s %7d %8d %9d %5d\n", s.Job, spec, s.Queued, s.Retrying, s.Scheduled, s.Dead)
+	}
+	return nil
+}
+
+// runArgs returns the arguments of `bank jobs run job`: for --date when
+// given, else for the slot the schedule would use now.
+func runArgs(job, date string, loc *time.Location) (map[string]any, error) {
+	if date == "" {
+		return jobs.ArgsForSlot(job, time.Now().In(loc)), nil
+	}
+	d, err := time.ParseInLocation("2006-01-02", date, loc)
+	if err != nil {
+		return nil, fmt.Errorf("--date %q: want YYYY-MM-DD", date)
+	}
+	// Interest is paid on a day's closing balance and a statement is
+	// stored once: both only for periods that are over.
+	var end time.Time
+	switch job {
+	case jobs.InterestAccrual:
+		end = d.AddDate(0, 0, 1)
+	case jobs.MonthlyStatements:
+		end = time.Date(d.Year(), d.Month()+1, 1, 0, 0, 0, 0, loc)
+	}
+	if !end.IsZero() && time.Now().Before(end) {
+		return nil, fmt.Errorf("--date %s: %s only runs for periods that have ended; that one ends %s", date, job, end.Format(time.RFC3339))
+	}
+	return jobs.ArgsForDate(job, d), nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/service"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
 	"github.com/kubebank/kubebank/src/webhooks"
@@ -164,26 +165,6 @@ func (s *Server) routes() chi.Router {
 	return r
 }
 
-// statusWriter remembers the status code for metrics and logs.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // observe records metrics by route pattern (never the raw path, which
 // would make one time series per account number) and logs the request.
 func (s *Server) observe(next http.Handler) http.Handler {
@@ -196,22 +177,20 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := service.NewStatusRecorder(w)
 		next.ServeHTTP(sw, r)
-		if sw.code == 0 {
-			sw.code = http.StatusOK
-		}
+		code := sw.Code()
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
 		d := time.Since(start)
-		s.m.observe(route, r.Method, sw.code, d.Seconds())
+		s.m.observe(route, r.Method, code, d.Seconds())
 		lvl := slog.LevelDebug
-		if sw.code >= 500 {
+		if code >= 500 {
 			lvl = slog.LevelError
 		}
-		s.log.Log(r.Context(), lvl, "request", "id", id, "method", r.Method, "route", route, "status", sw.code, "duration_ms", d.Milliseconds())
+		s.log.Log(r.Context(), lvl, "request", "id", id, "method", r.Method, "route", route, "status", code, "duration_ms", d.Milliseconds())
 	})
 }
 

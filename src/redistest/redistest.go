@@ -39,6 +39,3 @@ func (s *Server) Pool(tb testing.TB) *redis.Pool {
 	tb.Cleanup(func() { p.Close() })
 	return p
 }
-
-// FreePort asks the kernel for a free TCP port on the loopback interface.
-func FreePort() (int, error) { return redisproc.FreePort() }

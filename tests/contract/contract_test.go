@@ -34,6 +34,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/redisproc"
 	"github.com/kubebank/kubebank/src/redistest"
 	"github.com/kubebank/kubebank/tests/internal/bankbin"
 	"github.com/kubebank/kubebank/tests/internal/manifests"
@@ -220,7 +221,7 @@ type process struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	p, err := redistest.FreePort()
+	p, err := redisproc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -303,12 +303,12 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 	if wait, err := s.LoginPerUser.Hit(ctx, name+"|"+addr); err != nil {
 		return Session{}, err
 	} else if wait > 0 {
-		return Session{}, limited(wait, "failed login attempts for this user")
+		return Session{}, limited(wait, "login attempts for this user")
 	}
 	if wait, err := s.LoginPerUserAll.Hit(ctx, name); err != nil {
 		return Session{}, err
 	} else if wait > 0 {
-		return Session{}, limited(wait, "failed login attempts for this user")
+		return Session{}, limited(wait, "login attempts for this user")
 	}
 	u, hash, err := s.userByName(ctx, username)
 	if errors.Is(err, ErrUserNotFound) {

@@ -34,7 +34,7 @@ func NewPublisher(pool *redis.Pool, namespace string) *Publisher {
 // Publish announces an event of type typ, identified by businessKey, to
 // the webhooks of owners that subscribed to it.
 func (p *Publisher) Publish(ctx context.Context, typ, businessKey string, owners []string, data any) error {
-	_, err := p.publishAt(ctx, typ, businessKey, owners, data, timeNow())
+	_, err := p.publishAt(ctx, typ, businessKey, owners, data, time.Now())
 	return err
 }
 
@@ -76,7 +76,7 @@ func (p *Publisher) publishAt(ctx context.Context, typ, businessKey string, owne
 // PublishTransfer announces a completed transfer to the owners of both
 // accounts.
 func (p *Publisher) PublishTransfer(ctx context.Context, l *ledger.Ledger, t bank.Transfer) error {
-	_, err := p.publishToAccountsAt(ctx, l, webhooks.TransferCompleted, t.ID, []string{t.From, t.To}, t, timeNow())
+	_, err := p.publishToAccountsAt(ctx, l, webhooks.TransferCompleted, t.ID, []string{t.From, t.To}, t, time.Now())
 	return err
 }
 

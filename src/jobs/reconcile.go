@@ -11,8 +11,6 @@ import (
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
-var timeNow = time.Now
-
 func storeReport(ctx context.Context, pool *redis.Pool, rep ledger.Report) error {
 	b, err := json.Marshal(rep)
 	if err != nil {
@@ -27,7 +25,7 @@ func storeReport(ctx context.Context, pool *redis.Pool, rep ledger.Report) error
 	c.Send("SET", keyReconLast, b)
 	// "Success" is a completed check: an imbalance is a separate alert
 	// (bank_ledger_imbalance), a stale timestamp means the job stopped.
-	c.Send("SET", keyReconLastSuccess, timeNow().Unix())
+	c.Send("SET", keyReconLastSuccess, time.Now().Unix())
 	if _, err := c.Do("EXEC"); err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}

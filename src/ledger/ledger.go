@@ -28,16 +28,18 @@ var scriptFS embed.FS
 // DefaultIdempotencyTTL is how long a replay returns the original result.
 const DefaultIdempotencyTTL = 7 * 24 * time.Hour
 
+// scriptText returns an embedded script; a missing one is a build
+// mistake, so it panics at start-up.
+func scriptText(name string) string {
+	b, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 func loadScript(keys int, name string) *redis.Script {
-	lib, err := scriptFS.ReadFile("scripts/lib.lua")
-	if err != nil {
-		panic(err)
-	}
-	body, err := scriptFS.ReadFile("scripts/" + name + ".lua")
-	if err != nil {
-		panic(err)
-	}
-	return redis.NewScript(keys, string(lib)+"\n"+string(body))
+	return redis.NewScript(keys, scriptText("lib")+"\n"+scriptText(name))
 }
 
 var (

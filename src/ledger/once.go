@@ -13,16 +13,8 @@ import (
 
 // scriptPostOnce wraps transfer.lua as a Lua function so that postings
 // made once per business key follow exactly the same rules as any other.
-var scriptPostOnce = func() *redis.Script {
-	lib, _ := scriptFS.ReadFile("scripts/lib.lua")
-	transfer, _ := scriptFS.ReadFile("scripts/transfer.lua")
-	body, err := scriptFS.ReadFile("scripts/post_once.lua")
-	if err != nil {
-		panic(err)
-	}
-	src := string(lib) + "\nlocal function transfer_script(KEYS, ARGV)\n" + string(transfer) + "\nend\n" + string(body)
-	return redis.NewScript(9, src)
-}()
+var scriptPostOnce = redis.NewScript(9, scriptText("lib")+
+	"\nlocal function transfer_script(KEYS, ARGV)\n"+scriptText("transfer")+"\nend\n"+scriptText("post_once"))
 
 // Outcome of PostOnce.
 type Outcome struct {

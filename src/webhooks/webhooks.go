@@ -18,6 +18,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -31,6 +32,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -244,11 +246,7 @@ func (s *Store) Create(ctx context.Context, owner, rawURL string, events []strin
 	seen := map[string]bool{}
 	var evs []string
 	for _, e := range events {
-		ok := false
-		for _, k := range EventTypes {
-			ok = ok || e == k
-		}
-		if !ok {
+		if !slices.Contains(EventTypes, e) {
 			return Webhook{}, bank.Errorf(bank.KindInvalid, "invalid_event", "unknown event %q; use %s", e, strings.Join(EventTypes, ", "))
 		}
 		if !seen[e] {
@@ -358,11 +356,8 @@ func (s *Store) Subscribed(ctx context.Context, owner, typ string) ([]Webhook, e
 	}
 	var out []Webhook
 	for _, h := range hooks {
-		for _, e := range h.Events {
-			if e == typ {
-				out = append(out, h)
-				break
-			}
+		if slices.Contains(h.Events, typ) {
+			out = append(out, h)
 		}
 	}
 	return out, nil
@@ -444,7 +439,7 @@ func (d *Deliverer) Deliver(ctx context.Context, hookID, eventID, eventType stri
 	if u, err := url.Parse(h.URL); err != nil || (!d.Store.opt.AllowPrivate && u.Scheme != "https") {
 		return fmt.Errorf("webhooks: %s: url must be https", hookID)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,6 @@ func Build(ctx context.Context, l *ledger.Ledger, account, month string, loc *ti
 	}
 	st.Entries = entries
 	st.EntryCount = len(entries)
-	st.ClosingBalance = st.OpeningBalance
 	for _, e := range entries {
 		if e.Amount > 0 {
 			st.TotalIn += e.Amount

@@ -119,18 +119,8 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	a.TokenTTL = f.tokenTTL
 	var setUp atomic.Bool
 	go func() {
-		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-			err := l.EnsureSystemAccounts(ctx)
-			if err == nil {
-				setUp.Store(true)
-				return
-			}
-			log.Warn("creating system accounts failed; retrying", "err", err.Error(), "in", wait.String())
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
+		if retryUntilUp(ctx, log, func() error { return l.EnsureSystemAccounts(ctx) }) {
+			setUp.Store(true)
 		}
 	}()
 	probes := service.NewProbes(map[string]service.Check{

@@ -125,16 +125,16 @@ func (s *Store) Save(ctx context.Context, st Statement) (bool, error) {
 	}
 	defer c.Close()
 	ok, err := redis.String(c.Do("SET", key(st.Account, st.Month), b, "NX"))
-	if err == redis.ErrNil {
-		return false, nil
+	created := err == nil && ok == "OK"
+	if err != nil && err != redis.ErrNil {
+		return false, fmt.Errorf("statements: %w", err)
 	}
-	if err != nil || ok != "OK" {
-		return false, fmt.Errorf("statements: %v", err)
-	}
+	// Indexed on every run, not only the first: a run that died between
+	// the two writes left a stored statement that no list showed.
 	if _, err := c.Do("ZADD", indexKey(st.Account), monthScore(st.Month), st.Month); err != nil {
 		return false, fmt.Errorf("statements: %w", err)
 	}
-	return true, nil
+	return created, nil
 }
 
 // ErrNotFound is returned for a month without a statement.

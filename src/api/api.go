@@ -54,6 +54,9 @@ type Config struct {
 	// cluster, where it would let customers aim the worker at internal
 	// services: see webhooks.Options.
 	WebhookAllowPrivate bool
+	// QueueStats reads the background jobs' queues for the admin API; the
+	// worker's package provides it, so the API does not depend on it.
+	QueueStats func(context.Context) ([]bank.QueueStat, error)
 }
 
 // Defaults for Config's customer bounds.

@@ -7,6 +7,7 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +15,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/kubebank/kubebank/src/bank"
-	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
 )
@@ -180,7 +180,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) {
-	last, ok, err := jobs.LoadReconciliation(r.Context(), s.l.Pool())
+	last, ok, err := s.l.LastReconciliation(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -193,7 +193,11 @@ func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) {
-	stats, err := jobs.Stats(r.Context(), s.l.Pool(), "")
+	if s.cfg.QueueStats == nil {
+		s.fail(w, r, errors.New("api: no job statistics configured (Config.QueueStats)"))
+		return
+	}
+	stats, err := s.cfg.QueueStats(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -24,6 +24,7 @@ import (
 	"github.com/kubebank/kubebank/src/api"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redistest"
@@ -89,7 +90,8 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg,
-		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, Location: o.location, TrustedProxies: o.trusted})
+		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, Location: o.location, TrustedProxies: o.trusted,
+		QueueStats: func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, pool, jobs.Namespace) }})
 	probes := service.NewProbes(map[string]service.Check{"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) }})
 	mux := http.NewServeMux()
 	probes.Mount(mux, reg)

@@ -302,13 +302,13 @@ func TestHoldExpiryAndReconciliation(t *testing.T) {
 			t.Fatalf("hold %d: %s, want %s", i, h.Status, want)
 		}
 	}
-	if _, ok, _ := jobs.LoadReconciliation(ctx, e.pool); ok {
+	if _, ok, _ := ledger.New(e.pool).LastReconciliation(ctx); ok {
 		t.Fatal("a reconciliation result before any run")
 	}
 	if err := e.r.Handle(ctx, jobs.Reconciliation, nil); err != nil {
 		t.Fatal(err)
 	}
-	last, ok, err := jobs.LoadReconciliation(ctx, e.pool)
+	last, ok, err := ledger.New(e.pool).LastReconciliation(ctx)
 	if err != nil || !ok || !last.Balanced || last.Imbalance != 0 || last.Report.Accounts < 2 {
 		t.Fatalf("reconciliation: %+v %v %v", last, ok, err)
 	}
@@ -319,7 +319,7 @@ func TestHoldExpiryAndReconciliation(t *testing.T) {
 	if err := e.r.Handle(ctx, jobs.Reconciliation, nil); err != nil {
 		t.Fatal(err)
 	}
-	last, _, _ = jobs.LoadReconciliation(ctx, e.pool)
+	last, _, _ = ledger.New(e.pool).LastReconciliation(ctx)
 	if last.Balanced || last.Imbalance != 7 || len(last.Report.Mismatches) != 1 {
 		t.Fatalf("tampered ledger reported as %+v", last)
 	}

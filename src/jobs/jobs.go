@@ -494,12 +494,6 @@ func (r *Runner) ExpireHolds(ctx context.Context) (int, error) {
 	}
 }
 
-// Redis keys of the last reconciliation (ledger side, "bank:").
-const (
-	keyReconLast        = "bank:reconciliation:last"
-	keyReconLastSuccess = "bank:reconciliation:last-success"
-)
-
 // Reconcile checks the ledger's invariants and stores the result for the
 // admin API and the metrics.
 func (r *Runner) Reconcile(ctx context.Context) (ledger.Report, error) {
@@ -507,7 +501,7 @@ func (r *Runner) Reconcile(ctx context.Context) (ledger.Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if err := storeReport(ctx, r.l.Pool(), rep); err != nil {
+	if err := r.l.SaveReport(ctx, rep); err != nil {
 		return rep, err
 	}
 	if !rep.Balanced() {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubebank/kubebank/src/ledger"
 )
 
 // JobLabel is the label that carries a bank job's name on every job
@@ -44,6 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // numbers and they survive restarts.
 type QueueCollector struct {
 	pool      *redis.Pool
+	ledger    *ledger.Ledger
 	namespace string
 	depth     *prometheus.Desc
 	retrying  *prometheus.Desc
@@ -54,13 +57,14 @@ type QueueCollector struct {
 	up        *prometheus.Desc
 }
 
-// NewQueueCollector returns a collector for namespace on pool.
-func NewQueueCollector(pool *redis.Pool, namespace string) *QueueCollector {
+// NewQueueCollector returns a collector for the queues in namespace on
+// pool and the reconciliation results l stored.
+func NewQueueCollector(pool *redis.Pool, l *ledger.Ledger, namespace string) *QueueCollector {
 	if namespace == "" {
 		namespace = Namespace
 	}
 	return &QueueCollector{
-		pool: pool, namespace: namespace,
+		pool: pool, ledger: l, namespace: namespace,
 		depth:     prometheus.NewDesc("bank_job_queue_depth", "Jobs waiting in the queue, by job name.", []string{JobLabel}, nil),
 		retrying:  prometheus.NewDesc("bank_jobs_retrying", "Failed jobs waiting for a retry, by job name.", []string{JobLabel}, nil),
 		dead:      prometheus.NewDesc("bank_jobs_dead", "Jobs in the dead set (out of retries), by job name.", []string{JobLabel}, nil),
@@ -93,7 +97,7 @@ func (q *QueueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(q.retrying, prometheus.GaugeValue, float64(s.Retrying), s.Job)
 		ch <- prometheus.MustNewConstMetric(q.dead, prometheus.GaugeValue, float64(s.Dead), s.Job)
 	}
-	last, ok, err := LoadReconciliation(ctx, q.pool)
+	last, ok, err := q.ledger.LastReconciliation(ctx)
 	if err != nil || !ok {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/jobs"
+	"github.com/kubebank/kubebank/src/ledger"
 )
 
 // Every per-job metric carries the job name as job_name, never as "job":
@@ -24,7 +25,7 @@ func TestJobMetricsLabelJobName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(jobs.NewQueueCollector(e.pool, ""), jobs.NewSchedulerCollector(e.pool, "", entries))
+	reg.MustRegister(jobs.NewQueueCollector(e.pool, ledger.New(e.pool), ""), jobs.NewSchedulerCollector(e.pool, "", entries))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
+	"github.com/kubebank/kubebank/src/ledger"
 )
 
 func TestScheduleParsing(t *testing.T) {
@@ -157,7 +158,7 @@ func TestSchedulerOnlyEnqueues(t *testing.T) {
 		t.Fatalf("caught-up reconciliation %+v, want the %v slot", recon, hour)
 	}
 	// Nothing was executed: no reconciliation result was stored.
-	if _, ok, _ := jobs.LoadReconciliation(ctx, e.pool); ok {
+	if _, ok, _ := ledger.New(e.pool).LastReconciliation(ctx); ok {
 		t.Fatal("the scheduler ran a job")
 	}
 }

@@ -6,23 +6,16 @@ import (
 	"fmt"
 
 	"github.com/gomodule/redigo/redis"
-)
 
-// QueueStat is the state of one job name's queues.
-type QueueStat struct {
-	Job       string `json:"job"`
-	Queued    int64  `json:"queued"`    // waiting to run
-	Retrying  int64  `json:"retrying"`  // failed, waiting for a retry
-	Scheduled int64  `json:"scheduled"` // to run later
-	Dead      int64  `json:"dead"`      // failed for good (in the dead set)
-}
+	"github.com/kubebank/kubebank/src/bank"
+)
 
 // maxScan bounds how many retry/dead/scheduled entries a stats call reads.
 const maxScan = 20_000
 
 // Stats reads queue depths and retry/dead counts per job name from the
 // gocraft/work keys in namespace.
-func Stats(ctx context.Context, pool *redis.Pool, namespace string) ([]QueueStat, error) {
+func Stats(ctx context.Context, pool *redis.Pool, namespace string) ([]bank.QueueStat, error) {
 	if namespace == "" {
 		namespace = Namespace
 	}
@@ -41,14 +34,14 @@ func Stats(ctx context.Context, pool *redis.Pool, namespace string) ([]QueueStat
 	if err := c.Flush(); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	byName := map[string]*QueueStat{}
-	out := make([]QueueStat, len(names))
+	byName := map[string]*bank.QueueStat{}
+	out := make([]bank.QueueStat, len(names))
 	for i, n := range names {
 		q, err := redis.Int64(c.Receive())
 		if err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
-		out[i] = QueueStat{Job: n, Queued: q}
+		out[i] = bank.QueueStat{Job: n, Queued: q}
 		byName[n] = &out[i]
 	}
 	for _, z := range []string{"retry", "dead", "scheduled"} {

@@ -14,6 +14,9 @@ const (
 	keyAccount    = "bank:acct:"        // hash per account
 	keyJournal    = "bank:journal:"     // stream per account: the append-only journal
 	keyAcctHolds  = "bank:acct-holds:"  // zset per account: hold id → created ms
+	// The last reconciliation report (JSON) and when a run last completed.
+	keyReconLast        = "bank:reconciliation:last"
+	keyReconLastSuccess = "bank:reconciliation:last-success"
 	// KeyOutbox is the stream of events about new postings (type, id, at),
 	// written by the posting scripts and drained by the jobs' outbox relay.
 	KeyOutbox = "bank:outbox"

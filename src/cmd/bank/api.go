@@ -17,7 +17,9 @@ import (
 
 	"github.com/kubebank/kubebank/src/api"
 	"github.com/kubebank/kubebank/src/auth"
+	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/service"
@@ -134,6 +136,7 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	})
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
 		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate, Location: loc,
-		WebhookAllowPrivate: f.webhookAllowPrivate})
+		WebhookAllowPrivate: f.webhookAllowPrivate,
+		QueueStats:          func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, pool, jobs.Namespace) }})
 	return s, probes, nil
 }

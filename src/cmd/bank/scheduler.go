@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
+	"github.com/kubebank/kubebank/src/ledger"
 )
 
 func init() {
@@ -55,7 +56,7 @@ func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts 
 	}
 	s.CatchUp = opts.CatchUp
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, opts.Namespace), jobs.NewSchedulerCollector(pool, opts.Namespace, entries))
+		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, ledger.New(pool), opts.Namespace), jobs.NewSchedulerCollector(pool, opts.Namespace, entries))
 	}
 	for _, e := range entries {
 		log.Info("schedule", "job", e.Job, "cron", e.Spec, "timezone", opts.Location.String())

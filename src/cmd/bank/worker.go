@@ -50,7 +50,7 @@ func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts wor
 	if opts.Registry != nil {
 		m = jobs.NewMetrics(opts.Registry)
 		backlog = m.Backlog
-		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, opts.Namespace))
+		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, l, opts.Namespace))
 	}
 	r := jobs.NewRunner(l, jobs.Options{Namespace: opts.Namespace, Location: opts.Location, BatchSize: opts.BatchSize,
 		DormantAfter: opts.DormantAfter, Log: log, Backlog: backlog, WebhookAllowPrivate: opts.WebhookAllowPrivate})

@@ -21,6 +21,7 @@ import (
 	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redistest"
@@ -72,7 +73,8 @@ func Start(t testing.TB, o Options) *Stack {
 	// package's concern and tested there.
 	st.Auth.Argon2 = auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
-	apiSrv := api.New(api.Config{Ledger: st.Ledger, Auth: st.Auth, Log: o.Log, Registry: prometheus.NewRegistry()})
+	apiSrv := api.New(api.Config{Ledger: st.Ledger, Auth: st.Auth, Log: o.Log, Registry: prometheus.NewRegistry(),
+		QueueStats: func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, st.Pool, jobs.Namespace) }})
 	mux := http.NewServeMux()
 	service.NewProbes(map[string]service.Check{
 		"redis": func(ctx context.Context) error { return redispool.Ping(ctx, st.Pool) },

@@ -11,10 +11,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -22,14 +24,16 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
+	"github.com/kubebank/kubebank/src/luascript"
 )
 
-// Key layout, next to the ledger's "bank:" keys.
+// Key layout: see keyspace.
 const (
-	keyUser      = "bank:user:"     // hash per user id
-	keyUsername  = "bank:username:" // username → user id
-	keyUsernames = "bank:usernames" // zset of usernames (score 0) for prefix search
-	keyToken     = "bank:token:"    // hash per SHA-256(token)
+	keyUser      = keyspace.User
+	keyUsername  = keyspace.Username
+	keyUsernames = keyspace.Usernames
+	keyToken     = keyspace.Token
 	tokenPrefix  = "kbt_"
 )
 
@@ -137,12 +141,12 @@ func NormalizeUsername(u string) (string, error) {
 	return u, nil
 }
 
-var createScript = redis.NewScript(3, `
-if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('username_taken') end
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'username', ARGV[2], 'role', ARGV[3], 'pw', ARGV[4], 'created', ARGV[5])
-redis.call('ZADD', KEYS[3], 0, ARGV[2])
-return 'ok'`)
+//go:embed scripts/*.lua
+var embedded embed.FS
+
+var scripts, _ = fs.Sub(embedded, "scripts")
+
+var createScript = luascript.Load(scripts, 3, "create_user")
 
 // CreateUser registers a user with a role.
 func (s *Service) CreateUser(ctx context.Context, username, password string, role bank.Role) (bank.User, error) {

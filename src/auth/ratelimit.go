@@ -8,6 +8,8 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
+	"github.com/kubebank/kubebank/src/luascript"
 )
 
 // Limiter counts events per key in fixed windows kept in Redis, so every
@@ -44,16 +46,9 @@ func limited(retry time.Duration, what string) *LimitError {
 		"too many %s; try again in %d seconds", what, int((retry+time.Second-1)/time.Second))}
 }
 
-func (l *Limiter) key(k string) string { return "bank:ratelimit:" + l.name + ":" + k }
+func (l *Limiter) key(k string) string { return keyspace.RateLimit + l.name + ":" + k }
 
-// hitScript increments the window's counter, starting the window when the
-// counter has no expiry yet (the first event), and returns {count, ms left
-// in the window}.
-var hitScript = redis.NewScript(1, `
-local n = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}`)
+var hitScript = luascript.Load(scripts, 1, "ratelimit_hit")
 
 // Hit records one event and returns the wait when it exceeds the limit.
 func (l *Limiter) Hit(ctx context.Context, key string) (time.Duration, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 )
 
 // Hold expiry bounds.
@@ -48,7 +49,7 @@ func (l *Ledger) Authorize(ctx context.Context, r HoldRequest) (bank.Hold, bool,
 	id := NewID("hd")
 	now := l.Now()
 	status, rid, err := decodeReply(scriptAuthorize.DoContext(ctx, c,
-		accountKey(r.Account), accountKey(r.Payee), holdKey(id), idemKey(r.Idem.Scope, r.Idem.Key), keyHoldExpiry, acctHoldsKey(r.Account),
+		accountKey(r.Account), accountKey(r.Payee), holdKey(id), idemKey(r.Idem.Scope, r.Idem.Key), keyspace.HoldExpiry, acctHoldsKey(r.Account),
 		r.Amount, r.Currency, id, now.UnixMilli(), now.Add(r.TTL).UnixMilli(), r.Description, r.Idem.Hash,
 		int64(l.IdempotencyTTL.Seconds()), r.InitiatedBy))
 	if err != nil {
@@ -102,7 +103,7 @@ func (l *Ledger) settle(ctx context.Context, action, holdID string, amount int64
 	a := strconv.FormatInt(amount, 10)
 	status, _, err := decodeReply(scriptSettle.DoContext(ctx, c,
 		holdKey(holdID), accountKey(h.Account), accountKey(h.Payee), journalKey(h.Account), journalKey(h.Payee),
-		transferKey(tid), idemKey(idem.Scope, idem.Key), keyHoldExpiry, KeyOutbox,
+		transferKey(tid), idemKey(idem.Scope, idem.Key), keyspace.HoldExpiry, KeyOutbox,
 		action, a, "-"+a, tid, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), by, bank.MaxBalance, desc))
 	if err != nil {
 		return bank.Hold{}, false, err
@@ -153,7 +154,7 @@ func (l *Ledger) DueHolds(ctx context.Context, t time.Time, limit int) ([]string
 		return nil, err
 	}
 	defer c.Close()
-	ids, err := redis.Strings(c.Do("ZRANGE", keyHoldExpiry, "-inf", t.UnixMilli(), "BYSCORE", "LIMIT", 0, limit))
+	ids, err := redis.Strings(c.Do("ZRANGE", keyspace.HoldExpiry, "-inf", t.UnixMilli(), "BYSCORE", "LIMIT", 0, limit))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

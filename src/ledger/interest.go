@@ -54,8 +54,6 @@ func DayFromOrdinal(o int64, loc *time.Location) Day {
 // Next returns the following day.
 func (d Day) Next(loc *time.Location) Day { return NewDay(d.End, loc) }
 
-func interestKey(n string) string { return "bank:interest:" + n }
-
 // InterestTransferID is the deterministic id of an account's interest
 // posting for a day: the business key, visible in the journal.
 func InterestTransferID(account string, d Day) string {

@@ -11,35 +11,31 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
+	"github.com/kubebank/kubebank/src/luascript"
 )
 
 //go:embed scripts/*.lua
-var scriptFS embed.FS
+var embedded embed.FS
+
+// scripts holds the ledger's Lua: money.lua, the helpers every posting
+// script shares, and one file per operation.
+var scripts, _ = fs.Sub(embedded, "scripts")
 
 // DefaultIdempotencyTTL is how long a replay returns the original result.
 const DefaultIdempotencyTTL = 7 * 24 * time.Hour
 
-// scriptText returns an embedded script; a missing one is a build
-// mistake, so it panics at start-up.
-func scriptText(name string) string {
-	b, err := scriptFS.ReadFile("scripts/" + name + ".lua")
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
+// loadScript returns the ledger script name, run after the money helpers.
 func loadScript(keys int, name string) *redis.Script {
-	return redis.NewScript(keys, scriptText("lib")+"\n"+scriptText(name))
+	return luascript.Load(scripts, keys, "money", name)
 }
 
 var (
@@ -98,13 +94,7 @@ type Idem struct {
 // decodeReply turns a script reply {status, id} or an error reply into Go.
 func decodeReply(reply any, err error) (status, id string, _ error) {
 	if err != nil {
-		var re redis.Error
-		if errors.As(err, &re) {
-			if e, ok := bank.LedgerErrors[strings.TrimPrefix(string(re), "ERR ")]; ok {
-				return "", "", e
-			}
-		}
-		return "", "", fmt.Errorf("ledger: %w", err)
+		return "", "", luascript.Error("ledger", err)
 	}
 	vals, err := redis.Strings(reply, nil)
 	if err != nil || len(vals) != 2 {
@@ -127,7 +117,7 @@ func (l *Ledger) EnsureSystemAccounts(ctx context.Context) error {
 		cur, _ := bank.LookupCurrency(code)
 		for purpose, name := range map[int]string{bank.PurposeTellerCash: "Teller cash " + code, bank.PurposeInterestExpense: "Interest expense " + code} {
 			n := bank.SystemAccountNumber(purpose, cur)
-			if _, _, err := decodeReply(scriptSystem.DoContext(ctx, c, accountKey(n), keyAccounts, n, code, name, now)); err != nil {
+			if _, _, err := decodeReply(scriptSystem.DoContext(ctx, c, accountKey(n), keyspace.Accounts, n, code, name, now)); err != nil {
 				return err
 			}
 		}
@@ -188,7 +178,7 @@ func (l *Ledger) Open(ctx context.Context, r OpenRequest) (bank.Account, error) 
 		return bank.Account{}, err
 	}
 	defer c.Close()
-	seq, err := redis.Int64(c.Do("INCR", keySeqAccount))
+	seq, err := redis.Int64(c.Do("INCR", keyspace.AccountSeq))
 	if err != nil {
 		return bank.Account{}, fmt.Errorf("ledger: %w", err)
 	}
@@ -198,7 +188,7 @@ func (l *Ledger) Open(ctx context.Context, r OpenRequest) (bank.Account, error) 
 	c.Send("HSET", accountKey(n), "number", n, "owner", r.Owner, "name", r.Name, "type", string(r.Type),
 		"currency", r.Currency, "status", string(bank.Active), "balance", 0, "held", 0,
 		"overdraft", r.OverdraftLimit, "rate", r.InterestRate, "created", now, "last_activity", now)
-	c.Send("SADD", keyAccounts, n)
+	c.Send("SADD", keyspace.Accounts, n)
 	c.Send("SADD", ownerKey(r.Owner), n)
 	if _, err := c.Do("EXEC"); err != nil {
 		return bank.Account{}, fmt.Errorf("ledger: %w", err)
@@ -293,7 +283,7 @@ func (l *Ledger) AccountNumbers(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer c.Close()
-	nums, err := redis.Strings(c.Do("SORT", keyAccounts, "ALPHA"))
+	nums, err := redis.Strings(c.Do("SORT", keyspace.Accounts, "ALPHA"))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}

@@ -9,12 +9,13 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/luascript"
 )
 
 // scriptPostOnce wraps transfer.lua as a Lua function so that postings
 // made once per business key follow exactly the same rules as any other.
-var scriptPostOnce = redis.NewScript(9, scriptText("lib")+
-	"\nlocal function transfer_script(KEYS, ARGV)\n"+scriptText("transfer")+"\nend\n"+scriptText("post_once"))
+var scriptPostOnce = luascript.New(9, luascript.Read(scripts, "money"),
+	luascript.Function("transfer_script", luascript.Read(scripts, "transfer")), luascript.Read(scripts, "post_once"))
 
 // Outcome of PostOnce.
 type Outcome struct {

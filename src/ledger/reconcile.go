@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/keyspace"
 )
 
 // Mismatch is an account whose balance differs from the sum of its
@@ -71,11 +73,6 @@ func (r Report) Imbalance() int64 {
 	return t
 }
 
-// keyReconCheckpoint stores, per account, how far its journal has been
-// verified: "<last stream id> <sum up to it>". Later checks read only
-// newer entries, so the hourly job stays cheap as journals grow.
-const keyReconCheckpoint = "bank:recon:checkpoint:"
-
 // Reconcile checks the invariants incrementally: the per-currency sums of
 // all balances (read in one atomic script, so concurrent postings cannot
 // cause false alarms) and, for each account, that its balance equals the
@@ -97,7 +94,7 @@ func (l *Ledger) reconcile(ctx context.Context, full bool) (Report, error) {
 	if rep.Sums, rep.HeldMismatches, err = currencySums(ctx, c); err != nil {
 		return rep, err
 	}
-	nums, err := redis.Strings(c.Do("SMEMBERS", keyAccounts))
+	nums, err := redis.Strings(c.Do("SMEMBERS", keyspace.Accounts))
 	if err != nil {
 		return rep, fmt.Errorf("ledger: %w", err)
 	}
@@ -118,7 +115,7 @@ func (l *Ledger) reconcile(ctx context.Context, full bool) (Report, error) {
 }
 
 func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, []HeldMismatch, error) {
-	reply, err := redis.Values(scriptSums.DoContext(ctx, c, keyAccounts, keyHoldExpiry, keyAccount, keyHold))
+	reply, err := redis.Values(scriptSums.DoContext(ctx, c, keyspace.Accounts, keyspace.HoldExpiry, keyspace.Account, keyspace.Hold))
 	if err != nil || len(reply) != 2 {
 		return nil, nil, fmt.Errorf("ledger: sums: %v", err)
 	}
@@ -155,7 +152,7 @@ func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, []HeldMi
 func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int64, error) {
 	lastID, verified := "-", int64(0)
 	if !full {
-		ck, err := redis.String(c.Do("GET", keyReconCheckpoint+n))
+		ck, err := redis.String(c.Do("GET", reconCheckKey(n)))
 		if err != nil && err != redis.ErrNil {
 			return nil, 0, fmt.Errorf("ledger: %w", err)
 		}
@@ -188,7 +185,7 @@ func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int
 	}
 	if len(entries) > 0 {
 		ck := entries[len(entries)-1].ID + " " + fmt.Sprint(sum)
-		if _, err := c.Do("SET", keyReconCheckpoint+n, ck); err != nil {
+		if _, err := c.Do("SET", reconCheckKey(n), ck); err != nil {
 			return nil, 0, fmt.Errorf("ledger: %w", err)
 		}
 	}

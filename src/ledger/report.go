@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/keyspace"
 )
 
 // LastReconciliation is the stored result of the last reconciliation run,
@@ -30,10 +32,10 @@ func (l *Ledger) SaveReport(ctx context.Context, rep Report) error {
 	}
 	defer c.Close()
 	c.Send("MULTI")
-	c.Send("SET", keyReconLast, b)
+	c.Send("SET", keyspace.ReconLast, b)
 	// "Success" is a completed check: an imbalance is a separate alert
 	// (bank_ledger_imbalance), a stale timestamp means the job stopped.
-	c.Send("SET", keyReconLastSuccess, time.Now().Unix())
+	c.Send("SET", keyspace.ReconSuccess, time.Now().Unix())
 	if _, err := c.Do("EXEC"); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
@@ -48,7 +50,7 @@ func (l *Ledger) LastReconciliation(ctx context.Context) (_ LastReconciliation, 
 		return LastReconciliation{}, false, err
 	}
 	defer c.Close()
-	vals, err := redis.Values(c.Do("MGET", keyReconLast, keyReconLastSuccess))
+	vals, err := redis.Values(c.Do("MGET", keyspace.ReconLast, keyspace.ReconSuccess))
 	if err != nil {
 		return LastReconciliation{}, false, fmt.Errorf("ledger: %w", err)
 	}

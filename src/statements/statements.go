@@ -17,6 +17,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
@@ -102,8 +103,8 @@ type Store struct{ pool *redis.Pool }
 // NewStore returns a store on pool.
 func NewStore(pool *redis.Pool) *Store { return &Store{pool: pool} }
 
-func key(account, month string) string { return "bank:statement:" + account + ":" + month }
-func indexKey(account string) string   { return "bank:statements:" + account }
+func key(account, month string) string { return keyspace.Statement + account + ":" + month }
+func indexKey(account string) string   { return keyspace.StatementIndex + account }
 
 func monthScore(month string) int64 {
 	y, _ := strconv.Atoi(month[:4])

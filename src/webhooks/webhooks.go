@@ -41,6 +41,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 )
 
 // Event types.
@@ -106,9 +107,9 @@ type Store struct {
 // NewStore returns a store on pool that registers only URLs opt allows.
 func NewStore(pool *redis.Pool, opt Options) *Store { return &Store{pool: pool, opt: opt} }
 
-func hookKey(id string) string          { return "bank:webhook:" + id }
-func ownerKey(owner string) string      { return "bank:webhooks:" + owner }
-func deliveredKey(id, ev string) string { return "bank:webhook-delivered:" + id + ":" + ev }
+func hookKey(id string) string          { return keyspace.Webhook + id }
+func ownerKey(owner string) string      { return keyspace.WebhookOwner + owner }
+func deliveredKey(id, ev string) string { return keyspace.WebhookDelivered + id + ":" + ev }
 
 // ErrNotFound is returned for a webhook that does not exist or is not the caller's.
 var ErrNotFound = &bank.Error{Kind: bank.KindNotFound, Code: "webhook_not_found", Message: "webhook not found"}

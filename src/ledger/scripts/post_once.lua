@@ -3,7 +3,7 @@
 -- 'failed:<error code>'. Standing orders use it so that a due date is
 -- either paid or recorded as failed, never both, however many workers
 -- run it and whenever funds arrive. The transfer rules are transfer.lua's
--- own (the loader wraps that file as the function transfer_script), so
+-- own (the loader wraps that file as the function transfer_script, see luascript.Function), so
 -- the two can never disagree.
 -- An optional guard makes the posting conditional on the state of the
 -- thing that asked for it (a standing order must still be active): the

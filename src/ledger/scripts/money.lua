@@ -1,12 +1,5 @@
--- Shared helpers, prepended to every script by the Go loader.
--- Numbers: amounts and balances arrive as decimal strings and are bounded
--- (|balance| <= max_balance <= 1e15 < 2^53) so Lua doubles hold them
--- exactly; they are written back with string.format('%d'), never tostring,
--- which would switch to exponent notation above 1e14.
-
-local function fmt(n) return string.format('%d', n) end
-
-local function fail(code) return redis.error_reply(code) end
+-- The money helpers shared by the ledger's scripts; the ledger loads
+-- them after luascript's lib.lua and before each script.
 
 -- journal_id returns an explicit stream id "<ms>-*" at or after both the
 -- caller's clock and the stream's last entry, so ids stay monotonic per
@@ -31,22 +24,6 @@ local function load_account(key)
   a.held = tonumber(a.held or '0')
   a.overdraft = tonumber(a.overdraft or '0')
   return a
-end
-
--- idem_check returns (nil) when the key is new, the stored result id when
--- the same request is replayed, or an error reply for a different request.
-local function idem_check(key, hash)
-  if key == '' then return nil end
-  local prev = redis.call('HMGET', key, 'hash', 'result')
-  if prev[1] == false then return nil end
-  if prev[1] ~= hash then return fail('idempotency_conflict') end
-  return {'replay', prev[2]}
-end
-
-local function idem_store(key, hash, result, ttl)
-  if key == '' then return end
-  redis.call('HSET', key, 'hash', hash, 'result', result)
-  if tonumber(ttl) > 0 then redis.call('EXPIRE', key, ttl) end
 end
 
 -- can_move checks the status rules for moving money from a to b: a closed

@@ -1,0 +1,122 @@
+// Package keyspace is the registry of every Redis key the bank uses. Each
+// key family is one constant here and one entry in Families, which says
+// what it holds, which package owns it and how long it lives. Stores build
+// their keys from these constants only, so two packages cannot claim one
+// prefix unnoticed: a test checks that no family covers another's keys.
+//
+// Every family but the job queues starts with "bank:"; gocraft/work keeps
+// its queues under its own namespace, JobNamespace + ":".
+package keyspace
+
+// The ledger's keys (package ledger): accounts, journals, postings, holds.
+const (
+	Accounts      = "bank:accounts"     // every account number
+	AccountSeq    = "bank:seq:account"  // customer account number sequence
+	Account       = "bank:acct:"        // + number
+	Journal       = "bank:journal:"     // + number
+	AccountHolds  = "bank:acct-holds:"  // + number
+	OwnerAccounts = "bank:owner:"       // + user id + ":accounts"
+	Transfer      = "bank:transfer:"    // + transfer id
+	Hold          = "bank:hold:"        // + hold id
+	HoldExpiry    = "bank:holds:expiry" // hold id → expiry ms
+	Idempotency   = "bank:idem:"        // + scope + ":" + Idempotency-Key
+	Outbox        = "bank:outbox"       // events about new postings
+	Interest      = "bank:interest:"    // + number
+	ReconCheck    = "bank:recon:checkpoint:"
+	ReconLast     = "bank:reconciliation:last"
+	ReconSuccess  = "bank:reconciliation:last-success"
+)
+
+// Users, tokens and rate limits (package auth).
+const (
+	User      = "bank:user:"     // + user id
+	Username  = "bank:username:" // + username
+	Usernames = "bank:usernames" // every username, for prefix search
+	Token     = "bank:token:"    // + SHA-256 of the token
+	RateLimit = "bank:ratelimit:"
+)
+
+// Standing orders (package standing).
+const (
+	StandingOrder = "bank:standing:"       // + order id
+	StandingRuns  = "bank:standing-runs:"  // + order id
+	StandingOwner = "bank:standing-owner:" // + user id
+	StandingDue   = "bank:standing-due"    // order id → next due day
+)
+
+// Statements (package statements) and webhooks (package webhooks).
+const (
+	Statement        = "bank:statement:"  // + account + ":" + month
+	StatementIndex   = "bank:statements:" // + account
+	Webhook          = "bank:webhook:"    // + webhook id
+	WebhookOwner     = "bank:webhooks:"   // + user id
+	WebhookDelivered = "bank:webhook-delivered:"
+)
+
+// Background jobs (package jobs) and the web app's sessions (package web).
+const (
+	OutboxRelayed = "bank:outbox:relayed:" // + event type + ":" + id
+	JobNamespace  = "bank-jobs"            // gocraft/work's keys: JobNamespace + ":..."
+	WebSession    = "bank:web:session:"    // + SHA-256 of the cookie
+)
+
+// Type is a Redis data type.
+type Type string
+
+// Redis types the bank stores.
+const (
+	String Type = "string"
+	Hash   Type = "hash"
+	Set    Type = "set"
+	ZSet   Type = "zset"
+	Stream Type = "stream"
+	List   Type = "list"
+	Mixed  Type = "mixed"
+)
+
+// Family is one kind of key: Key itself when Exact, otherwise every key
+// that starts with Key.
+type Family struct {
+	Key      string
+	Exact    bool
+	Type     Type
+	Owner    string // the package that writes it
+	Lifetime string // when it goes away
+	Holds    string
+}
+
+// Families documents every key the bank keeps, grouped by owner.
+var Families = []Family{
+	{Accounts, true, Set, "ledger", "forever", "every account number, system accounts included"},
+	{AccountSeq, true, String, "ledger", "forever", "the customer account number sequence"},
+	{Account, false, Hash, "ledger", "forever (closed accounts stay)", "an account: owner, type, currency, status, balance, held, limits"},
+	{Journal, false, Stream, "ledger", "forever: the append-only journal", "an account's journal entries"},
+	{AccountHolds, false, ZSet, "ledger", "forever", "an account's holds by creation time"},
+	{OwnerAccounts, false, Set, "ledger", "forever", "a user's account numbers"},
+	{Transfer, false, Hash, "ledger", "forever", "a posting's record"},
+	{Hold, false, Hash, "ledger", "forever", "a hold and its state"},
+	{HoldExpiry, true, ZSet, "ledger", "entries leave when the hold ends", "authorised holds by expiry"},
+	{Idempotency, false, Hash, "ledger (lib.lua)", "the idempotency TTL, 7 days", "an Idempotency-Key's request hash and result id, for every state-creating request"},
+	{Outbox, true, Stream, "ledger scripts; drained by jobs", "entries leave once relayed", "events about new postings"},
+	{Interest, false, Hash, "ledger", "forever", "an account's accrual state: last day, carried remainder"},
+	{ReconCheck, false, String, "ledger", "forever", "how far an account's journal has been reconciled"},
+	{ReconLast, true, String, "ledger", "replaced by each run", "the last reconciliation report (JSON)"},
+	{ReconSuccess, true, String, "ledger", "replaced by each run", "when reconciliation last completed (Unix s)"},
+	{User, false, Hash, "auth", "forever", "a user: username, role, password hash"},
+	{Username, false, String, "auth", "forever", "a username's user id"},
+	{Usernames, true, ZSet, "auth", "forever", "every username, for prefix search"},
+	{Token, false, Hash, "auth", "the token's expiry, or logout", "an API token's user and expiry"},
+	{RateLimit, false, String, "auth", "the limit's window", "a rate limit counter: limit name + ':' + key"},
+	{StandingOrder, false, Hash, "standing", "forever", "a standing order"},
+	{StandingRuns, false, Hash, "standing (via ledger.PostOnce)", "forever", "an order's outcome per due date"},
+	{StandingOwner, false, ZSet, "standing", "forever", "a user's orders by creation time"},
+	{StandingDue, true, ZSet, "standing", "entries leave when an order ends", "active orders by next due day"},
+	{Statement, false, String, "statements", "forever", "a monthly statement (JSON)"},
+	{StatementIndex, false, ZSet, "statements", "forever", "an account's statement months"},
+	{Webhook, false, Hash, "webhooks", "until deleted", "a webhook: owner, URL, secret, events"},
+	{WebhookOwner, false, ZSet, "webhooks", "until deleted", "a user's webhooks"},
+	{WebhookDelivered, false, String, "webhooks", "7 days", "an event delivered to a webhook, against duplicates"},
+	{OutboxRelayed, false, String, "jobs", "a day", "an outbox event whose deliveries were enqueued"},
+	{JobNamespace + ":", false, Mixed, "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state"},
+	{WebSession, false, String, "web", "the session's expiry", "a browser session (JSON): API token, user, flash"},
+}

@@ -1,0 +1,65 @@
+// Package luascript loads the Lua scripts the bank runs in Redis, one way
+// for all of them. Each script is a .lua file embedded by the package that
+// owns its keys; it runs after lib.lua, the helpers every script may use
+// (exact number formatting, error replies and the idempotency record), so
+// that every write that honours an Idempotency-Key does it with the same
+// two functions.
+package luascript
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+//go:embed lib.lua
+var lib string
+
+// Read returns the script name (without ".lua") from fsys. A missing
+// script is a build mistake, so it panics at start-up.
+func Read(fsys fs.FS, name string) string {
+	b, err := fs.ReadFile(fsys, name+".lua")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// Function wraps a script's text as a local Lua function fn(KEYS, ARGV),
+// so that a script loaded after it can run it as one step of its own.
+func Function(fn, text string) string {
+	return "local function " + fn + "(KEYS, ARGV)\n" + text + "\nend\n"
+}
+
+// New returns the script of keyCount keys made of lib.lua followed by parts.
+func New(keyCount int, parts ...string) *redis.Script {
+	return redis.NewScript(keyCount, lib+"\n"+strings.Join(parts, "\n"))
+}
+
+// Load is New with each part read from fsys by name.
+func Load(fsys fs.FS, keyCount int, names ...string) *redis.Script {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = Read(fsys, n)
+	}
+	return New(keyCount, parts...)
+}
+
+// Error turns a script's error reply that names a rule (fail('code') in
+// Lua, e.g. "idempotency_conflict") into the domain error with that code;
+// any other error is wrapped with what, the caller's package name.
+func Error(what string, err error) error {
+	var re redis.Error
+	if errors.As(err, &re) {
+		if e, ok := bank.LedgerErrors[strings.TrimPrefix(string(re), "ERR ")]; ok {
+			return e
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

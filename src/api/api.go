@@ -104,7 +104,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.Ledger.Pool()),
 		statements: statements.NewStore(cfg.Ledger.Pool()),
-		standing:   standing.NewStore(cfg.Ledger, cfg.Location),
+		standing:   standing.NewStore(cfg.Ledger.Pool(), cfg.Ledger, cfg.Location),
 		webhooks:   webhooks.NewStore(cfg.Ledger.Pool(), webhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})}
 	s.router = s.routes()
 	return s

@@ -115,7 +115,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The key's hash covers the request, so a different body is a conflict.
-	o, replayed, err := s.standing.Create(r.Context(), userOf(r).ID, req, s.l.Now(), idem.Key)
+	o, replayed, err := s.standing.Create(r.Context(), userOf(r).ID, req, s.l.Now(), idem)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,5 +1,5 @@
 // Package apiclient is the Go client of the bank's HTTP API
-// (docs/api-contract.md). The web app uses it so that every money rule
+// (docs/api.md, src/api/openapi.yaml). The web app uses it so that every money rule
 // stays in the API; tests and tools may reuse it. Every call takes the
 // caller's bearer token explicitly: the client itself holds no identity.
 package apiclient

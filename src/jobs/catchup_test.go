@@ -83,7 +83,7 @@ func TestStandingOrderCatchUpIsComplete(t *testing.T) {
 	to := e.open(t, "bob", bank.Checking, 0)
 	e.deposit(t, from.Number, 1_000_000)
 	o, _, err := e.r.Standing.Create(ctx, "alice", standing.Request{From: from.Number, To: to.Number, Amount: 100,
-		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01"}, e.now, "")
+		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01"}, e.now, ledger.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -191,13 +191,13 @@ func TestStandingOrders(t *testing.T) {
 	to := e.open(t, "bob", bank.Checking, 0)
 	e.deposit(t, from.Number, 2_500)
 	o, _, err := e.r.Standing.Create(ctx, "alice", standing.Request{From: from.Number, To: to.Number, Amount: 1_000,
-		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01", Count: 4}, e.now, "k1")
+		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01", Count: 4}, e.now, ledger.Idem{Scope: "alice", Key: "k1", Hash: "order-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another customer's account cannot be the source.
 	if _, _, err := e.r.Standing.Create(ctx, "mallory", standing.Request{From: from.Number, To: to.Number, Amount: 1,
-		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01"}, e.now, ""); err == nil {
+		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01"}, e.now, ledger.Idem{}); err == nil {
 		t.Fatal("mallory created an order on alice's account")
 	}
 	run := func(date string) {
@@ -248,13 +248,13 @@ func TestStandingOrders(t *testing.T) {
 	}
 	// Idempotent creation: same key → same order.
 	again, replayed, err := e.r.Standing.Create(ctx, "alice", standing.Request{From: from.Number, To: to.Number, Amount: 1_000,
-		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01", Count: 4}, e.now, "k1")
+		Currency: "EUR", Frequency: standing.Daily, FirstDate: "2026-01-01", Count: 4}, e.now, ledger.Idem{Scope: "alice", Key: "k1", Hash: "order-1"})
 	if err != nil || !replayed || again.ID != o.ID {
 		t.Fatalf("replay: %v %v %v", again.ID, replayed, err)
 	}
 	// Cancel stops future dates.
 	o2, _, err := e.r.Standing.Create(ctx, "alice", standing.Request{From: from.Number, To: to.Number, Amount: 10,
-		Currency: "EUR", Frequency: standing.Monthly, FirstDate: "2026-01-31"}, e.now, "")
+		Currency: "EUR", Frequency: standing.Monthly, FirstDate: "2026-01-31"}, e.now, ledger.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func NewRunner(l *ledger.Ledger, o Options) *Runner {
 	return &Runner{
 		l: l, opt: o, enq: work.NewEnqueuer(o.Namespace, l.Pool()),
 		Statements: statements.NewStore(l.Pool()),
-		Standing:   standing.NewStore(l, o.Location),
+		Standing:   standing.NewStore(l.Pool(), l, o.Location),
 		Hooks:      hooks,
 		Publisher:  NewPublisher(l.Pool(), o.Namespace),
 		deliver:    &webhooks.Deliverer{Store: hooks, Client: o.HTTPClient, Now: time.Now},

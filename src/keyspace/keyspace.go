@@ -60,6 +60,16 @@ const (
 	WebSession    = "bank:web:session:"    // + SHA-256 of the cookie
 )
 
+// IdempotencyRecord is the key of the idempotency record for an
+// Idempotency-Key, scoped (by user, or by job) so that one customer's key
+// can never replay another's request; "" for no key.
+func IdempotencyRecord(scope, key string) string {
+	if key == "" {
+		return ""
+	}
+	return Idempotency + scope + ":" + key
+}
+
 // Type is a Redis data type.
 type Type string
 

@@ -32,7 +32,7 @@ type HoldRequest struct {
 // Authorize places a hold: the available balance drops now, the posted
 // balance only on capture.
 func (l *Ledger) Authorize(ctx context.Context, r HoldRequest) (bank.Hold, bool, error) {
-	if err := validatePosting(Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
+	if err := ValidatePosting(Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
 		return bank.Hold{}, false, err
 	}
 	if r.TTL == 0 {

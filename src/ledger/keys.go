@@ -19,11 +19,4 @@ func interestKey(n string) string  { return keyspace.Interest + n }
 // newer entries, so the hourly job stays cheap as journals grow.
 func reconCheckKey(n string) string { return keyspace.ReconCheck + n }
 
-// idemKey is the key of an idempotency record. Keys are scoped (by user, or
-// by job) so one customer's key can never replay another's request.
-func idemKey(scope, key string) string {
-	if key == "" {
-		return ""
-	}
-	return keyspace.Idempotency + scope + ":" + key
-}
+func idemKey(scope, key string) string { return keyspace.IdempotencyRecord(scope, key) }

@@ -54,7 +54,7 @@ func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field st
 	if !strings.HasPrefix(outcomeKey, "bank:") || field == "" {
 		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a bank: key and a field")
 	}
-	if err := validatePosting(p); err != nil {
+	if err := ValidatePosting(p); err != nil {
 		return Outcome{}, err
 	}
 	if p.Kind == "" {

@@ -40,7 +40,7 @@ type Posting struct {
 // MaxDescription bounds free text stored in the journal (bytes).
 const MaxDescription = 200
 
-func validatePosting(p Posting) error {
+func ValidatePosting(p Posting) error {
 	if err := bank.ValidateAmount(p.Amount); err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func validatePosting(p Posting) error {
 // idempotency key had already been used for the same request; the
 // original transfer is returned and no money moves.
 func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed bool, err error) {
-	if err := validatePosting(p); err != nil {
+	if err := ValidatePosting(p); err != nil {
 		return bank.Transfer{}, false, err
 	}
 	if p.Kind == "" {

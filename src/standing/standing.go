@@ -7,19 +7,21 @@ package standing
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/luascript"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // Frequencies.
@@ -75,36 +77,34 @@ type Request struct {
 
 // Store keeps orders in Redis next to the ledger.
 type Store struct {
-	l   *ledger.Ledger
-	loc *time.Location
+	pool *redis.Pool
+	l    *ledger.Ledger
+	loc  *time.Location
 }
 
-// NewStore returns a store on the ledger's Redis; dates are days in loc.
-func NewStore(l *ledger.Ledger, loc *time.Location) *Store { return &Store{l: l, loc: loc} }
-
-const keyDue = "bank:standing-due" // zset order id → next due day ordinal
-
-// createScript stores a new order and its idempotency record together.
-// KEYS: 1 idempotency record (empty for none), 2 order, 3 owner index, 4 due index
-// ARGV: 1 "hash:id", 2 ttl s, 3 created ms, 4 first due ordinal, 5.. order fields
-var createScript = redis.NewScript(4, `
-if KEYS[1] ~= '' then
-  local prev = redis.call('GET', KEYS[1])
-  if prev then return {'replay', prev} end
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-end
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[3], ARGV[3], string.match(ARGV[1], ':(.*)$'))
-redis.call('ZADD', KEYS[4], ARGV[4], string.match(ARGV[1], ':(.*)$'))
-return {'ok', ARGV[1]}
-`)
-
-func orderKey(id string) string    { return "bank:standing:" + id }
-func runsKey(id string) string     { return "bank:standing-runs:" + id }
-func ownerKey(owner string) string { return "bank:standing-owner:" + owner }
-func idemKey(owner, k string) string {
-	return "bank:standing-idem:" + owner + ":" + k
+// NewStore returns a store of orders on pool, paid through l; dates are
+// days in loc.
+func NewStore(pool *redis.Pool, l *ledger.Ledger, loc *time.Location) *Store {
+	return &Store{pool: pool, l: l, loc: loc}
 }
+
+//go:embed scripts/*.lua
+var embedded embed.FS
+
+var scripts, _ = fs.Sub(embedded, "scripts")
+
+var (
+	createScript   = luascript.Load(scripts, 4, "create")
+	cancelScript   = luascript.Load(scripts, 2, "cancel")
+	advanceScript  = luascript.Load(scripts, 2, "advance")
+	completeScript = luascript.Load(scripts, 2, "complete")
+)
+
+const keyDue = keyspace.StandingDue
+
+func orderKey(id string) string    { return keyspace.StandingOrder + id }
+func runsKey(id string) string     { return keyspace.StandingRuns + id }
+func ownerKey(owner string) string { return keyspace.StandingOwner + owner }
 
 func invalid(code, f string, a ...any) error { return bank.Errorf(bank.KindInvalid, code, f, a...) }
 
@@ -138,103 +138,122 @@ func DueDate(first time.Time, freq string, n int) time.Time {
 	return time.Date(t.Year(), t.Month(), min(d, last), 0, 0, 0, 0, first.Location())
 }
 
-func (r Request) hash() string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%s|%s|%s|%s|%s|%d", r.From, r.To, r.Amount, r.Currency, r.Description, r.Frequency, r.FirstDate, r.EndDate, r.Count)))
-	return hex.EncodeToString(h[:])
-}
-
 // Create validates and stores a new order for owner, whose account From
 // must be. today is the current day: the first date may not be earlier.
-// idemKey, when set, makes creation idempotent: the same key and request
-// return the same order (replayed true), a different request is a conflict.
-func (s *Store) Create(ctx context.Context, owner string, r Request, today time.Time, idemKeyValue string) (Order, bool, error) {
-	if err := bank.ValidateAmount(r.Amount); err != nil {
-		return Order{}, false, err
-	}
-	if _, err := bank.LookupCurrency(r.Currency); err != nil {
-		return Order{}, false, err
-	}
-	if len(r.Description) > ledger.MaxDescription {
-		return Order{}, false, invalid("invalid_description", "description must be at most %d bytes", ledger.MaxDescription)
-	}
-	if r.Frequency != Daily && r.Frequency != Weekly && r.Frequency != Monthly {
-		return Order{}, false, invalid("invalid_frequency", "frequency must be daily, weekly or monthly")
-	}
-	first, err := s.parseDate("first_date", r.FirstDate)
+// idem makes creation idempotent the way every money-moving request is
+// (the ledger's record, the caller's request fingerprint): the same key
+// and request return the same order (replayed true), a different request
+// is a conflict. A zero idem creates without a key.
+func (s *Store) Create(ctx context.Context, owner string, r Request, today time.Time, idem ledger.Idem) (Order, bool, error) {
+	first, err := s.validate(r, today)
 	if err != nil {
 		return Order{}, false, err
 	}
-	if first.Ordinal < ledger.NewDay(today, s.loc).Ordinal {
-		return Order{}, false, invalid("invalid_date", "first_date must be today or later")
+	if err := s.checkAccounts(ctx, owner, r); err != nil {
+		return Order{}, false, err
 	}
-	if r.EndDate != "" {
-		end, err := s.parseDate("end_date", r.EndDate)
-		if err != nil {
-			return Order{}, false, err
-		}
-		if end.Ordinal < first.Ordinal {
-			return Order{}, false, invalid("invalid_date", "end_date must not be before first_date")
-		}
+	id, replayed, err := s.store(ctx, owner, r, first, idem)
+	if err != nil {
+		return Order{}, false, err
+	}
+	o, err := s.Get(ctx, owner, id)
+	return o, replayed, err
+}
+
+// validate checks the request's own fields and returns its first due day.
+// Amount, currency and description follow the ledger's posting rules.
+func (s *Store) validate(r Request, today time.Time) (ledger.Day, error) {
+	if err := ledger.ValidatePosting(ledger.Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
+		return ledger.Day{}, err
+	}
+	if r.Frequency != Daily && r.Frequency != Weekly && r.Frequency != Monthly {
+		return ledger.Day{}, invalid("invalid_frequency", "frequency must be daily, weekly or monthly")
+	}
+	first, err := s.validateDates(r, today)
+	if err != nil {
+		return ledger.Day{}, err
 	}
 	if r.Count < 0 || r.Count > 10_000 {
-		return Order{}, false, invalid("invalid_count", "count must be between 1 and 10000 when given")
+		return ledger.Day{}, invalid("invalid_count", "count must be between 1 and 10000 when given")
 	}
 	for _, n := range []string{r.From, r.To} {
 		if err := bank.ValidateAccountNumber(n); err != nil {
-			return Order{}, false, err
+			return ledger.Day{}, err
 		}
 	}
+	return first, nil
+}
+
+// validateDates checks that the first date is today or later and the end
+// date, when given, not before it.
+func (s *Store) validateDates(r Request, today time.Time) (ledger.Day, error) {
+	first, err := s.parseDate("first_date", r.FirstDate)
+	if err != nil {
+		return ledger.Day{}, err
+	}
+	if first.Ordinal < ledger.NewDay(today, s.loc).Ordinal {
+		return ledger.Day{}, invalid("invalid_date", "first_date must be today or later")
+	}
+	if r.EndDate == "" {
+		return first, nil
+	}
+	end, err := s.parseDate("end_date", r.EndDate)
+	if err != nil {
+		return ledger.Day{}, err
+	}
+	if end.Ordinal < first.Ordinal {
+		return ledger.Day{}, invalid("invalid_date", "end_date must not be before first_date")
+	}
+	return first, nil
+}
+
+// checkAccounts refuses, at creation, an order the payment script would
+// refuse on every due date: another customer's account, a missing or
+// system account, two equal accounts, another currency. The script checks
+// the accounts again when it pays (their state may change meanwhile).
+func (s *Store) checkAccounts(ctx context.Context, owner string, r Request) error {
 	from, err := s.l.Account(ctx, r.From)
 	if err != nil {
-		return Order{}, false, err
+		return err
 	}
 	if from.Owner != owner {
-		return Order{}, false, bank.ErrAccountNotFound
+		return bank.ErrAccountNotFound
 	}
 	to, err := s.l.Account(ctx, r.To)
 	if err != nil {
-		return Order{}, false, err
+		return err
 	}
-	if r.From == r.To {
-		return Order{}, false, bank.ErrSameAccount
+	switch {
+	case r.From == r.To:
+		return bank.ErrSameAccount
+	case to.Type == bank.System || from.Type == bank.System:
+		return bank.ErrSystemAccount
+	case from.Currency != r.Currency || to.Currency != r.Currency:
+		return bank.ErrCurrencyMismatch
 	}
-	if to.Type == bank.System || from.Type == bank.System {
-		return Order{}, false, bank.ErrSystemAccount
-	}
-	if from.Currency != r.Currency || to.Currency != r.Currency {
-		return Order{}, false, bank.ErrCurrencyMismatch
-	}
-	c, err := s.l.Pool().GetContext(ctx)
+	return nil
+}
+
+// store writes the order and its idempotency record in one script and
+// returns the order's id: a new one, or the first request's on a replay.
+func (s *Store) store(ctx context.Context, owner string, r Request, first ledger.Day, idem ledger.Idem) (string, bool, error) {
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
-		return Order{}, false, err
+		return "", false, fmt.Errorf("standing: %w", err)
 	}
 	defer c.Close()
 	id := ledger.NewID("so")
-	ik := ""
-	if idemKeyValue != "" {
-		ik = idemKey(owner, idemKeyValue)
-	}
-	now := s.l.Now()
-	// One script claims the idempotency key and writes the order, so a
-	// concurrent duplicate can never find a key without its order.
-	reply, err := redis.Strings(createScript.DoContext(ctx, c, ik, orderKey(id), ownerKey(owner), keyDue,
-		r.hash()+":"+id, int(ledger.DefaultIdempotencyTTL.Seconds()), now.UnixMilli(), first.Ordinal,
+	now := s.l.Now().UnixMilli()
+	reply, err := redis.Strings(createScript.DoContext(ctx, c,
+		keyspace.IdempotencyRecord(idem.Scope, idem.Key), orderKey(id), ownerKey(owner), keyDue,
+		idem.Hash, int(s.l.IdempotencyTTL.Seconds()), now, first.Ordinal, id,
 		"id", id, "owner", owner, "from", r.From, "to", r.To, "amount", r.Amount,
 		"currency", r.Currency, "desc", r.Description, "freq", r.Frequency, "first", r.FirstDate,
-		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now.UnixMilli()))
+		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now))
 	if err != nil {
-		return Order{}, false, fmt.Errorf("standing: %w", err)
+		return "", false, luascript.Error("standing", err)
 	}
-	if reply[0] == "replay" {
-		h, pid, _ := strings.Cut(reply[1], ":")
-		if h != r.hash() {
-			return Order{}, false, bank.ErrIdempotencyConflict
-		}
-		o, err := s.Get(ctx, owner, pid)
-		return o, true, err
-	}
-	o, err := s.Get(ctx, owner, id)
-	return o, false, err
+	return reply[1], reply[0] == "replay", nil
 }
 
 func (s *Store) load(c redis.Conn, id string) (Order, int, error) {
@@ -245,23 +264,34 @@ func (s *Store) load(c redis.Conn, id string) (Order, int, error) {
 	if len(m) == 0 {
 		return Order{}, 0, ErrNotFound
 	}
-	atoi := func(k string) int64 { v, _ := strconv.ParseInt(m[k], 10, 64); return v }
-	o := Order{ID: m["id"], Owner: m["owner"], Request: Request{From: m["from"], To: m["to"], Amount: atoi("amount"),
-		Currency: m["currency"], Description: m["desc"], Frequency: m["freq"], FirstDate: m["first"],
-		EndDate: m["end"], Count: int(atoi("count"))}, Status: m["status"], NextDate: m["next"],
-		CreatedAt: time.UnixMilli(atoi("created")).UTC()}
-	if ms := atoi("cancelled"); ms > 0 {
-		t := time.UnixMilli(ms).UTC()
+	f := redishash.New(orderKey(id), m)
+	o := Order{ID: f.Str("id"), Owner: f.Str("owner"), Request: Request{From: f.Str("from"), To: f.Str("to"),
+		Amount: f.Int("amount"), Currency: f.Str("currency"), Description: f.Str("desc"), Frequency: f.Str("freq"),
+		FirstDate: f.Str("first"), EndDate: f.Str("end"), Count: int(f.Int("count"))},
+		Status: f.Str("status"), NextDate: f.Str("next"), CreatedAt: time.UnixMilli(f.Int("created")).UTC()}
+	if t := f.Millis("cancelled"); !t.IsZero() {
 		o.CancelledAt = &t
+	}
+	n := int(f.Int("n"))
+	if err := f.Err(); err != nil {
+		return Order{}, 0, fmt.Errorf("standing: %w", err)
 	}
 	if o.Status != Active {
 		o.NextDate = ""
 	}
+	if o.Runs, err = loadRuns(c, id); err != nil {
+		return Order{}, 0, err
+	}
+	return o, n, nil
+}
+
+// loadRuns returns an order's outcomes by due date, oldest first.
+func loadRuns(c redis.Conn, id string) ([]Run, error) {
 	runs, err := redis.StringMap(c.Do("HGETALL", runsKey(id)))
 	if err != nil {
-		return Order{}, 0, fmt.Errorf("standing: %w", err)
+		return nil, fmt.Errorf("standing: %w", err)
 	}
-	o.Runs = make([]Run, 0, len(runs))
+	out := make([]Run, 0, len(runs))
 	for date, outcome := range runs {
 		kind, detail, _ := strings.Cut(outcome, ":")
 		r := Run{Date: date, Status: kind}
@@ -270,15 +300,15 @@ func (s *Store) load(c redis.Conn, id string) (Order, int, error) {
 		} else {
 			r.Code = detail
 		}
-		o.Runs = append(o.Runs, r)
+		out = append(out, r)
 	}
-	sort.Slice(o.Runs, func(i, j int) bool { return o.Runs[i].Date < o.Runs[j].Date })
-	return o, int(atoi("n")), nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Date < out[j].Date })
+	return out, nil
 }
 
 // Get returns an order of owner's (owner "" skips the check, for staff and jobs).
 func (s *Store) Get(ctx context.Context, owner, id string) (Order, error) {
-	c, err := s.l.Pool().GetContext(ctx)
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return Order{}, err
 	}
@@ -295,7 +325,7 @@ func (s *Store) Get(ctx context.Context, owner, id string) (Order, error) {
 
 // List returns owner's orders, newest first.
 func (s *Store) List(ctx context.Context, owner string) ([]Order, error) {
-	c, err := s.l.Pool().GetContext(ctx)
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -318,51 +348,6 @@ func (s *Store) List(ctx context.Context, owner string) ([]Order, error) {
 	return out, nil
 }
 
-// cancelScript moves an order from active to cancelled and out of the due
-// index, and does nothing to an order in any other status. It is one
-// compare-and-set so that a cancel and an execution can interleave only
-// at whole steps: once it has returned "ok", the payment script's own
-// status check refuses every later date.
-// KEYS: 1 order, 2 due index; ARGV: 1 now ms, 2 order id
-// Returns "ok", "missing", or the status that was not active.
-var cancelScript = redis.NewScript(2, `
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return 'missing' end
-if st ~= 'active' then return st end
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelled', ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[2])
-return 'ok'
-`)
-
-// advanceScript records that due date n-1 was settled: n and the next
-// date move forward only (a slower concurrent run must not rewind them),
-// and only an active order goes back into the due index (a plain ZADD
-// would re-add an order cancelled meanwhile, to be found every minute).
-// KEYS: 1 order, 2 due index; ARGV: 1 n, 2 next date, 3 next ordinal, 4 id
-// Returns 1 when the order is still active, 0 otherwise.
-var advanceScript = redis.NewScript(2, `
-if redis.call('HGET', KEYS[1], 'status') ~= 'active' then
-  redis.call('ZREM', KEYS[2], ARGV[4])
-  return 0
-end
-if tonumber(ARGV[1]) > tonumber(redis.call('HGET', KEYS[1], 'n') or '0') then
-  redis.call('HSET', KEYS[1], 'n', ARGV[1], 'next', ARGV[2])
-end
-redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[4])
-return 1
-`)
-
-// completeScript ends an order that has no dates left, unless it already
-// ended otherwise: a cancel that was acknowledged stays a cancel.
-// KEYS: 1 order, 2 due index; ARGV: 1 order id
-var completeScript = redis.NewScript(2, `
-if redis.call('HGET', KEYS[1], 'status') == 'active' then
-  redis.call('HSET', KEYS[1], 'status', 'completed', 'next', '')
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1
-`)
-
 // testHook, when set by a test, runs before each write of Execute
 // ("pay" before a date's payment, "complete" before ending the order),
 // so that tests can put a cancel exactly where a real one could land.
@@ -374,7 +359,7 @@ func (s *Store) Cancel(ctx context.Context, owner, id string) (Order, error) {
 	if _, err := s.Get(ctx, owner, id); err != nil {
 		return Order{}, err
 	}
-	c, err := s.l.Pool().GetContext(ctx)
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return Order{}, err
 	}
@@ -395,7 +380,7 @@ func (s *Store) Cancel(ctx context.Context, owner, id string) (Order, error) {
 
 // Due lists ids of active orders with a due date on or before day.
 func (s *Store) Due(ctx context.Context, day ledger.Day, limit int) ([]string, error) {
-	c, err := s.l.Pool().GetContext(ctx)
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +402,7 @@ type Result struct {
 // date order, and advances the order. Each date goes through PostOnce, so
 // running Execute twice or concurrently pays each date once.
 func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Result, error) {
-	c, err := s.l.Pool().GetContext(ctx)
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -431,64 +416,106 @@ func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Resul
 		_, err := c.Do("ZREM", keyDue, id)
 		return nil, err
 	}
-	first, err := time.ParseInLocation("2006-01-02", o.FirstDate, s.loc)
+	sc, err := s.scheduleOf(o)
 	if err != nil {
-		return nil, fmt.Errorf("standing: order %s: bad first date %q", id, o.FirstDate)
-	}
-	var end ledger.Day
-	if o.EndDate != "" {
-		if end, err = ledger.ParseDay(o.EndDate, s.loc); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	var out []Result
 	for i := 0; i < MaxCatchUp; i++ {
-		due := ledger.NewDay(DueDate(first, o.Frequency, n), s.loc)
-		finished := (o.Count > 0 && n >= o.Count) || (o.EndDate != "" && due.Ordinal > end.Ordinal)
-		if finished {
-			if testHook != nil {
-				testHook("complete", id)
-			}
-			if _, err := completeScript.DoContext(ctx, c, orderKey(id), keyDue, id); err != nil {
-				return out, fmt.Errorf("standing: %w", err)
-			}
-			break
+		if sc.finished(n) {
+			return out, s.complete(ctx, c, id)
 		}
+		due := sc.due(n)
 		if due.Ordinal > day.Ordinal {
 			break
 		}
-		desc := o.Description
-		if desc == "" {
-			desc = "Standing order " + o.ID
-		}
-		if testHook != nil {
-			testHook("pay", id)
-		}
-		// The status loaded above may be stale by now: the script checks
-		// that the order is still active atomically with the payment.
-		oc, err := s.l.PostOnceIf(ctx, ledger.Posting{From: o.From, To: o.To, Amount: o.Amount, Currency: o.Currency,
-			Kind: bank.KindStanding, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom,
-			ID: o.ID + "_" + due.Date}, runsKey(id), due.Date, ledger.Guard{Key: orderKey(id), Field: "status", Value: Active})
-		if err != nil {
+		run, settled, err := s.pay(ctx, o, due)
+		if err != nil || !settled {
 			return out, err
-		}
-		if oc.Guarded {
-			break // cancelled (or completed by a concurrent run) meanwhile
-		}
-		run := Run{Date: due.Date, Status: "executed", TransferID: oc.TransferID}
-		if !oc.Executed {
-			run = Run{Date: due.Date, Status: "failed", Code: oc.Code}
 		}
 		out = append(out, Result{Order: o, Run: run})
 		n++
-		next := ledger.NewDay(DueDate(first, o.Frequency, n), s.loc)
-		active, err := redis.Bool(advanceScript.DoContext(ctx, c, orderKey(id), keyDue, n, next.Date, next.Ordinal, id))
-		if err != nil {
-			return out, fmt.Errorf("standing: %w", err)
-		}
-		if !active {
-			break // a cancel between two dates stops the order
+		if active, err := s.advance(ctx, c, id, n, sc.due(n)); err != nil || !active {
+			return out, err // !active: a cancel between two dates stops the order
 		}
 	}
 	return out, nil
+}
+
+// schedule is an order's dates, parsed once per run.
+type schedule struct {
+	first  time.Time
+	end    ledger.Day
+	hasEnd bool
+	freq   string
+	count  int
+	loc    *time.Location
+}
+
+func (s *Store) scheduleOf(o Order) (schedule, error) {
+	first, err := time.ParseInLocation("2006-01-02", o.FirstDate, s.loc)
+	if err != nil {
+		return schedule{}, fmt.Errorf("standing: order %s: bad first date %q", o.ID, o.FirstDate)
+	}
+	sc := schedule{first: first, freq: o.Frequency, count: o.Count, loc: s.loc, hasEnd: o.EndDate != ""}
+	if sc.hasEnd {
+		if sc.end, err = ledger.ParseDay(o.EndDate, s.loc); err != nil {
+			return schedule{}, err
+		}
+	}
+	return sc, nil
+}
+
+// due is the n-th (0-based) due day.
+func (sc schedule) due(n int) ledger.Day { return ledger.NewDay(DueDate(sc.first, sc.freq, n), sc.loc) }
+
+// finished reports whether an order that has settled n dates has none left.
+func (sc schedule) finished(n int) bool {
+	return (sc.count > 0 && n >= sc.count) || (sc.hasEnd && sc.due(n).Ordinal > sc.end.Ordinal)
+}
+
+// complete ends an order with no dates left.
+func (s *Store) complete(ctx context.Context, c redis.Conn, id string) error {
+	if testHook != nil {
+		testHook("complete", id)
+	}
+	if _, err := completeScript.DoContext(ctx, c, orderKey(id), keyDue, id); err != nil {
+		return fmt.Errorf("standing: %w", err)
+	}
+	return nil
+}
+
+// pay settles one due date: paid, or failed with the refusal's code. settled
+// is false when the order was cancelled (or completed by a concurrent
+// run) meanwhile, and nothing was posted or recorded.
+func (s *Store) pay(ctx context.Context, o Order, due ledger.Day) (_ Run, settled bool, _ error) {
+	desc := o.Description
+	if desc == "" {
+		desc = "Standing order " + o.ID
+	}
+	if testHook != nil {
+		testHook("pay", o.ID)
+	}
+	// The status loaded above may be stale by now: the script checks
+	// that the order is still active atomically with the payment.
+	oc, err := s.l.PostOnceIf(ctx, ledger.Posting{From: o.From, To: o.To, Amount: o.Amount, Currency: o.Currency,
+		Kind: bank.KindStanding, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom,
+		ID: o.ID + "_" + due.Date}, runsKey(o.ID), due.Date, ledger.Guard{Key: orderKey(o.ID), Field: "status", Value: Active})
+	if err != nil || oc.Guarded {
+		return Run{}, false, err
+	}
+	if !oc.Executed {
+		return Run{Date: due.Date, Status: "failed", Code: oc.Code}, true, nil
+	}
+	return Run{Date: due.Date, Status: "executed", TransferID: oc.TransferID}, true, nil
+}
+
+// advance records that n dates are settled and next is the next due day;
+// it reports whether the order is still active.
+func (s *Store) advance(ctx context.Context, c redis.Conn, id string, n int, next ledger.Day) (bool, error) {
+	active, err := redis.Bool(advanceScript.DoContext(ctx, c, orderKey(id), keyDue, n, next.Date, next.Ordinal, id))
+	if err != nil {
+		return false, fmt.Errorf("standing: %w", err)
+	}
+	return active, nil
 }

@@ -43,14 +43,14 @@ func newEnv(t *testing.T) *env {
 	if _, _, err := e.l.Deposit(ctx, e.from, 1_000_000, "EUR", "", "teller", ledger.Idem{}); err != nil {
 		t.Fatal(err)
 	}
-	e.s = NewStore(e.l, time.UTC)
+	e.s = NewStore(e.pool, e.l, time.UTC)
 	return e
 }
 
 func (e *env) order(t *testing.T, count int) Order {
 	t.Helper()
 	o, _, err := e.s.Create(context.Background(), "alice", Request{From: e.from, To: e.to, Amount: 100, Currency: "EUR",
-		Frequency: Daily, FirstDate: "2026-01-01", Count: count}, e.now, "")
+		Frequency: Daily, FirstDate: "2026-01-01", Count: count}, e.now, ledger.Idem{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,5 +181,36 @@ func TestCancelRacingExecute(t *testing.T) {
 		default:
 			t.Fatal(cancelErr)
 		}
+	}
+}
+
+// Creation goes through the ledger's one idempotency record: the same key
+// and fingerprint replay the first order, another fingerprint is a
+// conflict, and a key already used by a transfer cannot create an order.
+func TestCreateIsIdempotentThroughTheLedgersRecord(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	req := Request{From: e.from, To: e.to, Amount: 100, Currency: "EUR", Frequency: Daily, FirstDate: "2026-01-01"}
+	idem := ledger.Idem{Scope: "alice", Key: "k", Hash: "h1"}
+	first, replayed, err := e.s.Create(ctx, "alice", req, e.now, idem)
+	if err != nil || replayed {
+		t.Fatalf("first create: %v replayed=%v", err, replayed)
+	}
+	again, replayed, err := e.s.Create(ctx, "alice", req, e.now, idem)
+	if err != nil || !replayed || again.ID != first.ID {
+		t.Fatalf("replay: %+v replayed=%v err=%v", again, replayed, err)
+	}
+	if _, _, err := e.s.Create(ctx, "alice", req, e.now, ledger.Idem{Scope: "alice", Key: "k", Hash: "h2"}); !errors.Is(err, bank.ErrIdempotencyConflict) {
+		t.Fatalf("other request under the same key: %v, want idempotency_conflict", err)
+	}
+	if _, _, err := e.l.Post(ctx, ledger.Posting{From: e.from, To: e.to, Amount: 1, Currency: "EUR",
+		InitiatedBy: "alice", Idem: ledger.Idem{Scope: "alice", Key: "t", Hash: "transfer"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.s.Create(ctx, "alice", req, e.now, ledger.Idem{Scope: "alice", Key: "t", Hash: "order"}); !errors.Is(err, bank.ErrIdempotencyConflict) {
+		t.Fatalf("a transfer's key reused for an order: %v, want idempotency_conflict", err)
+	}
+	if list, _ := e.s.List(ctx, "alice"); len(list) != 1 {
+		t.Fatalf("%d orders, want 1", len(list))
 	}
 }

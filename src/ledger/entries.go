@@ -12,6 +12,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // MaxPageSize bounds one page of history.
@@ -140,12 +141,17 @@ func decodeEntries(raw []any) ([]bank.Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
-		out = append(out, bank.Entry{
-			ID: id, Time: time.UnixMilli(ms).UTC(), Amount: atoi(m["amount"]), BalanceAfter: atoi(m["balance"]),
-			Counterparty: m["counterparty"], TransferID: m["transfer"], HoldID: m["hold"], Kind: m["kind"],
-			Description: m["desc"],
-		})
+		ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64) // Redis makes stream ids
+		f := redishash.New("journal entry "+id, m)
+		e := bank.Entry{
+			ID: id, Time: time.UnixMilli(ms).UTC(), Amount: f.Int("amount"), BalanceAfter: f.Int("balance"),
+			Counterparty: f.Str("counterparty"), TransferID: f.Str("transfer"), HoldID: f.Str("hold"), Kind: f.Str("kind"),
+			Description: f.Str("desc"),
+		}
+		if err := f.Err(); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

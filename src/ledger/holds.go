@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // Hold expiry bounds.
@@ -169,10 +170,15 @@ func getHold(c redis.Conn, id string) (bank.Hold, error) {
 	if len(m) == 0 {
 		return bank.Hold{}, bank.ErrHoldNotFound
 	}
-	return bank.Hold{
-		ID: m["id"], Account: m["account"], Payee: m["payee"], Amount: atoi(m["amount"]),
-		Captured: atoi(m["captured"]), Currency: m["currency"], Description: m["desc"], Status: m["status"],
-		TransferID: m["transfer"], CreatedAt: msTime(m["created"]), ExpiresAt: msTime(m["expires"]),
-		InitiatedBy: m["by"],
-	}, nil
+	f := redishash.New(holdKey(id), m)
+	h := bank.Hold{
+		ID: f.Str("id"), Account: f.Str("account"), Payee: f.Str("payee"), Amount: f.Int("amount"),
+		Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: f.Str("status"),
+		TransferID: f.Str("transfer"), CreatedAt: f.Millis("created"), ExpiresAt: f.Millis("expires"),
+		InitiatedBy: f.Str("by"),
+	}
+	if err := f.Err(); err != nil {
+		return bank.Hold{}, fmt.Errorf("ledger: %w", err)
+	}
+	return h, nil
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,7 +87,12 @@ func (l *Ledger) InterestStates(ctx context.Context, accounts []string) ([]Inter
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		out[i] = InterestState{LastDay: atoi(v[0]), LastDate: v[1], Carry: atoi(v[2])}
+		lastDay, err1 := parseStored(interestKey(accounts[i])+" last_day", v[0])
+		carry, err2 := parseStored(interestKey(accounts[i])+" carry", v[2])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		out[i] = InterestState{LastDay: lastDay, LastDate: v[1], Carry: carry}
 	}
 	return out, nil
 }

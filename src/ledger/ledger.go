@@ -21,6 +21,7 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 //go:embed scripts/*.lua
@@ -196,25 +197,34 @@ func (l *Ledger) Open(ctx context.Context, r OpenRequest) (bank.Account, error) 
 	return l.Account(ctx, n)
 }
 
-func msTime(s string) time.Time {
-	ms, _ := strconv.ParseInt(s, 10, 64)
-	if ms == 0 {
-		return time.Time{}
+// parseStored parses a number the ledger stored; "" (not written yet) is
+// 0, anything else that does not parse is an error, never 0.
+func parseStored(what, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
 	}
-	return time.UnixMilli(ms).UTC()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %s: malformed integer %q", what, s)
+	}
+	return v, nil
 }
 
-func atoi(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }
-
-func accountFrom(m map[string]string) bank.Account {
+// accountFrom decodes an account's hash; a malformed number is an error,
+// never a balance of 0.
+func accountFrom(m map[string]string) (bank.Account, error) {
+	f := redishash.New(accountKey(m["number"]), m)
 	a := bank.Account{
-		Number: m["number"], Owner: m["owner"], Name: m["name"], Type: bank.AccountType(m["type"]),
-		Currency: m["currency"], Status: bank.Status(m["status"]), Balance: atoi(m["balance"]),
-		Held: atoi(m["held"]), OverdraftLimit: atoi(m["overdraft"]), InterestRate: atoi(m["rate"]),
-		CreatedAt: msTime(m["created"]), LastActivity: msTime(m["last_activity"]),
+		Number: f.Str("number"), Owner: f.Str("owner"), Name: f.Str("name"), Type: bank.AccountType(f.Str("type")),
+		Currency: f.Str("currency"), Status: bank.Status(f.Str("status")), Balance: f.Int("balance"),
+		Held: f.Int("held"), OverdraftLimit: f.Int("overdraft"), InterestRate: f.Int("rate"),
+		CreatedAt: f.Millis("created"), LastActivity: f.Millis("last_activity"),
 	}
 	a.Available = a.Balance - a.Held
-	return a
+	if err := f.Err(); err != nil {
+		return bank.Account{}, fmt.Errorf("ledger: %w", err)
+	}
+	return a, nil
 }
 
 // Account returns one account.
@@ -231,7 +241,7 @@ func (l *Ledger) Account(ctx context.Context, number string) (bank.Account, erro
 	if len(m) == 0 {
 		return bank.Account{}, bank.ErrAccountNotFound
 	}
-	return accountFrom(m), nil
+	return accountFrom(m)
 }
 
 // Accounts returns the accounts with the given numbers in one round trip,
@@ -255,7 +265,11 @@ func (l *Ledger) Accounts(ctx context.Context, numbers []string) ([]bank.Account
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 		if len(m) > 0 {
-			out = append(out, accountFrom(m))
+			a, err := accountFrom(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, a)
 		}
 	}
 	return out, nil

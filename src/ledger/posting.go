@@ -8,6 +8,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // Touch says which side of a posting counts as customer activity (for the
@@ -129,9 +130,14 @@ func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
 	if len(m) == 0 {
 		return bank.Transfer{}, bank.ErrTransferNotFound
 	}
-	return bank.Transfer{
-		ID: m["id"], Kind: m["kind"], From: m["from"], To: m["to"], Amount: atoi(m["amount"]),
-		Currency: m["currency"], Description: m["desc"], HoldID: m["hold"], InitiatedBy: m["by"],
-		Status: m["status"], CreatedAt: msTime(m["created"]),
-	}, nil
+	f := redishash.New(transferKey(id), m)
+	t := bank.Transfer{
+		ID: f.Str("id"), Kind: f.Str("kind"), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+		Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
+		Status: f.Str("status"), CreatedAt: f.Millis("created"),
+	}
+	if err := f.Err(); err != nil {
+		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
+	}
+	return t, nil
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -140,7 +141,12 @@ func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, []HeldMi
 	bad, _ := redis.Strings(reply[1], nil)
 	held := []HeldMismatch{}
 	for i := 0; i+2 < len(bad); i += 3 {
-		held = append(held, HeldMismatch{Account: bad[i], Held: atoi(bad[i+1]), Holds: atoi(bad[i+2])})
+		h, err1 := parseStored("held of "+bad[i], bad[i+1])
+		hs, err2 := parseStored("holds of "+bad[i], bad[i+2])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, nil, err
+		}
+		held = append(held, HeldMismatch{Account: bad[i], Held: h, Holds: hs})
 	}
 	sort.Slice(held, func(i, j int) bool { return held[i].Account < held[j].Account })
 	return sums, held, nil
@@ -157,7 +163,10 @@ func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int
 			return nil, 0, fmt.Errorf("ledger: %w", err)
 		}
 		if id, sum, ok := strings.Cut(ck, " "); ok && streamID.MatchString(id) {
-			lastID, verified = "("+id, atoi(sum)
+			if verified, err = parseStored(reconCheckKey(n), sum); err != nil {
+				return nil, 0, err
+			}
+			lastID = "(" + id
 		}
 	}
 	c.Send("MULTI")

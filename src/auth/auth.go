@@ -289,43 +289,16 @@ type Session struct {
 // account gets unlimited guesses. The limits are checked before the
 // password hash so refused attempts cost no CPU.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (Session, error) {
-	if wait, err := s.LoginPerAddr.Hit(ctx, addr); err != nil {
-		return Session{}, err
-	} else if wait > 0 {
-		return Session{}, limited(wait, "login attempts from this address")
-	}
 	name := strings.ToLower(username)
 	if len(name) > 64 { // no real username is longer; keeps hostile input out of key names
 		name = name[:64]
 	}
-	// The attempt is counted before the password is checked, in one
-	// atomic step: checking first and counting after a failure let any
-	// number of concurrent guesses through. A success clears the count.
-	// Per username and address first: attempts it refuses do not count
-	// towards the username's total, so one guessing address cannot lock
-	// the real user out by itself.
-	if wait, err := s.LoginPerUser.Hit(ctx, name+"|"+addr); err != nil {
-		return Session{}, err
-	} else if wait > 0 {
-		return Session{}, limited(wait, "login attempts for this user")
-	}
-	if wait, err := s.LoginPerUserAll.Hit(ctx, name); err != nil {
-		return Session{}, err
-	} else if wait > 0 {
-		return Session{}, limited(wait, "login attempts for this user")
-	}
-	u, hash, err := s.userByName(ctx, username)
-	if errors.Is(err, ErrUserNotFound) {
-		hash = s.dummyHash
-	} else if err != nil {
+	if err := s.countLoginAttempt(ctx, name, addr); err != nil {
 		return Session{}, err
 	}
-	ok, verr := VerifyPassword(password, hash)
-	if err != nil || verr != nil || !ok {
-		if verr != nil && err == nil {
-			return Session{}, verr
-		}
-		return Session{}, ErrInvalidCredentials
+	u, err := s.checkPassword(ctx, username, password)
+	if err != nil {
+		return Session{}, err
 	}
 	if err := s.LoginPerUser.Reset(ctx, name+"|"+addr); err != nil {
 		return Session{}, err
@@ -334,6 +307,51 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (S
 		return Session{}, err
 	}
 	return s.IssueToken(ctx, u)
+}
+
+// countLoginAttempt counts the attempt against every login limit and
+// refuses it when one is exceeded. The attempt is counted before the
+// password is checked, in one atomic step: checking first and counting
+// after a failure let any number of concurrent guesses through. Per
+// address first, then per username and address: attempts those refuse do
+// not count towards the username's total, so one guessing address cannot
+// lock the real user out by itself.
+func (s *Service) countLoginAttempt(ctx context.Context, name, addr string) error {
+	for _, l := range []struct {
+		lim  *Limiter
+		key  string
+		what string
+	}{
+		{s.LoginPerAddr, addr, "login attempts from this address"},
+		{s.LoginPerUser, name + "|" + addr, "login attempts for this user"},
+		{s.LoginPerUserAll, name, "login attempts for this user"},
+	} {
+		if wait, err := l.lim.Hit(ctx, l.key); err != nil {
+			return err
+		} else if wait > 0 {
+			return limited(wait, l.what)
+		}
+	}
+	return nil
+}
+
+// checkPassword returns the user whose password this is. An unknown user
+// costs the same hash as a known one, so timing does not tell them apart.
+func (s *Service) checkPassword(ctx context.Context, username, password string) (bank.User, error) {
+	u, hash, err := s.userByName(ctx, username)
+	if errors.Is(err, ErrUserNotFound) {
+		hash = s.dummyHash
+	} else if err != nil {
+		return bank.User{}, err
+	}
+	ok, verr := VerifyPassword(password, hash)
+	if err != nil || verr != nil || !ok {
+		if verr != nil && err == nil {
+			return bank.User{}, verr
+		}
+		return bank.User{}, ErrInvalidCredentials
+	}
+	return u, nil
 }
 
 // HashToken is what Redis stores for a token.

@@ -49,31 +49,9 @@ func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, strin
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	if q.Limit > MaxPageSize {
-		return nil, "", bank.Errorf(bank.KindInvalid, "invalid_limit", "limit must be between 1 and %d", MaxPageSize)
-	}
-	for _, t := range []time.Time{q.From, q.To} {
-		// Journal ids are Unix milliseconds: nothing lies before 1970.
-		if !t.IsZero() && t.UnixMilli() < 1 {
-			return nil, "", bank.Errorf(bank.KindInvalid, "invalid_time", "from and to must be after 1970-01-01T00:00:00Z")
-		}
-	}
-	end, start := "+", "-"
-	if !q.To.IsZero() {
-		end = strconv.FormatInt(q.To.UnixMilli()-1, 10)
-	}
-	if !q.From.IsZero() {
-		start = strconv.FormatInt(q.From.UnixMilli(), 10)
-	}
-	if q.Cursor != "" {
-		id, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
-		if q.To.IsZero() || ms < q.To.UnixMilli() {
-			end = "(" + id
-		}
+	start, end, err := q.streamRange()
+	if err != nil {
+		return nil, "", err
 	}
 	c, err := l.conn(ctx)
 	if err != nil {
@@ -94,6 +72,40 @@ func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, strin
 		next = encodeCursor(entries[len(entries)-1].ID)
 	}
 	return entries, next, nil
+}
+
+// streamRange checks the query and returns the journal stream ids it
+// covers, newest (end) to oldest (start): From ≤ time < To, and only
+// entries older than the cursor's.
+func (q EntryQuery) streamRange() (start, end string, _ error) {
+	if q.Limit > MaxPageSize {
+		return "", "", bank.Errorf(bank.KindInvalid, "invalid_limit", "limit must be between 1 and %d", MaxPageSize)
+	}
+	for _, t := range []time.Time{q.From, q.To} {
+		// Journal ids are Unix milliseconds: nothing lies before 1970.
+		if !t.IsZero() && t.UnixMilli() < 1 {
+			return "", "", bank.Errorf(bank.KindInvalid, "invalid_time", "from and to must be after 1970-01-01T00:00:00Z")
+		}
+	}
+	start, end = "-", "+"
+	if !q.To.IsZero() {
+		end = strconv.FormatInt(q.To.UnixMilli()-1, 10)
+	}
+	if !q.From.IsZero() {
+		start = strconv.FormatInt(q.From.UnixMilli(), 10)
+	}
+	if q.Cursor == "" {
+		return start, end, nil
+	}
+	id, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return "", "", err
+	}
+	ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64) // decodeCursor checked the form
+	if q.To.IsZero() || ms < q.To.UnixMilli() {
+		end = "(" + id
+	}
+	return start, end, nil
 }
 
 // EntriesBetween returns every entry with from ≤ time < to, oldest first,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -125,15 +124,6 @@ func (l *Ledger) AccrueInterest(ctx context.Context, reqs []Accrual) ([]AccrualR
 	if len(reqs) == 0 {
 		return nil, nil
 	}
-	c, err := l.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	// EVALSHA in a pipeline needs the script cached first.
-	if err := scriptAccrue.Load(c); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
 	now := l.nowMs()
 	// A day earns interest on its end-of-day balance, so it can only be
 	// accrued once it is over: accruing early would pay on a partial
@@ -143,43 +133,69 @@ func (l *Ledger) AccrueInterest(ctx context.Context, reqs []Accrual) ([]AccrualR
 			return nil, bank.Errorf(bank.KindInvalid, "day_not_ended", "interest for %s can only be accrued after the day has ended", r.Day.Date)
 		}
 	}
-	out := make([]AccrualResult, len(reqs))
-	for i, r := range reqs {
-		out[i].Accrual = r
-		exp, err := SystemAccount(bank.PurposeInterestExpense, r.Currency)
-		if err != nil {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	// EVALSHA in a pipeline needs the script cached first.
+	if err := scriptAccrue.Load(c); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	for _, r := range reqs {
+		if err := sendAccrual(c, r, now); err != nil {
 			return nil, err
-		}
-		tid := InterestTransferID(r.Account, r.Day)
-		if err := scriptAccrue.SendHash(c, accountKey(exp), accountKey(r.Account), journalKey(exp), journalKey(r.Account),
-			transferKey(tid), interestKey(r.Account),
-			r.Day.Ordinal, r.Day.End.UnixMilli(), tid, now, "Interest "+r.Day.Date, bank.MaxBalance, r.Day.Date); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
 		}
 	}
 	if err := c.Flush(); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	for i := range reqs {
-		reply, err := c.Receive()
-		vals, err2 := redis.Strings(reply, err)
-		if err2 != nil {
-			re, ok := err2.(redis.Error)
-			if !ok {
-				return nil, fmt.Errorf("ledger: %w", err2)
-			}
-			code := strings.TrimPrefix(string(re), "ERR ")
-			if be, ok := bank.LedgerErrors[code]; ok {
-				out[i].Err = be
-			} else {
-				out[i].Err = bank.Errorf(bank.KindRejected, code, "interest not accrued: %s", code)
-			}
-			continue
+	out := make([]AccrualResult, len(reqs))
+	for i, r := range reqs {
+		if out[i], err = receiveAccrual(c, r); err != nil {
+			return nil, err
 		}
-		out[i].Status = vals[0]
-		out[i].Amount, _ = strconv.ParseInt(vals[1], 10, 64)
-		out[i].Carry, _ = strconv.ParseInt(vals[2], 10, 64)
-		out[i].Balance, _ = strconv.ParseInt(vals[3], 10, 64)
 	}
 	return out, nil
+}
+
+// sendAccrual pipelines one account's accrual script.
+func sendAccrual(c redis.Conn, r Accrual, now int64) error {
+	exp, err := SystemAccount(bank.PurposeInterestExpense, r.Currency)
+	if err != nil {
+		return err
+	}
+	tid := InterestTransferID(r.Account, r.Day)
+	if err := scriptAccrue.SendHash(c, accountKey(exp), accountKey(r.Account), journalKey(exp), journalKey(r.Account),
+		transferKey(tid), interestKey(r.Account),
+		r.Day.Ordinal, r.Day.End.UnixMilli(), tid, now, "Interest "+r.Day.Date, bank.MaxBalance, r.Day.Date); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	return nil
+}
+
+// receiveAccrual reads one account's result: a rule the script refused
+// with is that account's Err, a transport error fails the whole batch.
+func receiveAccrual(c redis.Conn, r Accrual) (AccrualResult, error) {
+	out := AccrualResult{Accrual: r}
+	vals, err := redis.Strings(c.Receive())
+	var re redis.Error
+	if errors.As(err, &re) {
+		code := strings.TrimPrefix(string(re), "ERR ")
+		if be, ok := bank.LedgerErrors[code]; ok {
+			out.Err = be
+		} else {
+			out.Err = bank.Errorf(bank.KindRejected, code, "interest not accrued: %s", code)
+		}
+		return out, nil
+	}
+	if err != nil || len(vals) != 4 {
+		return out, fmt.Errorf("ledger: accrual reply %v: %v", vals, err)
+	}
+	out.Status = vals[0]
+	var errs [3]error
+	out.Amount, errs[0] = parseStored("accrued amount", vals[1])
+	out.Carry, errs[1] = parseStored("carry", vals[2])
+	out.Balance, errs[2] = parseStored("balance", vals[3])
+	return out, errors.Join(errs[:]...)
 }

@@ -174,7 +174,11 @@ func (o Options) ValidateURL(ctx context.Context, s string) error {
 	if u.Scheme != "https" {
 		return invalidURL("url must be https")
 	}
-	host := u.Hostname()
+	return o.checkHost(ctx, u.Hostname())
+}
+
+// checkHost accepts a host that is, or resolves only to, public addresses.
+func (o Options) checkHost(ctx context.Context, host string) error {
 	if a, err := netip.ParseAddr(host); err == nil {
 		if !PublicAddr(a) {
 			return invalidURL("url must not point at a loopback, private, link-local or other internal address")

@@ -7,11 +7,7 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -23,7 +19,6 @@ import (
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
-	"github.com/kubebank/kubebank/src/service"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
 	"github.com/kubebank/kubebank/src/webhooks"
@@ -152,7 +147,15 @@ func (s *Server) routes() chi.Router {
 			r.Get("/holds/{id}", s.getHold)
 			r.Post("/holds/{id}/capture", s.captureHold)
 			r.Post("/holds/{id}/void", s.voidHold)
-			s.backgroundRoutes(r)
+			r.Get("/accounts/{number}/statements", s.listStatements)
+			r.Get("/accounts/{number}/statements/{month}", s.getStatement)
+			r.Get("/standing-orders", s.listStandingOrders)
+			r.Post("/standing-orders", s.createStandingOrder)
+			r.Get("/standing-orders/{id}", s.getStandingOrder)
+			r.Delete("/standing-orders/{id}", s.cancelStandingOrder)
+			r.Get("/webhooks", s.listWebhooks)
+			r.Post("/webhooks", s.createWebhook)
+			r.Delete("/webhooks/{id}", s.deleteWebhook)
 			r.Group(func(r chi.Router) {
 				r.Use(staffOnly(s))
 				r.Post("/teller/deposits", s.tellerDeposit)
@@ -161,148 +164,10 @@ func (s *Server) routes() chi.Router {
 				r.Post("/admin/accounts/{number}/freeze", s.setStatus(ledger.ActionFreeze))
 				r.Post("/admin/accounts/{number}/unfreeze", s.setStatus(ledger.ActionUnfreeze))
 				r.Post("/admin/accounts/{number}/close", s.setStatus(ledger.ActionClose))
-				s.backgroundStaffRoutes(r)
+				r.Get("/admin/reconciliation", s.reconciliation)
+				r.Get("/admin/jobs", s.jobStats)
 			})
 		})
 	})
 	return r
-}
-
-// observe records metrics by route pattern (never the raw path, which
-// would make one time series per account number) and logs the request.
-func (s *Server) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		sw := service.NewStatusRecorder(w)
-		next.ServeHTTP(sw, r)
-		code := sw.Code()
-		route := "unmatched"
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
-		}
-		d := time.Since(start)
-		s.m.observe(route, r.Method, code, d.Seconds())
-		lvl := slog.LevelDebug
-		if code >= 500 {
-			lvl = slog.LevelError
-		}
-		s.log.Log(r.Context(), lvl, "request", "id", id, "method", r.Method, "route", route, "status", code, "duration_ms", d.Milliseconds())
-	})
-}
-
-func (s *Server) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-				s.fail(w, r, errors.New("panic"))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store") // balances must never sit in a shared cache
-		next.ServeHTTP(w, r)
-	})
-}
-
-type ctxKey int
-
-const (
-	ctxUser ctxKey = iota
-	ctxToken
-)
-
-func userOf(r *http.Request) bank.User { return r.Context().Value(ctxUser).(bank.User) }
-func tokenOf(r *http.Request) string   { return r.Context().Value(ctxToken).(string) }
-
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			s.fail(w, r, auth.ErrUnauthorized)
-			return
-		}
-		tok = strings.TrimSpace(tok)
-		u, err := s.a.Authenticate(r.Context(), tok)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		ctx := context.WithValue(r.Context(), ctxUser, u)
-		ctx = context.WithValue(ctx, ctxToken, tok)
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-var errForbidden = bank.Errorf(bank.KindForbidden, "forbidden", "this route is for tellers and admins")
-
-func staffOnly(s *Server) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !userOf(r).Role.Staff() {
-				s.fail(w, r, errForbidden)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// clientAddr is the address rate limits count against: the TCP peer, or,
-// when the peer is a trusted proxy, the right-most address in
-// X-Forwarded-For that is not itself a trusted proxy (the left-most
-// entries are whatever the client chose to send).
-func (s *Server) clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !s.trusted(peer) {
-		return host
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	client := host
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		if !s.trusted(a) {
-			return a.String()
-		}
-		// Every hop so far is a trusted network: the furthest one is the
-		// best guess. Falling back to the peer would put every user
-		// behind one proxy (e.g. a load balancer's private node address)
-		// into a single rate-limit bucket.
-		client = a.String()
-	}
-	return client
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

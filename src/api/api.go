@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/auth"
@@ -41,14 +41,18 @@ type Config struct {
 	// for its caller). Zero means the Default* value; negative allows none.
 	CustomerMaxOverdraft int64
 	CustomerMaxRateBps   int64
-	// Location is the bank's time zone: the day standing-order dates are
-	// counted in. It must match the worker's --timezone; nil means UTC.
-	Location *time.Location
-	// WebhookAllowPrivate accepts webhook URLs over plain http and on
-	// loopback/private addresses (`bank dev`, local receivers). Off in a
-	// cluster, where it would let customers aim the worker at internal
-	// services: see webhooks.Options.
-	WebhookAllowPrivate bool
+	// Statements, Standing and Webhooks are the stores behind the
+	// statement, standing-order and webhook routes, built by the caller:
+	// the bank's time zone (standing.NewStore) and which webhook URLs are
+	// allowed (webhooks.Options) are settled there, not in the transport.
+	// All three are required.
+	Statements *statements.Store
+	Standing   *standing.Store
+	Webhooks   *webhooks.Store
+	// PoolStats reads the Redis connection pool's statistics for the
+	// bank_api_redis_pool_* metrics (e.g. (*redis.Pool).Stats); nil
+	// leaves those metrics out.
+	PoolStats func() redis.PoolStats
 	// QueueStats reads the background jobs' queues for the admin API; the
 	// worker's package provides it, so the API does not depend on it.
 	QueueStats func(context.Context) ([]bank.QueueStat, error)
@@ -75,8 +79,13 @@ type Server struct {
 	webhooks   *webhooks.Store
 }
 
-// New builds the API handler.
+// New builds the API handler. It panics when a required dependency is
+// missing: that is a wiring mistake, better found at start-up than as a
+// 500 on the first request that needs it.
 func New(cfg Config) *Server {
+	if cfg.Ledger == nil || cfg.Auth == nil || cfg.Statements == nil || cfg.Standing == nil || cfg.Webhooks == nil {
+		panic("api: Config needs Ledger, Auth, Statements, Standing and Webhooks")
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -90,17 +99,14 @@ func New(cfg Config) *Server {
 		cfg.CustomerMaxRateBps = DefaultCustomerMaxRateBps
 	}
 	cfg.CustomerMaxOverdraft, cfg.CustomerMaxRateBps = max(cfg.CustomerMaxOverdraft, 0), max(cfg.CustomerMaxRateBps, 0)
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
-	}
 	reg := cfg.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.Ledger.Pool()),
-		statements: statements.NewStore(cfg.Ledger.Pool()),
-		standing:   standing.NewStore(cfg.Ledger, cfg.Location),
-		webhooks:   webhooks.NewStore(cfg.Ledger.Pool(), webhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})}
+	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.PoolStats),
+		statements: cfg.Statements,
+		standing:   cfg.Standing,
+		webhooks:   cfg.Webhooks}
 	s.router = s.routes()
 	return s
 }

@@ -301,7 +301,7 @@ func (s *Server) transferForm(w http.ResponseWriter, r *http.Request, sess *Sess
 		return
 	}
 	f := transferForm{From: r.URL.Query().Get("from"), Key: newIdempotencyKey()}
-	s.render(w, r, http.StatusOK, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: sendable(accts)}})
+	s.renderTransferForm(w, r, http.StatusOK, f, sendable(accts))
 }
 
 // sendable are the accounts a customer may pick as the source.
@@ -313,6 +313,16 @@ func sendable(accts []apiclient.Account) []apiclient.Account {
 		}
 	}
 	return out
+}
+
+// showError shows msg next to the field the API's problem code is about,
+// or above the form when it is about none.
+func (f *transferForm) showError(code, msg string) {
+	if field := fieldOf(code); field != "" {
+		f.Errors[field] = msg
+	} else {
+		f.Error = msg
+	}
 }
 
 func readTransferForm(r *http.Request) transferForm {
@@ -385,22 +395,22 @@ func (s *Server) transferStep(w http.ResponseWriter, r *http.Request, sess *Sess
 	accts = sendable(accts)
 	f := readTransferForm(r)
 	from, minor := checkTransfer(&f, accts)
-	showForm := func(code int) {
-		s.render(w, r, code, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: accts}})
-	}
-	if len(f.Errors) > 0 {
-		showForm(http.StatusUnprocessableEntity)
-		return
-	}
-	if r.PostFormValue("action") == "edit" {
-		showForm(http.StatusOK)
-		return
-	}
-	if !execute {
+	switch {
+	case len(f.Errors) > 0:
+		s.renderTransferForm(w, r, http.StatusUnprocessableEntity, f, accts)
+	case r.PostFormValue("action") == "edit":
+		s.renderTransferForm(w, r, http.StatusOK, f, accts)
+	case !execute:
 		s.render(w, r, http.StatusOK, "transfer_confirm", page{Title: "Confirm transfer", Nav: "transfer",
 			Data: transferData{Form: f, FromAccount: from, Minor: minor}})
-		return
+	default:
+		s.sendTransfer(w, r, sess, f, accts, from, minor)
 	}
+}
+
+// sendTransfer sends the checked form's transfer of minor units from
+// from; a rejection shows the form (with accts) again, saying why.
+func (s *Server) sendTransfer(w http.ResponseWriter, r *http.Request, sess *Session, f transferForm, accts []apiclient.Account, from *apiclient.Account, minor int64) {
 	t, err := s.api.Transfer(r.Context(), sess.Token, f.Key, apiclient.TransferRequest{
 		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency, Description: f.Description,
 	})
@@ -416,17 +426,17 @@ func (s *Server) transferStep(w http.ResponseWriter, r *http.Request, sess *Sess
 			msg = "Insufficient funds: " + money(minor, from.Account.Currency) + " is more than the " +
 				money(from.Available, from.Account.Currency) + " available on this account (plus any overdraft)."
 		}
-		if field := fieldOf(p.Code); field != "" {
-			f.Errors[field] = msg
-		} else {
-			f.Error = msg
-		}
+		f.showError(p.Code, msg)
 		// A rejected attempt gets a fresh key: once the customer changes
 		// the values, the old key would be a conflict, not a retry.
 		f.Key = newIdempotencyKey()
-		showForm(http.StatusUnprocessableEntity)
+		s.renderTransferForm(w, r, http.StatusUnprocessableEntity, f, accts)
 		return
 	}
 	s.flash(r, sess, "Sent "+money(t.Amount, t.Currency)+" to "+groupNumber(t.To)+".")
 	http.Redirect(w, r, "/accounts/"+from.Number, http.StatusSeeOther)
+}
+
+func (s *Server) renderTransferForm(w http.ResponseWriter, r *http.Request, code int, f transferForm, accts []apiclient.Account) {
+	s.render(w, r, code, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: accts}})
 }

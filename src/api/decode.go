@@ -108,12 +108,7 @@ func decodeError(err error) error {
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	type frame struct {
-		obj  bool
-		keys map[string]bool
-		key  bool // next string token is a key
-	}
-	var stack []*frame
+	var kc keyChecker
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -122,42 +117,78 @@ func checkDuplicateKeys(body []byte) error {
 		if err != nil {
 			return decodeError(err)
 		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
+		if err := kc.token(tok); err != nil {
+			return err
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				// The parent expects a key again once this value closes (below).
-				stack = append(stack, &frame{obj: t == '{', keys: map[string]bool{}, key: t == '{'})
-				if len(stack) > 32 {
-					return invalid("invalid_json", "", "the request body is nested too deeply")
-				}
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].obj {
-					stack[len(stack)-1].key = true
-				}
-			}
-		case string:
-			if top != nil && top.obj && top.key {
-				if top.keys[t] {
-					return invalid("duplicate_field", t, fmt.Sprintf("field %q appears more than once", t))
-				}
-				top.keys[t] = true
-				top.key = false
-				continue
-			}
-			if top != nil && top.obj {
-				top.key = true
-			}
-		default:
-			if top != nil && top.obj {
-				top.key = true
-			}
+	}
+}
+
+// keyChecker follows the objects and arrays open at the current token
+// and the keys each object has named so far.
+type keyChecker struct {
+	stack []*keyFrame
+}
+
+type keyFrame struct {
+	obj  bool
+	keys map[string]bool
+	key  bool // next string token is a key
+}
+
+func (kc *keyChecker) token(tok json.Token) error {
+	switch t := tok.(type) {
+	case json.Delim:
+		return kc.delim(t)
+	case string:
+		return kc.str(t)
+	default:
+		kc.valueDone()
+	}
+	return nil
+}
+
+func (kc *keyChecker) top() *keyFrame {
+	if len(kc.stack) == 0 {
+		return nil
+	}
+	return kc.stack[len(kc.stack)-1]
+}
+
+func (kc *keyChecker) delim(d json.Delim) error {
+	switch d {
+	case '{', '[':
+		// The parent expects a key again once this value closes (below).
+		kc.stack = append(kc.stack, &keyFrame{obj: d == '{', keys: map[string]bool{}, key: d == '{'})
+		if len(kc.stack) > 32 {
+			return invalid("invalid_json", "", "the request body is nested too deeply")
 		}
+	case '}', ']':
+		kc.stack = kc.stack[:len(kc.stack)-1]
+		kc.valueDone()
+	}
+	return nil
+}
+
+// str is a key when the enclosing object expects one, else a value.
+func (kc *keyChecker) str(t string) error {
+	top := kc.top()
+	if top == nil || !top.obj || !top.key {
+		kc.valueDone()
+		return nil
+	}
+	if top.keys[t] {
+		return invalid("duplicate_field", t, fmt.Sprintf("field %q appears more than once", t))
+	}
+	top.keys[t] = true
+	top.key = false
+	return nil
+}
+
+// valueDone notes that a value has ended: an enclosing object expects a
+// key next.
+func (kc *keyChecker) valueDone() {
+	if top := kc.top(); top != nil && top.obj {
+		top.key = true
 	}
 }
 

@@ -29,6 +29,9 @@ import (
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redistest"
 	"github.com/kubebank/kubebank/src/service"
+	"github.com/kubebank/kubebank/src/standing"
+	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 // env is one API server on its own redis-server, with a client that
@@ -89,8 +92,16 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	a := auth.New(pool, limits)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	loc := o.location
+	if loc == nil {
+		loc = time.UTC
+	}
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg,
-		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, Location: o.location, TrustedProxies: o.trusted,
+		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, TrustedProxies: o.trusted,
+		Statements: statements.NewStore(pool),
+		Standing:   standing.NewStore(pool, l, loc),
+		Webhooks:   webhooks.NewStore(pool, webhooks.Options{}),
+		PoolStats:  pool.Stats,
 		QueueStats: func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, pool, jobs.Namespace) }})
 	probes := service.NewProbes(map[string]service.Check{"redis": func(ctx context.Context) error { return redispool.Ping(ctx, pool) }})
 	mux := http.NewServeMux()

@@ -13,7 +13,7 @@ type metrics struct {
 	transfers *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, pool *redis.Pool) *metrics {
+func newMetrics(reg prometheus.Registerer, poolStats func() redis.PoolStats) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bank_api_requests_total", Help: "API requests by route pattern, method and status code.",
@@ -28,17 +28,17 @@ func newMetrics(reg prometheus.Registerer, pool *redis.Pool) *metrics {
 		}, []string{"kind", "outcome"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.transfers)
-	if pool != nil {
+	if poolStats != nil {
 		stat := func(name, help string, f func(redis.PoolStats) float64) prometheus.Collector {
-			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(pool.Stats()) })
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(poolStats()) })
 		}
 		reg.MustRegister(
 			stat("bank_api_redis_pool_active_connections", "Redis connections in the API's pool (in use or idle).", func(s redis.PoolStats) float64 { return float64(s.ActiveCount) }),
 			stat("bank_api_redis_pool_idle_connections", "Idle Redis connections in the API's pool.", func(s redis.PoolStats) float64 { return float64(s.IdleCount) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bank_api_redis_pool_waits_total", Help: "Times a request waited for a free Redis connection."},
-				func() float64 { return float64(pool.Stats().WaitCount) }),
+				func() float64 { return float64(poolStats().WaitCount) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "bank_api_redis_pool_wait_seconds_total", Help: "Total time spent waiting for a free Redis connection."},
-				func() float64 { return pool.Stats().WaitDuration.Seconds() }),
+				func() float64 { return poolStats().WaitDuration.Seconds() }),
 		)
 	}
 	return m

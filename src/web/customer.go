@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -131,8 +132,27 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *Sessi
 		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such account, or it is not yours.")
 		return
 	}
-	ctx := r.Context()
-	q := r.URL.Query()
+	d, eq := readHistoryFilter(r.URL.Query())
+	acct, err := s.api.Account(r.Context(), sess.Token, number)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	d.Account = acct
+	reads := s.readAccountPage(r.Context(), sess.Token, number, eq)
+	if err := reads.fill(&d); err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
+	}
+	d.FirstURL, d.NextURL = historyLinks(number, d.From, d.To, reads.history.NextCursor)
+	d.Chart = buildChart(reads.chart.Entries, acct, time.Now())
+	s.render(w, r, http.StatusOK, "account", page{Title: accountTitle(acct), Nav: "dashboard", Data: d})
+}
+
+// readHistoryFilter reads the history's date filter and page cursor: the
+// values the page shows again, and the entry query they make. Invalid
+// dates filter nothing and say why in FilterError.
+func readHistoryFilter(q url.Values) (accountData, apiclient.EntryQuery) {
 	d := accountData{From: q.Get("from"), To: q.Get("to")}
 	eq := apiclient.EntryQuery{Limit: historyPageSize, Cursor: q.Get("cursor")}
 	d.Paged = eq.Cursor != ""
@@ -149,74 +169,90 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *Sessi
 			eq.To = to.AddDate(0, 0, 1) // the form's "to" day is inclusive
 		}
 	}
+	return d, eq
+}
 
-	acct, err := s.api.Account(ctx, sess.Token, number)
-	if err != nil {
-		s.apiFailure(w, r, sess, err)
-		return
-	}
-	d.Account = acct
+// accountReads are the account page's reads besides the account itself:
+// a page of history, the entries the chart plots, holds and statements.
+type accountReads struct {
+	history, chart                                apiclient.EntryPage
+	holds                                         []bank.Hold
+	statements                                    []apiclient.Statement
+	errHistory, errChart, errHolds, errStatements error
+}
 
-	// The page needs four independent API reads; doing them at once keeps
-	// the page time near one round trip.
+// readAccountPage makes the four independent API reads at once, which
+// keeps the page time near one round trip.
+func (s *Server) readAccountPage(ctx context.Context, token, number string, eq apiclient.EntryQuery) accountReads {
 	var (
-		wg                    sync.WaitGroup
-		histPage, chartPage   apiclient.EntryPage
-		errPage, errChart, eH error
-		errSt                 error
+		rd accountReads
+		wg sync.WaitGroup
 	)
 	wg.Add(4)
-	go func() { defer wg.Done(); histPage, errPage = s.api.Entries(ctx, sess.Token, number, eq) }()
+	go func() { defer wg.Done(); rd.history, rd.errHistory = s.api.Entries(ctx, token, number, eq) }()
 	go func() {
 		defer wg.Done()
-		chartPage, errChart = s.api.Entries(ctx, sess.Token, number, apiclient.EntryQuery{Limit: chartSize, From: eq.From, To: eq.To})
+		rd.chart, rd.errChart = s.api.Entries(ctx, token, number, apiclient.EntryQuery{Limit: chartSize, From: eq.From, To: eq.To})
 	}()
-	go func() { defer wg.Done(); d.Holds, eH = s.api.Holds(ctx, sess.Token, number) }()
-	go func() { defer wg.Done(); d.Statements, errSt = s.api.Statements(ctx, sess.Token, number) }()
+	go func() { defer wg.Done(); rd.holds, rd.errHolds = s.api.Holds(ctx, token, number) }()
+	go func() { defer wg.Done(); rd.statements, rd.errStatements = s.api.Statements(ctx, token, number) }()
 	wg.Wait()
+	return rd
+}
 
-	if errPage != nil {
-		if p, ok := apiclient.AsProblem(errPage); ok && p.Code == "invalid_cursor" {
+// fill puts the reads into d. A stale cursor or a filter the API refuses
+// only shows a message on the page (FilterError), and a chart or holds
+// read refused as a bad request leaves that part empty; any other failure
+// is returned for apiFailure.
+func (rd accountReads) fill(d *accountData) error {
+	if rd.errHistory != nil {
+		if p, ok := apiclient.AsProblem(rd.errHistory); ok && p.Code == "invalid_cursor" {
 			d.FilterError = "That page of history is no longer valid; showing the newest entries."
 		} else if ok && p.Status == http.StatusBadRequest {
 			d.FilterError = describe(p)
 		} else {
-			s.apiFailure(w, r, sess, errPage)
-			return
+			return rd.errHistory
 		}
 	}
-	for _, e := range []error{errChart, eH} {
+	for _, e := range []error{rd.errChart, rd.errHolds} {
 		if e != nil && !apiclient.IsStatus(e, http.StatusBadRequest) {
-			s.apiFailure(w, r, sess, e)
-			return
+			return e
 		}
 	}
-	if errSt != nil {
-		s.apiFailure(w, r, sess, errSt)
-		return
+	if rd.errStatements != nil {
+		return rd.errStatements
 	}
-	d.Entries = histPage.Entries
+	d.Entries, d.Holds, d.Statements = rd.history.Entries, rd.holds, rd.statements
+	return nil
+}
+
+// historyLinks are the first page of the filtered history and, when
+// there is one, the next.
+func historyLinks(number, from, to, nextCursor string) (first, next string) {
 	base := url.Values{}
-	if d.From != "" {
-		base.Set("from", d.From)
+	if from != "" {
+		base.Set("from", from)
 	}
-	if d.To != "" {
-		base.Set("to", d.To)
+	if to != "" {
+		base.Set("to", to)
 	}
-	d.FirstURL = "/accounts/" + number
+	first = "/accounts/" + number
 	if len(base) > 0 {
-		d.FirstURL += "?" + base.Encode()
+		first += "?" + base.Encode()
 	}
-	if histPage.NextCursor != "" {
-		base.Set("cursor", histPage.NextCursor)
-		d.NextURL = "/accounts/" + number + "?" + base.Encode()
+	if nextCursor != "" {
+		base.Set("cursor", nextCursor)
+		next = "/accounts/" + number + "?" + base.Encode()
 	}
-	d.Chart = buildChart(chartPage.Entries, acct, time.Now())
-	title := acct.Name
-	if title == "" {
-		title = "Account " + groupNumber(acct.Number)
+	return first, next
+}
+
+// accountTitle is the account's name, or its number when it has none.
+func accountTitle(a apiclient.Account) string {
+	if a.Name == "" {
+		return "Account " + groupNumber(a.Number)
 	}
-	s.render(w, r, http.StatusOK, "account", page{Title: title, Nav: "dashboard", Data: d})
+	return a.Name
 }
 
 var validMonth = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
@@ -265,7 +301,7 @@ func (s *Server) transferForm(w http.ResponseWriter, r *http.Request, sess *Sess
 		return
 	}
 	f := transferForm{From: r.URL.Query().Get("from"), Key: newIdempotencyKey()}
-	s.render(w, r, http.StatusOK, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: sendable(accts)}})
+	s.renderTransferForm(w, r, http.StatusOK, f, sendable(accts))
 }
 
 // sendable are the accounts a customer may pick as the source.
@@ -277,6 +313,16 @@ func sendable(accts []apiclient.Account) []apiclient.Account {
 		}
 	}
 	return out
+}
+
+// showError shows msg next to the field the API's problem code is about,
+// or above the form when it is about none.
+func (f *transferForm) showError(code, msg string) {
+	if field := fieldOf(code); field != "" {
+		f.Errors[field] = msg
+	} else {
+		f.Error = msg
+	}
 }
 
 func readTransferForm(r *http.Request) transferForm {
@@ -349,22 +395,22 @@ func (s *Server) transferStep(w http.ResponseWriter, r *http.Request, sess *Sess
 	accts = sendable(accts)
 	f := readTransferForm(r)
 	from, minor := checkTransfer(&f, accts)
-	showForm := func(code int) {
-		s.render(w, r, code, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: accts}})
-	}
-	if len(f.Errors) > 0 {
-		showForm(http.StatusUnprocessableEntity)
-		return
-	}
-	if r.PostFormValue("action") == "edit" {
-		showForm(http.StatusOK)
-		return
-	}
-	if !execute {
+	switch {
+	case len(f.Errors) > 0:
+		s.renderTransferForm(w, r, http.StatusUnprocessableEntity, f, accts)
+	case r.PostFormValue("action") == "edit":
+		s.renderTransferForm(w, r, http.StatusOK, f, accts)
+	case !execute:
 		s.render(w, r, http.StatusOK, "transfer_confirm", page{Title: "Confirm transfer", Nav: "transfer",
 			Data: transferData{Form: f, FromAccount: from, Minor: minor}})
-		return
+	default:
+		s.sendTransfer(w, r, sess, f, accts, from, minor)
 	}
+}
+
+// sendTransfer sends the checked form's transfer of minor units from
+// from; a rejection shows the form (with accts) again, saying why.
+func (s *Server) sendTransfer(w http.ResponseWriter, r *http.Request, sess *Session, f transferForm, accts []apiclient.Account, from *apiclient.Account, minor int64) {
 	t, err := s.api.Transfer(r.Context(), sess.Token, f.Key, apiclient.TransferRequest{
 		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency, Description: f.Description,
 	})
@@ -380,17 +426,17 @@ func (s *Server) transferStep(w http.ResponseWriter, r *http.Request, sess *Sess
 			msg = "Insufficient funds: " + money(minor, from.Account.Currency) + " is more than the " +
 				money(from.Available, from.Account.Currency) + " available on this account (plus any overdraft)."
 		}
-		if field := fieldOf(p.Code); field != "" {
-			f.Errors[field] = msg
-		} else {
-			f.Error = msg
-		}
+		f.showError(p.Code, msg)
 		// A rejected attempt gets a fresh key: once the customer changes
 		// the values, the old key would be a conflict, not a retry.
 		f.Key = newIdempotencyKey()
-		showForm(http.StatusUnprocessableEntity)
+		s.renderTransferForm(w, r, http.StatusUnprocessableEntity, f, accts)
 		return
 	}
 	s.flash(r, sess, "Sent "+money(t.Amount, t.Currency)+" to "+groupNumber(t.To)+".")
 	http.Redirect(w, r, "/accounts/"+from.Number, http.StatusSeeOther)
+}
+
+func (s *Server) renderTransferForm(w http.ResponseWriter, r *http.Request, code int, f transferForm, accts []apiclient.Account) {
+	s.render(w, r, code, "transfer", page{Title: "Transfer money", Nav: "transfer", Data: transferData{Form: f, Accounts: accts}})
 }

@@ -52,10 +52,45 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 		s.apiFailure(w, r, sess, err)
 		return
 	}
-	f := standingForm{transferForm: readTransferForm(r), Frequency: r.PostFormValue("frequency"),
-		FirstDate: strings.TrimSpace(r.PostFormValue("first_date")), EndDate: strings.TrimSpace(r.PostFormValue("end_date"))}
+	f := readStandingForm(r)
 	accts = sendable(accts)
 	from, minor := checkTransfer(&f.transferForm, accts)
+	checkSchedule(&f, time.Now())
+	if len(f.Errors) > 0 {
+		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f, accts)
+		return
+	}
+	o, err := s.api.CreateStandingOrder(r.Context(), sess.Token, f.Key, apiclient.StandingOrderRequest{
+		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency,
+		Description: f.Description, Frequency: f.Frequency, FirstDate: f.FirstDate, EndDate: f.EndDate,
+	})
+	if err != nil {
+		p, ok := formProblem(err)
+		if !ok {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		if p.Code == "invalid_date" {
+			f.Errors["first_date"] = describe(p)
+		} else {
+			f.showError(p.Code, describe(p))
+		}
+		f.Key = newIdempotencyKey()
+		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f, accts)
+		return
+	}
+	s.flash(r, sess, "Standing order created: "+money(o.Amount, o.Currency)+" "+o.Frequency+" to "+groupNumber(o.To)+".")
+	http.Redirect(w, r, "/standing-orders", http.StatusSeeOther)
+}
+
+func readStandingForm(r *http.Request) standingForm {
+	return standingForm{transferForm: readTransferForm(r), Frequency: r.PostFormValue("frequency"),
+		FirstDate: strings.TrimSpace(r.PostFormValue("first_date")), EndDate: strings.TrimSpace(r.PostFormValue("end_date"))}
+}
+
+// checkSchedule validates how often the order repeats and its dates (UTC
+// days, like the form's "today"); an empty first date means today.
+func checkSchedule(f *standingForm, now time.Time) {
 	valid := false
 	for _, fr := range frequencies {
 		valid = valid || fr == f.Frequency
@@ -63,7 +98,7 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 	if !valid {
 		f.Errors["frequency"] = "Choose how often the transfer repeats."
 	}
-	today := time.Now().UTC().Truncate(24 * time.Hour)
+	today := now.UTC().Truncate(24 * time.Hour)
 	if f.FirstDate == "" {
 		f.FirstDate = today.Format("2006-01-02")
 	}
@@ -80,34 +115,6 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 			f.Errors["end_date"] = "The last date must not be before the first date."
 		}
 	}
-	if len(f.Errors) > 0 {
-		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f, accts)
-		return
-	}
-	o, err := s.api.CreateStandingOrder(r.Context(), sess.Token, f.Key, apiclient.StandingOrderRequest{
-		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency,
-		Description: f.Description, Frequency: f.Frequency, FirstDate: f.FirstDate, EndDate: f.EndDate,
-	})
-	if err != nil {
-		p, ok := formProblem(err)
-		if !ok {
-			s.apiFailure(w, r, sess, err)
-			return
-		}
-		switch {
-		case p.Code == "invalid_date":
-			f.Errors["first_date"] = describe(p)
-		case fieldOf(p.Code) != "":
-			f.Errors[fieldOf(p.Code)] = describe(p)
-		default:
-			f.Error = describe(p)
-		}
-		f.Key = newIdempotencyKey()
-		s.renderStanding(w, r, sess, http.StatusUnprocessableEntity, f, accts)
-		return
-	}
-	s.flash(r, sess, "Standing order created: "+money(o.Amount, o.Currency)+" "+o.Frequency+" to "+groupNumber(o.To)+".")
-	http.Redirect(w, r, "/standing-orders", http.StatusSeeOther)
 }
 
 func (s *Server) cancelStandingOrder(w http.ResponseWriter, r *http.Request, sess *Session) {

@@ -23,6 +23,9 @@ import (
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/service"
+	"github.com/kubebank/kubebank/src/standing"
+	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 func init() {
@@ -135,8 +138,11 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 		},
 	})
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
-		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate, Location: loc,
-		WebhookAllowPrivate: f.webhookAllowPrivate,
-		QueueStats:          func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, pool, jobs.Namespace) }})
+		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate,
+		Statements: statements.NewStore(pool),
+		Standing:   standing.NewStore(pool, l, loc),
+		Webhooks:   webhooks.NewStore(pool, webhooks.Options{AllowPrivate: f.webhookAllowPrivate}),
+		PoolStats:  pool.Stats,
+		QueueStats: func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, pool, jobs.Namespace) }})
 	return s, probes, nil
 }

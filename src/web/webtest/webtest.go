@@ -26,7 +26,10 @@ import (
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redistest"
 	"github.com/kubebank/kubebank/src/service"
+	"github.com/kubebank/kubebank/src/standing"
+	"github.com/kubebank/kubebank/src/statements"
 	"github.com/kubebank/kubebank/src/web"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 // Stack is a running redis + API + web app.
@@ -74,6 +77,10 @@ func Start(t testing.TB, o Options) *Stack {
 	st.Auth.Argon2 = auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 	apiSrv := api.New(api.Config{Ledger: st.Ledger, Auth: st.Auth, Log: o.Log, Registry: prometheus.NewRegistry(),
+		Statements: statements.NewStore(st.Pool),
+		Standing:   standing.NewStore(st.Pool, st.Ledger, time.UTC),
+		Webhooks:   webhooks.NewStore(st.Pool, webhooks.Options{}),
+		PoolStats:  st.Pool.Stats,
 		QueueStats: func(ctx context.Context) ([]bank.QueueStat, error) { return jobs.Stats(ctx, st.Pool, jobs.Namespace) }})
 	mux := http.NewServeMux()
 	service.NewProbes(map[string]service.Check{

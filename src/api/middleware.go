@@ -1,0 +1,119 @@
+package api
+
+// The middleware every request passes: request ids, metrics and logs,
+// panics, security headers, and bearer-token authentication (which puts
+// the caller into the request's context for userOf).
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kubebank/kubebank/src/auth"
+	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/service"
+)
+
+// observe records metrics by route pattern (never the raw path, which
+// would make one time series per account number) and logs the request.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		sw := service.NewStatusRecorder(w)
+		next.ServeHTTP(sw, r)
+		code := sw.Code()
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		d := time.Since(start)
+		s.m.observe(route, r.Method, code, d.Seconds())
+		lvl := slog.LevelDebug
+		if code >= 500 {
+			lvl = slog.LevelError
+		}
+		s.log.Log(r.Context(), lvl, "request", "id", id, "method", r.Method, "route", route, "status", code, "duration_ms", d.Milliseconds())
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.fail(w, r, errors.New("panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store") // balances must never sit in a shared cache
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const (
+	ctxUser ctxKey = iota
+	ctxToken
+)
+
+func userOf(r *http.Request) bank.User { return r.Context().Value(ctxUser).(bank.User) }
+func tokenOf(r *http.Request) string   { return r.Context().Value(ctxToken).(string) }
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			s.fail(w, r, auth.ErrUnauthorized)
+			return
+		}
+		tok = strings.TrimSpace(tok)
+		u, err := s.a.Authenticate(r.Context(), tok)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxUser, u)
+		ctx = context.WithValue(ctx, ctxToken, tok)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+var errForbidden = bank.Errorf(bank.KindForbidden, "forbidden", "this route is for tellers and admins")
+
+func staffOnly(s *Server) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !userOf(r).Role.Staff() {
+				s.fail(w, r, errForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

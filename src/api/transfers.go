@@ -1,0 +1,81 @@
+package api
+
+// Routes of /v1/transfers.
+
+import (
+	"net/http"
+	"regexp"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/ledger"
+)
+
+func transferLocation(t bank.Transfer) string { return "/v1/transfers/" + t.ID }
+
+type transferReq struct {
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+	Description string `json:"description"`
+}
+
+func (req transferReq) validate() error {
+	if err := checkNumber("from", req.From); err != nil {
+		return err
+	}
+	if err := checkNumber("to", req.To); err != nil {
+		return err
+	}
+	if err := checkMoney(req.Amount, req.Currency); err != nil {
+		return err
+	}
+	return checkText("description", req.Description, MaxDescription)
+}
+
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
+	moveMoney(s, w, r, bank.KindTransfer, http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+		if err := req.validate(); err != nil {
+			return bank.Transfer{}, false, err
+		}
+		from, err := s.ownAccount(r, "from", req.From)
+		if err != nil {
+			return bank.Transfer{}, false, err
+		}
+		if from.Type == bank.System {
+			return bank.Transfer{}, false, bank.ErrSystemAccount
+		}
+		if _, err := s.receiver(r, req.To); err != nil {
+			return bank.Transfer{}, false, err
+		}
+		return s.l.Post(r.Context(), ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
+			Kind: bank.KindTransfer, Description: req.Description, InitiatedBy: userOf(r).ID, Touch: ledger.TouchFrom, Idem: idem})
+	})
+}
+
+// transferIDs are the shapes of transfer ids: random ones, and the
+// deterministic ones of interest (account + day) and standing orders
+// (order + due date).
+var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if !transferIDs.MatchString(id) {
+		s.fail(w, r, bank.ErrTransferNotFound)
+		return
+	}
+	t, err := s.l.Transfer(r.Context(), id)
+	if err == nil {
+		var ok bool
+		if ok, err = s.owns(r, t.From, t.To); err == nil && !ok {
+			err = bank.ErrTransferNotFound
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}

@@ -1,0 +1,33 @@
+package api
+
+// Field checks shared by the handlers: which request field an error is
+// about, account numbers and amounts.
+
+import (
+	"errors"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// fieldErr attaches the request field to a validation error.
+func fieldErr(field string, err error) error {
+	var be *bank.Error
+	if errors.As(err, &be) && be.Kind == bank.KindInvalid {
+		return invalid(be.Code, field, be.Message)
+	}
+	return err
+}
+
+func checkNumber(field, n string) error {
+	return fieldErr(field, bank.ValidateAccountNumber(n))
+}
+
+func checkMoney(amount int64, currency string) error {
+	if err := bank.ValidateAmount(amount); err != nil {
+		return fieldErr("amount", err)
+	}
+	if _, err := bank.LookupCurrency(currency); err != nil {
+		return fieldErr("currency", err)
+	}
+	return nil
+}

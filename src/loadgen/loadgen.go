@@ -124,70 +124,88 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 // Drive sends transfers from random customers to random other accounts.
 func Drive(ctx context.Context, cfg Config, cs Customers) Result {
-	accounts := cs.Accounts
-	res := Result{Outcomes: map[string]int{}, Accounts: accounts, Acked: map[string]string{}}
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		sent      int
-	)
-	deadline := time.Now().Add(cfg.Duration)
-	next := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if ctx.Err() != nil || (cfg.Requests > 0 && sent >= cfg.Requests) || (cfg.Requests == 0 && time.Now().After(deadline)) {
-			return false
-		}
-		sent++
-		return true
-	}
-	start := time.Now()
+	d := &driver{cfg: cfg, cs: cs, start: time.Now(), deadline: time.Now().Add(cfg.Duration),
+		res: Result{Outcomes: map[string]int{}, Accounts: cs.Accounts, Acked: map[string]string{}}}
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			for i := 0; next(); i++ {
-				from := r.IntN(len(cs.Tokens))
-				to := (from + 1 + r.IntN(len(accounts)-1)) % len(accounts)
-				req := apiclient.TransferRequest{From: accounts[from], To: accounts[to],
-					Amount: int64(1 + r.IntN(500)), Currency: cfg.Currency, Description: "load"}
-				key := fmt.Sprintf("load-%d-%d-%d", start.UnixNano(), w, i)
-				t0 := time.Now()
-				tr, err := cs.API.Transfer(ctx, cs.Tokens[from], key, req)
-				lat := time.Since(t0)
-				p, answered := apiclient.AsProblem(err)
-				mu.Lock()
-				switch {
-				case err == nil:
-					res.Transfers++
-					res.Acked[tr.ID] = key
-					latencies = append(latencies, lat)
-				case !answered:
-					res.Outcomes["no_answer"]++
-					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
-				case p.Status >= 500:
-					// The server answered but cannot know whether the
-					// posting landed (e.g. Redis died mid-reply): the
-					// outcome is unknown until retried with the same key.
-					res.Outcomes[fmt.Sprint(p.Status)]++
-					res.Unanswered = append(res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
-				default:
-					res.Outcomes[fmt.Sprintf("%d:%s", p.Status, p.Code)]++
-				}
-				mu.Unlock()
+			r := rand.New(rand.NewPCG(uint64(w), uint64(d.start.UnixNano())))
+			for i := 0; d.next(ctx); i++ {
+				d.send(ctx, r, fmt.Sprintf("load-%d-%d-%d", d.start.UnixNano(), w, i))
 			}
 		}(w)
 	}
 	wg.Wait()
-	res.Elapsed = time.Since(start)
+	return d.result()
+}
+
+// driver is one Drive's shared state: how many transfers were sent, and
+// their outcomes and latencies.
+type driver struct {
+	cfg             Config
+	cs              Customers
+	start, deadline time.Time
+
+	mu        sync.Mutex
+	sent      int
+	latencies []time.Duration
+	res       Result
+}
+
+// next reports whether another transfer is due: until the request count
+// or the duration is reached, or ctx ends.
+func (d *driver) next(ctx context.Context) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ctx.Err() != nil || (d.cfg.Requests > 0 && d.sent >= d.cfg.Requests) || (d.cfg.Requests == 0 && time.Now().After(d.deadline)) {
+		return false
+	}
+	d.sent++
+	return true
+}
+
+// send makes one transfer under key and records its outcome.
+func (d *driver) send(ctx context.Context, r *rand.Rand, key string) {
+	accounts := d.cs.Accounts
+	from := r.IntN(len(d.cs.Tokens))
+	to := (from + 1 + r.IntN(len(accounts)-1)) % len(accounts)
+	req := apiclient.TransferRequest{From: accounts[from], To: accounts[to],
+		Amount: int64(1 + r.IntN(500)), Currency: d.cfg.Currency, Description: "load"}
+	t0 := time.Now()
+	tr, err := d.cs.API.Transfer(ctx, d.cs.Tokens[from], key, req)
+	lat := time.Since(t0)
+	p, answered := apiclient.AsProblem(err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err == nil:
+		d.res.Transfers++
+		d.res.Acked[tr.ID] = key
+		d.latencies = append(d.latencies, lat)
+	case !answered:
+		d.res.Outcomes["no_answer"]++
+		d.res.Unanswered = append(d.res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
+	case p.Status >= 500:
+		// The server answered but cannot know whether the posting landed
+		// (e.g. Redis died mid-reply): the outcome is unknown until
+		// retried with the same key.
+		d.res.Outcomes[fmt.Sprint(p.Status)]++
+		d.res.Unanswered = append(d.res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
+	default:
+		d.res.Outcomes[fmt.Sprintf("%d:%s", p.Status, p.Code)]++
+	}
+}
+
+// result summarises the run once every worker has stopped.
+func (d *driver) result() Result {
+	res := d.res
+	res.Elapsed = time.Since(d.start)
 	res.Outcomes["201"] = res.Transfers
-	if len(latencies) > 0 {
-		slices.Sort(latencies)
-		res.P50 = latencies[len(latencies)/2]
-		res.P99 = latencies[len(latencies)*99/100]
-		res.Max = latencies[len(latencies)-1]
+	if l := d.latencies; len(l) > 0 {
+		slices.Sort(l)
+		res.P50, res.P99, res.Max = l[len(l)/2], l[len(l)*99/100], l[len(l)-1]
 	}
 	return res
 }

@@ -4,8 +4,12 @@ package api
 // handler shares.
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"regexp"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/kubebank/kubebank/src/bank"
 )
@@ -32,7 +36,9 @@ func (s *Server) visibleAccount(r *http.Request, field, number string) (bank.Acc
 // may, whatever the role. Staff see every account but do not spend
 // customers' money (cash goes through the teller routes, which credit or
 // debit teller cash, never another person's account); to a customer,
-// another's account is "not found" as everywhere else.
+// another's account is "not found" as everywhere else. Nor does money
+// leave a system account by a customer's request: only teller and job
+// routes debit those.
 func (s *Server) ownAccount(r *http.Request, field, number string) (bank.Account, error) {
 	a, err := s.visibleAccount(r, field, number)
 	if err != nil {
@@ -40,6 +46,9 @@ func (s *Server) ownAccount(r *http.Request, field, number string) (bank.Account
 	}
 	if a.Owner != userOf(r).ID {
 		return bank.Account{}, bank.Errorf(bank.KindForbidden, "not_account_owner", "money can only be moved out of your own accounts")
+	}
+	if a.Type == bank.System {
+		return bank.Account{}, bank.ErrSystemAccount
 	}
 	return a, nil
 }
@@ -69,6 +78,38 @@ func (s *Server) receiver(r *http.Request, number string) (bank.Account, error) 
 		return bank.Account{}, bank.ErrSystemAccount
 	}
 	return a, nil
+}
+
+// visible loads a transfer or a hold by the route's {id} for a caller
+// who may see it (staff, or the owner of one of its parties' accounts).
+// An id of the wrong shape and someone else's record are both notFound,
+// so that probing ids reveals nothing, as with account numbers.
+func visible[T any](s *Server, r *http.Request, ids *regexp.Regexp, notFound error,
+	load func(context.Context, string) (T, error), parties func(T) []string) (T, error) {
+	var none T
+	id := chi.URLParam(r, "id")
+	if !ids.MatchString(id) {
+		return none, notFound
+	}
+	v, err := load(r.Context(), id)
+	if err != nil {
+		return none, err
+	}
+	ok, err := s.owns(r, parties(v)...)
+	if err != nil {
+		return none, err
+	}
+	if !ok {
+		return none, notFound
+	}
+	return v, nil
+}
+
+// listOwn answers the caller's own records of a store that keeps them by
+// owner (standing orders, webhooks), as a list under key.
+func listOwn[T any](w http.ResponseWriter, r *http.Request, key string, list func(context.Context, string) ([]T, error)) error {
+	items, err := list(r.Context(), userOf(r).ID)
+	return reply(w, http.StatusOK, map[string]any{key: items}, err)
 }
 
 // owns reports whether the caller may see something touching these accounts.

@@ -25,17 +25,24 @@ func view(a bank.Account) AccountView {
 	return AccountView{Account: a, Exponent: c.Exponent}
 }
 
-func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
-	accts, err := s.l.AccountsOf(r.Context(), userOf(r).ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+// views shows accounts as the API does; never nil, so an empty list is [].
+func views(accts []bank.Account) []AccountView {
 	out := make([]AccountView, 0, len(accts))
 	for _, a := range accts {
 		out = append(out, view(a))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accounts": out})
+	return out
+}
+
+// pathAccount is the account named in the route's {number}, if the
+// caller may see it.
+func (s *Server) pathAccount(r *http.Request) (bank.Account, error) {
+	return s.visibleAccount(r, "number", chi.URLParam(r, "number"))
+}
+
+func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
+	accts, err := s.l.AccountsOf(r.Context(), userOf(r).ID)
+	return reply(w, http.StatusOK, map[string]any{"accounts": views(accts)}, err)
 }
 
 type openReq struct {
@@ -46,67 +53,81 @@ type openReq struct {
 	InterestRate   int64            `json:"interest_rate_bps"`
 }
 
-func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
-	var req openReq
-	if err := readBody(w, r, s.maxBody, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+// validate checks the fields the ledger does not: the name, the
+// currency, and the caller's caps on credit and interest.
+func (req openReq) validate(maxOverdraft, maxRate int64) error {
 	if err := checkText("name", req.Name, MaxName); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if _, err := bank.LookupCurrency(req.Currency); err != nil {
-		s.fail(w, r, fieldErr("currency", err))
-		return
+		return fieldErr("currency", err)
+	}
+	if req.OverdraftLimit > maxOverdraft {
+		return invalid("invalid_overdraft_limit", "overdraft_limit",
+			"the overdraft limit can be at most "+strconv.FormatInt(maxOverdraft, 10)+" minor units")
+	}
+	if req.InterestRate > maxRate {
+		return invalid("invalid_interest_rate", "interest_rate_bps",
+			"the interest rate can be at most "+strconv.FormatInt(maxRate, 10)+" basis points")
+	}
+	return nil
+}
+
+func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) error {
+	req, err := decodeBody[openReq](s, w, r)
+	if err != nil {
+		return err
 	}
 	// The caps apply to staff too: an account is always opened for its
 	// caller, and staff must not grant themselves credit or interest.
-	u := userOf(r)
-	maxOverdraft, maxRate := s.cfg.CustomerMaxOverdraft, s.cfg.CustomerMaxRateBps
-	if req.OverdraftLimit > maxOverdraft {
-		s.fail(w, r, invalid("invalid_overdraft_limit", "overdraft_limit",
-			"the overdraft limit can be at most "+strconv.FormatInt(maxOverdraft, 10)+" minor units"))
-		return
+	if err := req.validate(s.cfg.CustomerMaxOverdraft, s.cfg.CustomerMaxRateBps); err != nil {
+		return err
 	}
-	if req.InterestRate > maxRate {
-		s.fail(w, r, invalid("invalid_interest_rate", "interest_rate_bps",
-			"the interest rate can be at most "+strconv.FormatInt(maxRate, 10)+" basis points"))
-		return
-	}
-	a, err := s.l.Open(r.Context(), ledger.OpenRequest{Owner: u.ID, Name: req.Name, Type: req.Type, Currency: req.Currency,
+	a, err := s.l.Open(r.Context(), ledger.OpenRequest{Owner: userOf(r).ID, Name: req.Name, Type: req.Type, Currency: req.Currency,
 		OverdraftLimit: req.OverdraftLimit, InterestRate: req.InterestRate})
 	if err != nil {
 		field := map[string]string{"invalid_account_type": "type", "invalid_overdraft_limit": "overdraft_limit", "invalid_interest_rate": "interest_rate_bps"}[bank.ErrorCode(err)]
-		s.fail(w, r, fieldErr(field, err))
-		return
+		return fieldErr(field, err)
 	}
 	w.Header().Set("Location", "/v1/accounts/"+a.Number)
 	writeJSON(w, http.StatusCreated, view(a))
+	return nil
 }
 
-func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
-	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, view(a))
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.pathAccount(r)
+	return reply(w, http.StatusOK, view(a), err)
 }
 
-func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
-	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))
+func (s *Server) entries(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.pathAccount(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
+	eq, err := entryQuery(r, a.Number)
+	if err != nil {
+		return err
+	}
+	entries, next, err := s.l.Entries(r.Context(), eq)
+	if err != nil {
+		return fieldErr(map[string]string{"invalid_cursor": "cursor", "invalid_limit": "limit", "invalid_time": "from"}[bank.ErrorCode(err)], err)
+	}
+	if entries == nil {
+		entries = []bank.Entry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_cursor": next})
+	return nil
+}
+
+// entryQuery reads an account's page of entries from the query string:
+// limit, then from and to, then their order.
+func entryQuery(r *http.Request, number string) (ledger.EntryQuery, error) {
 	q := r.URL.Query()
-	eq := ledger.EntryQuery{Account: a.Number, Cursor: q.Get("cursor")}
+	eq := ledger.EntryQuery{Account: number, Cursor: q.Get("cursor")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > ledger.MaxPageSize {
-			s.fail(w, r, invalid("invalid_limit", "limit", "limit must be an integer between 1 and "+strconv.Itoa(ledger.MaxPageSize)))
-			return
+			return eq, invalid("invalid_limit", "limit", "limit must be an integer between 1 and "+strconv.Itoa(ledger.MaxPageSize))
 		}
 		eq.Limit = n
 	}
@@ -117,23 +138,13 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				s.fail(w, r, invalid("invalid_time", p.name, p.name+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z"))
-				return
+				return eq, invalid("invalid_time", p.name, p.name+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
 			}
 			*p.dst = t
 		}
 	}
 	if !eq.From.IsZero() && !eq.To.IsZero() && !eq.From.Before(eq.To) {
-		s.fail(w, r, invalid("invalid_time", "to", "to must be after from"))
-		return
+		return eq, invalid("invalid_time", "to", "to must be after from")
 	}
-	entries, next, err := s.l.Entries(r.Context(), eq)
-	if err != nil {
-		s.fail(w, r, fieldErr(map[string]string{"invalid_cursor": "cursor", "invalid_limit": "limit", "invalid_time": "from"}[bank.ErrorCode(err)], err))
-		return
-	}
-	if entries == nil {
-		entries = []bank.Entry{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_cursor": next})
+	return eq, nil
 }

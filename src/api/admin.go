@@ -11,53 +11,40 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 )
 
-func (s *Server) setStatus(action string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setStatus(action string) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		n := chi.URLParam(r, "number")
 		if err := checkNumber("number", n); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		a, err := s.l.Account(r.Context(), n)
 		if err == nil {
 			err = notOwnAccount(r, a)
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		a, err = s.l.SetStatus(r.Context(), n, action)
-		if err != nil {
-			s.fail(w, r, err)
-			return
+		if a, err = s.l.SetStatus(r.Context(), n, action); err != nil {
+			return err
 		}
 		s.log.Info("account status changed", "account", n, "action", action, "by", userOf(r).ID)
 		writeJSON(w, http.StatusOK, view(a))
+		return nil
 	}
 }
 
-func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) reconciliation(w http.ResponseWriter, r *http.Request) error {
 	last, ok, err := s.l.LastReconciliation(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if err == nil && !ok {
+		err = bank.Errorf(bank.KindNotFound, "not_found", "reconciliation has not run yet")
 	}
-	if !ok {
-		s.fail(w, r, bank.Errorf(bank.KindNotFound, "not_found", "reconciliation has not run yet"))
-		return
-	}
-	writeJSON(w, http.StatusOK, last)
+	return reply(w, http.StatusOK, last, err)
 }
 
-func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.QueueStats == nil {
-		s.fail(w, r, errors.New("api: no job statistics configured (Config.QueueStats)"))
-		return
+		return errors.New("api: no job statistics configured (Config.QueueStats)")
 	}
 	stats, err := s.cfg.QueueStats(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": stats})
+	return reply(w, http.StatusOK, map[string]any{"jobs": stats}, err)
 }

@@ -13,18 +13,13 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) register(w http.ResponseWriter, r *http.Request) {
-	var req credentials
-	if err := readBody(w, r, s.maxBody, &req); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
+	req, err := decodeBody[credentials](s, w, r)
+	if err != nil {
+		return err
 	}
 	u, err := s.a.Register(r.Context(), req.Username, req.Password, s.clientAddr(r))
-	if err != nil {
-		s.fail(w, r, fieldErr(fieldOf(err), err))
-		return
-	}
-	writeJSON(w, http.StatusCreated, u)
+	return reply(w, http.StatusCreated, u, fieldErr(fieldOf(err), err))
 }
 
 func fieldOf(err error) string {
@@ -37,26 +32,19 @@ func fieldOf(err error) string {
 	return ""
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	var req credentials
-	if err := readBody(w, r, s.maxBody, &req); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	req, err := decodeBody[credentials](s, w, r)
+	if err != nil {
+		return err
 	}
 	sess, err := s.a.Login(r.Context(), req.Username, req.Password, s.clientAddr(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sess)
+	return reply(w, http.StatusOK, sess, err)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if err := s.a.Revoke(r.Context(), tokenOf(r)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.a.Revoke(r.Context(), tokenOf(r)))
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, userOf(r)) }
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	return reply(w, http.StatusOK, userOf(r), nil)
+}

@@ -39,6 +39,14 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64, dst any) error 
 	return DecodeStrict(body, dst)
 }
 
+// decodeBody reads the request body into a new Req by readBody's rules,
+// within the server's size limit.
+func decodeBody[Req any](s *Server, w http.ResponseWriter, r *http.Request) (Req, error) {
+	var req Req
+	err := readBody(w, r, s.maxBody, &req)
+	return req, err
+}
+
 // DecodeStrict decodes one JSON object from body into dst, rejecting
 // anything a lenient decoder would silently accept. Exported for the
 // fuzz test and for other packages that take JSON bodies.

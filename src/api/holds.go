@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
@@ -23,32 +21,24 @@ type holdReq struct {
 	ExpiresInSeconds int64  `json:"expires_in_seconds"`
 }
 
-func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) {
+func (req holdReq) validate() error {
+	if err := firstError(checkNumber("account", req.Account), checkNumber("payee", req.Payee),
+		checkMoney(req.Amount, req.Currency), checkText("description", req.Description, MaxDescription)); err != nil {
+		return err
+	}
+	maxTTL := int64(ledger.MaxHoldTTL / time.Second)
+	if req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > maxTTL {
+		return invalid("invalid_expiry", "expires_in_seconds",
+			"expires_in_seconds must be between 1 and "+strconv.FormatInt(maxTTL, 10)+" (omit it for the default of 7 days)")
+	}
+	return nil
+}
+
+func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) error {
 	location := func(h bank.Hold) string { return "/v1/holds/" + h.ID }
-	moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		if err := checkNumber("account", req.Account); err != nil {
+	return moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
+		if _, err := s.ownAccount(r, "account", req.Account); err != nil {
 			return bank.Hold{}, false, err
-		}
-		if err := checkNumber("payee", req.Payee); err != nil {
-			return bank.Hold{}, false, err
-		}
-		if err := checkMoney(req.Amount, req.Currency); err != nil {
-			return bank.Hold{}, false, err
-		}
-		if err := checkText("description", req.Description, MaxDescription); err != nil {
-			return bank.Hold{}, false, err
-		}
-		maxTTL := int64(ledger.MaxHoldTTL / time.Second)
-		if req.ExpiresInSeconds < 0 || req.ExpiresInSeconds > maxTTL {
-			return bank.Hold{}, false, invalid("invalid_expiry", "expires_in_seconds",
-				"expires_in_seconds must be between 1 and "+strconv.FormatInt(maxTTL, 10)+" (omit it for the default of 7 days)")
-		}
-		a, err := s.ownAccount(r, "account", req.Account)
-		if err != nil {
-			return bank.Hold{}, false, err
-		}
-		if a.Type == bank.System {
-			return bank.Hold{}, false, bank.ErrSystemAccount
 		}
 		if req.Payee == req.Account {
 			return bank.Hold{}, false, bank.ErrSameAccount
@@ -68,31 +58,12 @@ var holdIDs = regexp.MustCompile(`^hd_[0-9a-f]{24}$`)
 // visibleHold loads a hold the caller may see and settle: the held
 // account's owner, the payee's owner (the merchant captures), or staff.
 func (s *Server) visibleHold(r *http.Request) (bank.Hold, error) {
-	id := chi.URLParam(r, "id")
-	if !holdIDs.MatchString(id) {
-		return bank.Hold{}, bank.ErrHoldNotFound
-	}
-	h, err := s.l.Hold(r.Context(), id)
-	if err != nil {
-		return bank.Hold{}, err
-	}
-	ok, err := s.owns(r, h.Account, h.Payee)
-	if err != nil {
-		return bank.Hold{}, err
-	}
-	if !ok {
-		return bank.Hold{}, bank.ErrHoldNotFound
-	}
-	return h, nil
+	return visible(s, r, holdIDs, bank.ErrHoldNotFound, s.l.Hold, func(h bank.Hold) []string { return []string{h.Account, h.Payee} })
 }
 
-func (s *Server) getHold(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getHold(w http.ResponseWriter, r *http.Request) error {
 	h, err := s.visibleHold(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
+	return reply(w, http.StatusOK, h, err)
 }
 
 type captureReq struct {
@@ -100,16 +71,17 @@ type captureReq struct {
 	Description string `json:"description"`
 }
 
-func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
-	moveMoney(s, w, r, bank.KindCapture, http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		if req.Amount != nil {
-			if err := bank.ValidateAmount(*req.Amount); err != nil {
-				return bank.Hold{}, false, fieldErr("amount", err)
-			}
+func (req captureReq) validate() error {
+	if req.Amount != nil {
+		if err := bank.ValidateAmount(*req.Amount); err != nil {
+			return fieldErr("amount", err)
 		}
-		if err := checkText("description", req.Description, MaxDescription); err != nil {
-			return bank.Hold{}, false, err
-		}
+	}
+	return checkText("description", req.Description, MaxDescription)
+}
+
+func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) error {
+	return moveMoney(s, w, r, bank.KindCapture, http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
 		h, err := s.visibleHold(r)
 		if err != nil {
 			return bank.Hold{}, false, err
@@ -133,8 +105,8 @@ func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) voidHold(w http.ResponseWriter, r *http.Request) {
-	moveMoney(s, w, r, "void", http.StatusOK, nil, func(_ struct{}, idem ledger.Idem) (bank.Hold, bool, error) {
+func (s *Server) voidHold(w http.ResponseWriter, r *http.Request) error {
+	return moveMoney(s, w, r, "void", http.StatusOK, nil, func(_ noFields, idem ledger.Idem) (bank.Hold, bool, error) {
 		h, err := s.visibleHold(r)
 		if err != nil {
 			return bank.Hold{}, false, err
@@ -143,16 +115,11 @@ func (s *Server) voidHold(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) accountHolds(w http.ResponseWriter, r *http.Request) {
-	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))
+func (s *Server) accountHolds(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.pathAccount(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	holds, err := s.l.HoldsOf(r.Context(), a.Number, 100)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"holds": holds})
+	return reply(w, http.StatusOK, map[string]any{"holds": holds}, err)
 }

@@ -58,35 +58,53 @@ func writeMoney(w http.ResponseWriter, status int, replayed bool, v any) {
 	writeJSON(w, status, v)
 }
 
-// moveMoney runs a money-moving POST the way all of them go: decode the
-// body strictly into a Req, take the Idempotency-Key and fingerprint the
-// request, then post (which checks the fields and calls the ledger); count
-// the outcome and answer with the result or the problem. A request without
-// fields (a void) may leave its body out. location, when not nil, names
-// the created resource.
-func moveMoney[Req, Res any](s *Server, w http.ResponseWriter, r *http.Request, kind string, status int,
-	location func(Res) string, post func(Req, ledger.Idem) (Res, bool, error)) {
-	res, replayed, err := func() (Res, bool, error) {
-		var req Req
-		var none Res
-		if _, noFields := any(req).(struct{}); !noFields || r.ContentLength != 0 {
-			if err := readBody(w, r, s.maxBody, &req); err != nil {
-				return none, false, err
-			}
+// writeRequest decodes a write's body strictly into a Req, then takes
+// its Idempotency-Key and fingerprints the request. A request without
+// fields (noFields: a void) may leave its body out.
+func writeRequest[Req any](s *Server, w http.ResponseWriter, r *http.Request) (Req, ledger.Idem, error) {
+	var req Req
+	if _, none := any(req).(noFields); !none || r.ContentLength != 0 {
+		if err := readBody(w, r, s.maxBody, &req); err != nil {
+			return req, ledger.Idem{}, err
 		}
-		idem, err := idempotency(r, req)
+	}
+	idem, err := idempotency(r, req)
+	return req, idem, err
+}
+
+// noFields is the body of a money-moving POST that takes none.
+type noFields struct{}
+
+func (noFields) validate() error { return nil }
+
+// validator checks a request's own fields, before anything is looked up.
+type validator interface{ validate() error }
+
+// moveMoney runs a money-moving POST the way all of them go: decode the
+// body and take the Idempotency-Key (writeRequest), check the fields
+// (Req.validate), then post (which looks up what it needs and calls the
+// ledger); count the outcome and answer with the result, or return the
+// problem. location, when not nil, names the created resource.
+func moveMoney[Req validator, Res any](s *Server, w http.ResponseWriter, r *http.Request, kind string, status int,
+	location func(Res) string, post func(Req, ledger.Idem) (Res, bool, error)) error {
+	res, replayed, err := func() (Res, bool, error) {
+		req, idem, err := writeRequest[Req](s, w, r)
+		if err == nil {
+			err = req.validate()
+		}
 		if err != nil {
+			var none Res
 			return none, false, err
 		}
 		return post(req, idem)
 	}()
 	s.countPosting(kind, replayed, err)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if location != nil {
 		w.Header().Set("Location", location(res))
 	}
 	writeMoney(w, status, replayed, res)
+	return nil
 }

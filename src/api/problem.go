@@ -83,6 +83,38 @@ func problemFor(err error) Problem {
 // to be hosted, and the code stays the thing clients switch on.
 func typeURI(code string) string { return "urn:kubebank:problem:" + code }
 
+// handler is a route that returns its failure instead of writing it.
+// handle writes every failure the one way (s.fail), so no route can
+// forget to stop after a problem, or answer twice.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// reply answers v as JSON with status, unless err says that what v was
+// read from failed: then nothing is written and err goes to the adapter.
+func reply(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+// noContent answers 204, unless err says the action failed.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	if p.Status >= 500 {

@@ -11,61 +11,40 @@ import (
 	"github.com/kubebank/kubebank/src/standing"
 )
 
-func (s *Server) listStandingOrders(w http.ResponseWriter, r *http.Request) {
-	list, err := s.standing.List(r.Context(), userOf(r).ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"standing_orders": list})
+func (s *Server) listStandingOrders(w http.ResponseWriter, r *http.Request) error {
+	return listOwn(w, r, "standing_orders", s.standing.List)
 }
 
-func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) {
-	var req standing.Request
-	if err := readBody(w, r, s.maxBody, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	idem, err := idempotency(r, req)
+func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request) error {
+	req, idem, err := writeRequest[standing.Request](s, w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	// The same text and receiver rules as a one-off transfer.
 	if err := checkText("description", req.Description, MaxDescription); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if bank.ValidateAccountNumber(req.To) == nil {
 		if _, err := s.receiver(r, req.To); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	// The key's hash covers the request, so a different body is a conflict.
 	o, replayed, err := s.standing.Create(r.Context(), userOf(r).ID, req, s.l.Now(), idem)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/v1/standing-orders/"+o.ID)
 	writeMoney(w, http.StatusCreated, replayed, o)
+	return nil
 }
 
-func (s *Server) getStandingOrder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getStandingOrder(w http.ResponseWriter, r *http.Request) error {
 	o, err := s.standing.Get(r.Context(), userOf(r).ID, chi.URLParam(r, "id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	return reply(w, http.StatusOK, o, err)
 }
 
-func (s *Server) cancelStandingOrder(w http.ResponseWriter, r *http.Request) {
+func (s *Server) cancelStandingOrder(w http.ResponseWriter, r *http.Request) error {
 	o, err := s.standing.Cancel(r.Context(), userOf(r).ID, chi.URLParam(r, "id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	return reply(w, http.StatusOK, o, err)
 }

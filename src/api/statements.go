@@ -13,47 +13,45 @@ import (
 	"github.com/kubebank/kubebank/src/statements"
 )
 
-func (s *Server) listStatements(w http.ResponseWriter, r *http.Request) {
-	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))
+func (s *Server) listStatements(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.pathAccount(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	list, err := s.statements.List(r.Context(), a.Number)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"statements": list})
+	return reply(w, http.StatusOK, map[string]any{"statements": list}, err)
 }
 
-func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
-	a, err := s.visibleAccount(r, "number", chi.URLParam(r, "number"))
+func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.pathAccount(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	month := chi.URLParam(r, "month")
 	if _, err := statements.ParseMonth(month, time.UTC); err != nil {
-		s.fail(w, r, invalid("invalid_month", "month", "month must be YYYY-MM"))
-		return
+		return invalid("invalid_month", "month", "month must be YYYY-MM")
 	}
 	st, err := s.statements.Get(r.Context(), a.Number, month)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
-		var buf bytes.Buffer
-		if err := statements.WriteCSV(&buf, st); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="statement-`+a.Number+"-"+month+`.csv"`)
-		w.WriteHeader(http.StatusOK)
-		w.Write(buf.Bytes())
-		return
+		return writeCSV(w, st, "statement-"+a.Number+"-"+month+".csv")
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// writeCSV answers the statement as a CSV download. It is written to a
+// buffer first, so that a failure is still a problem, not half a file.
+func writeCSV(w http.ResponseWriter, st statements.Statement, filename string) error {
+	var buf bytes.Buffer
+	if err := statements.WriteCSV(&buf, st); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+	return nil
 }

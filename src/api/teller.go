@@ -17,30 +17,26 @@ type cashReq struct {
 	Description string `json:"description"`
 }
 
-func (s *Server) tellerDeposit(w http.ResponseWriter, r *http.Request) {
-	s.cash(w, r, bank.KindDeposit)
+func (req cashReq) validate() error {
+	return firstError(checkNumber("account", req.Account), checkMoney(req.Amount, req.Currency),
+		checkText("description", req.Description, MaxDescription))
 }
 
-func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) {
-	s.cash(w, r, bank.KindWithdrawal)
+func (s *Server) tellerDeposit(w http.ResponseWriter, r *http.Request) error {
+	return s.cash(w, r, bank.KindDeposit)
 }
 
-func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) {
-	moveMoney(s, w, r, kind, http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		if err := checkNumber("account", req.Account); err != nil {
-			return bank.Transfer{}, false, err
-		}
-		if err := checkMoney(req.Amount, req.Currency); err != nil {
-			return bank.Transfer{}, false, err
-		}
-		if err := checkText("description", req.Description, MaxDescription); err != nil {
-			return bank.Transfer{}, false, err
-		}
+func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) error {
+	return s.cash(w, r, bank.KindWithdrawal)
+}
+
+func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) error {
+	return moveMoney(s, w, r, kind, http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
 		a, err := s.receiver(r, req.Account)
-		if err != nil {
-			return bank.Transfer{}, false, err
+		if err == nil {
+			err = notOwnAccount(r, a)
 		}
-		if err := notOwnAccount(r, a); err != nil {
+		if err != nil {
 			return bank.Transfer{}, false, err
 		}
 		by := userOf(r).ID
@@ -56,29 +52,14 @@ type customerView struct {
 	Accounts []AccountView `json:"accounts"`
 }
 
-func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query().Get("q")
 	if q == "" || len(q) > 32 {
-		s.fail(w, r, invalid("invalid_query", "q", "q must be a username prefix or an account number (1-32 characters)"))
-		return
+		return invalid("invalid_query", "q", "q must be a username prefix or an account number (1-32 characters)")
 	}
-	var users []bank.User
-	if len(q) == 10 && bank.ValidateAccountNumber(q) == nil {
-		a, err := s.l.Account(r.Context(), q)
-		if err == nil && a.Owner != "" {
-			if u, err := s.a.User(r.Context(), a.Owner); err == nil {
-				users = append(users, u)
-			}
-		} else if err != nil && !errors.Is(err, bank.ErrAccountNotFound) {
-			s.fail(w, r, err)
-			return
-		}
-	} else {
-		var err error
-		if users, err = s.a.SearchUsers(r.Context(), q, 20); err != nil {
-			s.fail(w, r, fieldErr("q", err))
-			return
-		}
+	users, err := s.matchingUsers(r, q)
+	if err != nil {
+		return err
 	}
 	out := make([]customerView, 0, len(users))
 	for _, u := range users {
@@ -87,14 +68,36 @@ func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request) {
 		}
 		accts, err := s.l.AccountsOf(r.Context(), u.ID)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		cv := customerView{User: u, Accounts: make([]AccountView, 0, len(accts))}
-		for _, a := range accts {
-			cv.Accounts = append(cv.Accounts, view(a))
-		}
-		out = append(out, cv)
+		out = append(out, customerView{User: u, Accounts: views(accts)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customers": out})
+	return nil
+}
+
+// matchingUsers finds the users a teller's query names: the owner of the
+// account, when q is a valid account number, else the users whose names
+// start with q.
+func (s *Server) matchingUsers(r *http.Request, q string) ([]bank.User, error) {
+	if len(q) != 10 || bank.ValidateAccountNumber(q) != nil {
+		users, err := s.a.SearchUsers(r.Context(), q, 20)
+		return users, fieldErr("q", err)
+	}
+	a, err := s.l.Account(r.Context(), q)
+	if errors.Is(err, bank.ErrAccountNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Owner == "" {
+		return nil, nil
+	}
+	// An owner who cannot be read is left out, like a number without one.
+	u, err := s.a.User(r.Context(), a.Owner)
+	if err != nil {
+		return nil, nil
+	}
+	return []bank.User{u}, nil
 }

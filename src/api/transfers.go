@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"regexp"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
@@ -23,29 +21,14 @@ type transferReq struct {
 }
 
 func (req transferReq) validate() error {
-	if err := checkNumber("from", req.From); err != nil {
-		return err
-	}
-	if err := checkNumber("to", req.To); err != nil {
-		return err
-	}
-	if err := checkMoney(req.Amount, req.Currency); err != nil {
-		return err
-	}
-	return checkText("description", req.Description, MaxDescription)
+	return firstError(checkNumber("from", req.From), checkNumber("to", req.To),
+		checkMoney(req.Amount, req.Currency), checkText("description", req.Description, MaxDescription))
 }
 
-func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
-	moveMoney(s, w, r, bank.KindTransfer, http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		if err := req.validate(); err != nil {
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
+	return moveMoney(s, w, r, bank.KindTransfer, http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+		if _, err := s.ownAccount(r, "from", req.From); err != nil {
 			return bank.Transfer{}, false, err
-		}
-		from, err := s.ownAccount(r, "from", req.From)
-		if err != nil {
-			return bank.Transfer{}, false, err
-		}
-		if from.Type == bank.System {
-			return bank.Transfer{}, false, bank.ErrSystemAccount
 		}
 		if _, err := s.receiver(r, req.To); err != nil {
 			return bank.Transfer{}, false, err
@@ -60,22 +43,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 // (order + due date).
 var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
 
-func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if !transferIDs.MatchString(id) {
-		s.fail(w, r, bank.ErrTransferNotFound)
-		return
-	}
-	t, err := s.l.Transfer(r.Context(), id)
-	if err == nil {
-		var ok bool
-		if ok, err = s.owns(r, t.From, t.To); err == nil && !ok {
-			err = bank.ErrTransferNotFound
-		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) error {
+	t, err := visible(s, r, transferIDs, bank.ErrTransferNotFound, s.l.Transfer, func(t bank.Transfer) []string { return []string{t.From, t.To} })
+	return reply(w, http.StatusOK, t, err)
 }

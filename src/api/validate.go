@@ -18,6 +18,19 @@ func fieldErr(field string, err error) error {
 	return err
 }
 
+// firstError is the first failed check in the order given: which error a
+// client sees when several fields are wrong is part of the contract, so
+// the order is the caller's. The checks are pure, so evaluating them all
+// before picking changes nothing.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func checkNumber(field, n string) error {
 	return fieldErr(field, bank.ValidateAccountNumber(n))
 }

@@ -9,13 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	list, err := s.webhooks.List(r.Context(), userOf(r).ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": list})
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
+	return listOwn(w, r, "webhooks", s.webhooks.List)
 }
 
 type webhookReq struct {
@@ -23,27 +18,22 @@ type webhookReq struct {
 	Events []string `json:"events,omitempty"`
 }
 
-func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	var req webhookReq
-	if err := readBody(w, r, s.maxBody, &req); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
+	req, err := decodeBody[webhookReq](s, w, r)
+	if err != nil {
+		return err
 	}
 	h, err := s.webhooks.Create(r.Context(), userOf(r).ID, req.URL, req.Events, time.Now())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/v1/webhooks/"+h.ID)
 	writeJSON(w, http.StatusCreated, h)
+	return nil
 }
 
-func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
-	if err := s.webhooks.Delete(r.Context(), userOf(r).ID, chi.URLParam(r, "id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
+	return noContent(w, s.webhooks.Delete(r.Context(), userOf(r).ID, chi.URLParam(r, "id")))
 }
 
 // transfer.completed and hold.captured are not announced here: the

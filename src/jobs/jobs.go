@@ -11,6 +11,8 @@ package jobs
 
 import (
 	"sort"
+
+	"github.com/kubebank/kubebank/src/delivery"
 )
 
 // Namespace is the gocraft/work key prefix; ledger keys start with "bank:".
@@ -27,7 +29,7 @@ const (
 	StandingOrders       = "standing-orders"
 	HoldExpiry           = "hold-expiry"
 	Reconciliation       = "reconciliation"
-	WebhookDelivery      = "webhook-delivery"
+	WebhookDelivery      = delivery.Job
 	OutboxRelay          = "outbox-relay"
 )
 

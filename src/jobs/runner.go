@@ -10,6 +10,7 @@ import (
 	"github.com/gocraft/work"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kubebank/kubebank/src/delivery"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
@@ -57,7 +58,8 @@ type Runner struct {
 	Statements *statements.Store
 	Standing   *standing.Store
 	Hooks      *webhooks.Store
-	Publisher  *Publisher
+	Publisher  *delivery.Publisher
+	relay      *delivery.Relay
 	deliver    *webhooks.Deliverer
 }
 
@@ -92,15 +94,21 @@ func NewRunner(l *ledger.Ledger, o Options) *Runner {
 		o.Log = slog.Default()
 	}
 	hooks := webhooks.NewStore(l.Pool(), hookOpt)
+	enq := work.NewEnqueuer(o.Namespace, l.Pool())
+	pub := delivery.NewPublisher(hooks, enq)
 	return &Runner{
-		l: l, opt: o, enq: work.NewEnqueuer(o.Namespace, l.Pool()),
+		l: l, opt: o, enq: enq,
 		Statements: statements.NewStore(l.Pool()),
 		Standing:   standing.NewStore(l, o.Location),
 		Hooks:      hooks,
-		Publisher:  NewPublisher(l.Pool(), o.Namespace),
+		Publisher:  pub,
+		relay:      delivery.NewRelay(l.Pool(), l, pub, o.Log),
 		deliver:    &webhooks.Deliverer{Store: hooks, Client: o.HTTPClient, Now: time.Now},
 	}
 }
+
+// RelayOutbox runs the outbox relay (the outbox-relay job) here.
+func (r *Runner) RelayOutbox(ctx context.Context) (int, error) { return r.relay.RelayOutbox(ctx) }
 
 // Options returns the runner's effective options.
 func (r *Runner) Options() Options { return r.opt }
@@ -179,7 +187,7 @@ func (r *Runner) Handle(ctx context.Context, name string, args map[string]any) e
 		_, err := r.RelayOutbox(ctx)
 		return err
 	case WebhookDelivery:
-		return r.deliver.Deliver(ctx, a.str("webhook"), a.str("event_id"), a.str("type"), []byte(a.str("body")))
+		return delivery.Deliver(ctx, r.deliver, args)
 	}
 	return fmt.Errorf("jobs: unknown job %q", name)
 }

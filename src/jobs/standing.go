@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 
-	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/webhooks"
@@ -57,9 +56,4 @@ func (r *Runner) announceRun(ctx context.Context, x standing.Result) error {
 	// An executed date's transfer.completed went to the outbox in the
 	// posting's own script (PostOnce); the relay announces it.
 	return nil
-}
-
-// PublishTransfer announces a completed transfer to both sides' owners.
-func (r *Runner) PublishTransfer(ctx context.Context, t bank.Transfer) error {
-	return r.Publisher.PublishTransfer(ctx, r.l, t)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
+	"github.com/kubebank/kubebank/src/jobs/jobstest"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
@@ -55,7 +56,7 @@ func TestBackgroundRoutes(t *testing.T) {
 	// The job runs after the month has ended: give it a clock a month ahead.
 	later := ledger.New(e.Ledger.Pool())
 	later.Now = func() time.Time { return time.Now().AddDate(0, 1, 0) }
-	runner := jobs.NewRunner(later, jobs.Options{Inline: true})
+	runner := jobstest.NewRunner(e.Ledger.Pool(), later, jobs.Options{Inline: true})
 	month := time.Now().UTC().Format("2006-01")
 	if err := runner.Handle(context.Background(), jobs.MonthlyStatements, map[string]any{"month": month}); err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestBackgroundRoutes(t *testing.T) {
 	// The worker's outbox relay (every few seconds) has announced the
 	// set-up postings before alice registers a webhook: subscriptions are
 	// looked up when an event is relayed.
-	relay := jobs.NewRunner(e.Ledger, jobs.Options{})
+	relay := jobstest.NewRunner(e.Ledger.Pool(), e.Ledger, jobs.Options{})
 	if _, err := relay.RelayOutbox(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,10 @@ import (
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
+	"github.com/kubebank/kubebank/src/jobs/jobstest"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redistest"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 type env struct {
@@ -20,7 +22,9 @@ type env struct {
 	pool *redis.Pool
 	l    *ledger.Ledger
 	r    *jobs.Runner
-	now  time.Time
+	// hooks is the webhook store the runner delivers from.
+	hooks *webhooks.Store
+	now   time.Time
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -37,7 +41,9 @@ func newEnv(t testing.TB, o jobs.Options) *env {
 	if o.Log == nil {
 		o.Log = quiet
 	}
-	e.r = jobs.NewRunner(e.l, o)
+	var d jobs.Deps
+	d, e.hooks = jobstest.Deps(e.pool, e.l, o)
+	e.r = jobs.New(d, o)
 	return e
 }
 

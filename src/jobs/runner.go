@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gocraft/work"
@@ -19,22 +18,9 @@ import (
 
 // Options configure the handlers.
 type Options struct {
-	Namespace    string         // default Namespace
 	Location     *time.Location // the bank's days and months; default UTC
 	BatchSize    int            // accounts per batch job; default 500
 	DormantAfter time.Duration  // default 180 days
-	// Webhook retries: attempts before the dead set, and seconds to wait
-	// after the n-th failure (default 10s·2^(n-1), capped at one hour).
-	WebhookAttempts uint
-	WebhookBackoff  func(fails int64) int64
-	// WebhookAllowPrivate lets webhooks use plain http and reach
-	// loopback/private addresses (`bank dev`, tests with local
-	// receivers). Off in clusters: see webhooks.Options.
-	WebhookAllowPrivate bool
-	// HTTPClient delivers webhooks; default webhooks.NewClient, which
-	// enforces the address rules at dial time (a client given here must
-	// do that itself).
-	HTTPClient *http.Client
 	// AccrualChunk is how many accruals go to Redis in one pipelined
 	// round trip (default 256); Pace is a pause between chunks, to bound
 	// what a large batch asks of a Redis shared with the API.
@@ -50,24 +36,8 @@ type Options struct {
 	Backlog *prometheus.CounterVec
 }
 
-// Runner executes jobs. The worker pool calls Handle; so do operators.
-type Runner struct {
-	l          *ledger.Ledger
-	opt        Options
-	enq        *work.Enqueuer
-	Statements *statements.Store
-	Standing   *standing.Store
-	Hooks      *webhooks.Store
-	Publisher  *delivery.Publisher
-	relay      *delivery.Relay
-	deliver    *webhooks.Deliverer
-}
-
-// NewRunner returns a runner on the ledger's Redis.
-func NewRunner(l *ledger.Ledger, o Options) *Runner {
-	if o.Namespace == "" {
-		o.Namespace = Namespace
-	}
+// withDefaults returns o with its zero fields set to their defaults.
+func (o Options) withDefaults() Options {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
@@ -80,35 +50,45 @@ func NewRunner(l *ledger.Ledger, o Options) *Runner {
 	if o.AccrualChunk <= 0 {
 		o.AccrualChunk = 256
 	}
-	if o.WebhookAttempts == 0 {
-		o.WebhookAttempts = 8
-	}
-	if o.WebhookBackoff == nil {
-		o.WebhookBackoff = func(fails int64) int64 { return min(int64(10)<<min(fails-1, 20), 3600) }
-	}
-	hookOpt := webhooks.Options{AllowPrivate: o.WebhookAllowPrivate}
-	if o.HTTPClient == nil {
-		o.HTTPClient = webhooks.NewClient(hookOpt, 10*time.Second)
-	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	hooks := webhooks.NewStore(l.Pool(), hookOpt)
-	enq := work.NewEnqueuer(o.Namespace, l.Pool())
-	pub := delivery.NewPublisher(hooks, enq)
-	return &Runner{
-		l: l, opt: o, enq: enq,
-		Statements: statements.NewStore(l.Pool()),
-		Standing:   standing.NewStore(l, o.Location),
-		Hooks:      hooks,
-		Publisher:  pub,
-		relay:      delivery.NewRelay(l.Pool(), l, pub, o.Log),
-		deliver:    &webhooks.Deliverer{Store: hooks, Client: o.HTTPClient, Now: time.Now},
-	}
+	return o
 }
 
-// RelayOutbox runs the outbox relay (the outbox-relay job) here.
-func (r *Runner) RelayOutbox(ctx context.Context) (int, error) { return r.relay.RelayOutbox(ctx) }
+// Deps are what the handlers work on, built by the caller (cmd/bank) on
+// the ledger's Redis.
+type Deps struct {
+	Ledger *ledger.Ledger
+	// Enqueuer, on the jobs namespace, takes Enqueue's jobs and the
+	// fan-out batches.
+	Enqueuer   *work.Enqueuer
+	Statements *statements.Store
+	Standing   *standing.Store // in the bank's zone, Options.Location
+	// Publisher announces statements and failed standing orders; Relay
+	// and Deliverer run the outbox-relay and webhook-delivery jobs.
+	Publisher *delivery.Publisher
+	Relay     *delivery.Relay
+	Deliverer *webhooks.Deliverer
+}
+
+// Runner executes jobs. The worker pool calls Handle; so do operators.
+type Runner struct {
+	l          *ledger.Ledger
+	opt        Options
+	enq        *work.Enqueuer
+	Statements *statements.Store
+	Standing   *standing.Store
+	Publisher  *delivery.Publisher
+	relay      *delivery.Relay
+	deliver    *webhooks.Deliverer
+}
+
+// New returns a runner of the handlers on d.
+func New(d Deps, o Options) *Runner {
+	return &Runner{l: d.Ledger, opt: o.withDefaults(), enq: d.Enqueuer, Statements: d.Statements, Standing: d.Standing,
+		Publisher: d.Publisher, relay: d.Relay, deliver: d.Deliverer}
+}
 
 // Options returns the runner's effective options.
 func (r *Runner) Options() Options { return r.opt }
@@ -122,75 +102,73 @@ func (r *Runner) Enqueue(name string, args map[string]any) (string, error) {
 	return j.ID, nil
 }
 
-// HandleJob runs a job taken from a queue. A periodic job enqueued by
-// gocraft's enqueuer carries no arguments: its business date or month is
-// derived from its slot, in the bank's zone, so that every firing of a
-// slot, whichever pool enqueued it and however late it runs, works on the
-// same business key. Jobs with arguments (`bank jobs run --date`, fan-out
-// batches, webhooks) run with them.
-func (r *Runner) HandleJob(ctx context.Context, j *work.Job) error {
-	args := j.Args
-	if len(args) == 0 {
-		if slot, ok := SlotOf(j); ok {
-			args = ArgsForSlot(j.Name, slot.In(r.opt.Location))
-		}
-	}
-	return r.Handle(ctx, j.Name, args)
-}
-
 // Handle runs one job in this process.
 func (r *Runner) Handle(ctx context.Context, name string, args map[string]any) error {
-	a := jobArgs(args)
-	switch name {
-	case InterestAccrual, DormancySweep:
-		d, err := ledger.ParseDay(a.str("date"), r.opt.Location)
-		if err != nil {
-			return err
-		}
-		return r.fanOut(ctx, name+"-batch", map[string]any{"date": d.Date})
-	case InterestAccrualBatch:
-		d, err := ledger.ParseDay(a.str("date"), r.opt.Location)
-		if err != nil {
-			return err
-		}
-		_, err = r.AccrueInterest(ctx, a.strs("accounts"), d)
-		return err
-	case DormancySweepBatch:
-		d, err := ledger.ParseDay(a.str("date"), r.opt.Location)
-		if err != nil {
-			return err
-		}
-		_, err = r.SweepDormant(ctx, a.strs("accounts"), d)
-		return err
-	case MonthlyStatements:
-		if _, err := statements.ParseMonth(a.str("month"), r.opt.Location); err != nil {
-			return err
-		}
-		return r.fanOut(ctx, MonthlyStatementsB, map[string]any{"month": a.str("month")})
-	case MonthlyStatementsB:
-		_, err := r.IssueStatements(ctx, a.strs("accounts"), a.str("month"))
-		return err
-	case StandingOrders:
-		d, err := ledger.ParseDay(a.str("date"), r.opt.Location)
-		if err != nil {
-			return err
-		}
-		_, err = r.RunStandingOrders(ctx, d)
-		return err
-	case HoldExpiry:
-		_, err := r.ExpireHolds(ctx)
-		return err
-	case Reconciliation:
-		_, err := r.Reconcile(ctx)
-		return err
-	case OutboxRelay:
-		_, err := r.RelayOutbox(ctx)
-		return err
-	case WebhookDelivery:
-		return delivery.Deliver(ctx, r.deliver, args)
+	h, ok := handlers[name]
+	if !ok {
+		return fmt.Errorf("jobs: unknown job %q", name)
 	}
-	return fmt.Errorf("jobs: unknown job %q", name)
+	return h(r, ctx, jobArgs(args))
 }
+
+// A handler runs one job with its arguments.
+type handler func(r *Runner, ctx context.Context, a jobArgs) error
+
+// handlers holds the handler of every job name. It is filled by init:
+// the fan-out handlers run batches through Handle, which reads it.
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		InterestAccrual: onDay(func(r *Runner, ctx context.Context, d ledger.Day, _ jobArgs) error {
+			return r.fanOut(ctx, InterestAccrualBatch, map[string]any{"date": d.Date})
+		}),
+		InterestAccrualBatch: onDay(func(r *Runner, ctx context.Context, d ledger.Day, a jobArgs) error {
+			return errOnly(r.AccrueInterest(ctx, a.strs("accounts"), d))
+		}),
+		DormancySweep: onDay(func(r *Runner, ctx context.Context, d ledger.Day, _ jobArgs) error {
+			return r.fanOut(ctx, DormancySweepBatch, map[string]any{"date": d.Date})
+		}),
+		DormancySweepBatch: onDay(func(r *Runner, ctx context.Context, d ledger.Day, a jobArgs) error {
+			return errOnly(r.SweepDormant(ctx, a.strs("accounts"), d))
+		}),
+		MonthlyStatements: func(r *Runner, ctx context.Context, a jobArgs) error {
+			if _, err := statements.ParseMonth(a.str("month"), r.opt.Location); err != nil {
+				return err
+			}
+			return r.fanOut(ctx, MonthlyStatementsB, map[string]any{"month": a.str("month")})
+		},
+		MonthlyStatementsB: func(r *Runner, ctx context.Context, a jobArgs) error {
+			return errOnly(r.IssueStatements(ctx, a.strs("accounts"), a.str("month")))
+		},
+		StandingOrders: onDay(func(r *Runner, ctx context.Context, d ledger.Day, _ jobArgs) error {
+			return errOnly(r.RunStandingOrders(ctx, d))
+		}),
+		HoldExpiry:      func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.ExpireHolds(ctx)) },
+		Reconciliation:  func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.Reconcile(ctx)) },
+		OutboxRelay:     func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.RelayOutbox(ctx)) },
+		WebhookDelivery: func(r *Runner, ctx context.Context, a jobArgs) error { return delivery.Deliver(ctx, r.deliver, a) },
+	}
+}
+
+// onDay is the handler of a job that works on the business day in its
+// "date" argument.
+func onDay(run func(r *Runner, ctx context.Context, day ledger.Day, a jobArgs) error) handler {
+	return func(r *Runner, ctx context.Context, a jobArgs) error {
+		d, err := ledger.ParseDay(a.str("date"), r.opt.Location)
+		if err != nil {
+			return err
+		}
+		return run(r, ctx, d, a)
+	}
+}
+
+// errOnly drops a handler's summary: a job's outcome is its error.
+func errOnly[T any](_ T, err error) error { return err }
+
+// RelayOutbox runs the outbox relay here; it returns how many events it
+// relayed.
+func (r *Runner) RelayOutbox(ctx context.Context) (int, error) { return r.relay.RelayOutbox(ctx) }
 
 // fanOut splits every account number into batches of BatchSize and
 // enqueues one batch job each (or runs them here when Inline). Duplicated

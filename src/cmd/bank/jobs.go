@@ -13,6 +13,7 @@ import (
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/schedule"
 )
 
 func init() {
@@ -28,7 +29,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	job := ""
 	if sub == "run" {
 		if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-			return fmt.Errorf("usage: bank jobs run <job> [--date YYYY-MM-DD] [--inline]; jobs: %v", jobs.PeriodicNames())
+			return fmt.Errorf("usage: bank jobs run <job> [--date YYYY-MM-DD] [--inline]; jobs: %v", schedule.PeriodicNames())
 		}
 		job, args = args[0], args[1:]
 	}
@@ -49,8 +50,8 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	if sub == "list" {
 		return printJobStats(ctx, pool, f.namespace)
 	}
-	if _, ok := jobs.DefaultSchedule[job]; !ok {
-		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, jobs.PeriodicNames())
+	if _, ok := schedule.Default[job]; !ok {
+		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, schedule.PeriodicNames())
 	}
 	args2, err := runArgs(job, *date, loc)
 	if err != nil {
@@ -61,7 +62,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	if err := l.EnsureSystemAccounts(ctx); err != nil {
 		return err
 	}
-	r := jobs.NewRunner(l, jobs.Options{Namespace: f.namespace, Location: loc, Inline: *inline, Log: log})
+	r := newRunner(pool, l, f.namespace, false, jobs.Options{Location: loc, Inline: *inline, Log: log})
 	out := json.NewEncoder(os.Stdout)
 	if *inline {
 		start := time.Now()
@@ -85,7 +86,7 @@ func printJobStats(ctx context.Context, pool *redis.Pool, namespace string) erro
 	}
 	fmt.Printf("%-26s %-14s %7s %8s %9s %5s\n", "JOB", "SCHEDULE", "QUEUED", "RETRYING", "SCHEDULED", "DEAD")
 	for _, s := range stats {
-		spec := jobs.DefaultSchedule[s.Job]
+		spec := schedule.Default[s.Job]
 		if spec == "" {
 			spec = "(on demand)"
 		}
@@ -98,7 +99,7 @@ func printJobStats(ctx context.Context, pool *redis.Pool, namespace string) erro
 // given, else for the slot the schedule would use now.
 func runArgs(job, date string, loc *time.Location) (map[string]any, error) {
 	if date == "" {
-		return jobs.ArgsForSlot(job, time.Now().In(loc)), nil
+		return schedule.ArgsForSlot(job, time.Now().In(loc)), nil
 	}
 	d, err := time.ParseInLocation("2006-01-02", date, loc)
 	if err != nil {

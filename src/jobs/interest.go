@@ -30,9 +30,27 @@ type AccrualSummary struct {
 // up to and including day, catching up missed days in order.
 func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledger.Day) (AccrualSummary, error) {
 	var sum AccrualSummary
-	accts, err := r.l.Accounts(ctx, numbers)
+	savings, err := r.interestBearing(ctx, numbers)
 	if err != nil {
 		return sum, err
+	}
+	reqs, err := r.accrualsDue(ctx, savings, day, &sum)
+	if err != nil {
+		return sum, err
+	}
+	if err := r.postAccruals(ctx, reqs, &sum); err != nil {
+		return sum, err
+	}
+	r.backlog(InterestAccrual, sum.Behind)
+	return sum, nil
+}
+
+// interestBearing returns the accounts among numbers that earn interest:
+// savings accounts with a rate, not closed.
+func (r *Runner) interestBearing(ctx context.Context, numbers []string) ([]bank.Account, error) {
+	accts, err := r.l.Accounts(ctx, numbers)
+	if err != nil {
+		return nil, err
 	}
 	var savings []bank.Account
 	for _, a := range accts {
@@ -40,24 +58,27 @@ func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledge
 			savings = append(savings, a)
 		}
 	}
+	return savings, nil
+}
+
+// accrualsDue returns the days each of savings accrues in this run, oldest
+// first, counting in sum the accounts with days to accrue and those that
+// will still be behind day afterwards.
+func (r *Runner) accrualsDue(ctx context.Context, savings []bank.Account, day ledger.Day, sum *AccrualSummary) ([]ledger.Accrual, error) {
 	nums := make([]string, len(savings))
 	for i, a := range savings {
 		nums[i] = a.Number
 	}
 	states, err := r.l.InterestStates(ctx, nums)
 	if err != nil {
-		return sum, err
+		return nil, err
 	}
 	var reqs []ledger.Accrual
 	for i, a := range savings {
-		start := ledger.NewDay(a.CreatedAt, r.opt.Location).Ordinal
-		if states[i].LastDay > 0 {
-			start = states[i].LastDay + 1
-		}
-		if start > day.Ordinal {
+		start, end, ok := r.accrualDays(a, states[i], day)
+		if !ok {
 			continue
 		}
-		end := min(day.Ordinal, start+MaxInterestCatchUp-1)
 		if end < day.Ordinal {
 			sum.Behind++
 			r.opt.Log.Warn("interest catch-up backlog remains", "account", a.Number,
@@ -68,31 +89,56 @@ func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledge
 			reqs = append(reqs, ledger.Accrual{Account: a.Number, Currency: a.Currency, Day: ledger.DayFromOrdinal(o, r.opt.Location)})
 		}
 	}
+	return reqs, nil
+}
+
+// accrualDays returns the ordinals of the first and last day account a
+// accrues in a run up to day: from the oldest day not yet accrued (a new
+// account's first is the day it was opened), at most MaxInterestCatchUp
+// days. ok is false when a has accrued day already.
+func (r *Runner) accrualDays(a bank.Account, st ledger.InterestState, day ledger.Day) (start, end int64, ok bool) {
+	start = ledger.NewDay(a.CreatedAt, r.opt.Location).Ordinal
+	if st.LastDay > 0 {
+		start = st.LastDay + 1
+	}
+	if start > day.Ordinal {
+		return 0, 0, false
+	}
+	return start, min(day.Ordinal, start+MaxInterestCatchUp-1), true
+}
+
+// postAccruals posts reqs in pipelined chunks of AccrualChunk, Pace apart,
+// and adds the results to sum.
+func (r *Runner) postAccruals(ctx context.Context, reqs []ledger.Accrual, sum *AccrualSummary) error {
 	chunk := r.opt.AccrualChunk
 	for i := 0; i < len(reqs); i += chunk {
 		if err := ctx.Err(); err != nil {
-			return sum, err
+			return err
 		}
 		if i > 0 && r.opt.Pace > 0 {
 			time.Sleep(r.opt.Pace)
 		}
 		res, err := r.l.AccrueInterest(ctx, reqs[i:min(i+chunk, len(reqs))])
 		if err != nil {
-			return sum, err
+			return err
 		}
 		for _, x := range res {
-			sum.Days++
-			if x.Err != nil {
-				sum.Refused++
-				r.opt.Log.Warn("interest refused", "account", x.Account, "date", x.Day.Date, "code", x.Err.Error())
-				continue
-			}
-			if x.Status == "ok" && x.Amount > 0 {
-				sum.Posted++
-				sum.Amount += x.Amount
-			}
+			r.count(sum, x)
 		}
 	}
-	r.backlog(InterestAccrual, sum.Behind)
-	return sum, nil
+	return nil
+}
+
+// count adds one accrual result to sum; a refused day is logged.
+func (r *Runner) count(sum *AccrualSummary, x ledger.AccrualResult) {
+	sum.Days++
+	if x.Err != nil {
+		sum.Refused++
+		r.opt.Log.Warn("interest refused", "account", x.Account, "date", x.Day.Date, "code", x.Err.Error())
+		return
+	}
+	if x.Status == "ok" && x.Amount > 0 {
+		sum.Posted++
+		sum.Amount += x.Amount
+	}
 }

@@ -1,7 +1,8 @@
 // Package delivery gets the bank's events to its customers' webhooks: the
 // Publisher turns an event into one webhook-delivery job per subscribed
-// webhook, Deliver runs such a job, and the Relay moves the events the
-// posting scripts wrote to the ledger's outbox to the Publisher.
+// webhook (which the jobs' handler runs with the Deliverer NewDeliverer
+// builds), and the Relay moves the events the posting scripts wrote to the
+// ledger's outbox to the Publisher.
 //
 // Every step is idempotent by the event's business key: the event id is
 // derived from it, and the deliverer's per-webhook mark keeps a receiver
@@ -15,12 +16,9 @@ import (
 
 	"github.com/gocraft/work"
 
+	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/webhooks"
 )
-
-// Job is the name of the gocraft/work job that delivers one event to one
-// webhook: the Publisher enqueues it, Deliver runs it.
-const Job = "webhook-delivery"
 
 // deliveryTimeout bounds one delivery attempt (connect to response).
 const deliveryTimeout = 10 * time.Second
@@ -81,24 +79,17 @@ func (p *Publisher) publishAt(ctx context.Context, typ, businessKey string, owne
 }
 
 // enqueue adds the delivery job of event ev (encoded as body) to webhook
-// hookID; Deliver reads these arguments.
+// hookID.
 func (p *Publisher) enqueue(hookID string, ev webhooks.Event, body []byte) error {
-	_, err := p.enq.Enqueue(Job, map[string]any{"webhook": hookID, "event_id": ev.ID, "type": ev.Type, "body": string(body)})
+	_, err := p.enq.Enqueue(jobs.WebhookDelivery, jobs.DeliveryArgs(hookID, ev.ID, ev.Type, body))
 	if err != nil {
 		return fmt.Errorf("jobs: enqueue webhook delivery: %w", err)
 	}
 	return nil
 }
 
-// Deliver runs one webhook-delivery job, whose arguments the Publisher
-// wrote, with d.
-func Deliver(ctx context.Context, d *webhooks.Deliverer, args map[string]any) error {
-	str := func(k string) string { s, _ := args[k].(string); return s }
-	return d.Deliver(ctx, str("webhook"), str("event_id"), str("type"), []byte(str("body")))
-}
-
-// NewDeliverer returns the deliverer of webhook-delivery jobs for the
-// webhooks in hooks. opt must be the Options hooks was made with: the
+// NewDeliverer returns the deliverer of the webhook-delivery jobs
+// (jobs.Deps.Deliverer) for the webhooks in hooks. opt must be the Options hooks was made with: the
 // client enforces them again at dial time.
 func NewDeliverer(hooks *webhooks.Store, opt webhooks.Options) *webhooks.Deliverer {
 	return &webhooks.Deliverer{Store: hooks, Client: webhooks.NewClient(opt, deliveryTimeout), Now: time.Now}

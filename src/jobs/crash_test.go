@@ -14,7 +14,6 @@ import (
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
-	"github.com/kubebank/kubebank/src/jobs/jobstest"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/worker"
 )
@@ -39,7 +38,7 @@ func crashChildWorker(url string) {
 	l := ledger.New(pool)
 	l.Now = func() time.Time { return time.Date(2026, 1, 2, 0, 5, 0, 0, time.UTC) }
 	// Slow on purpose: small chunks with pauses, so the kill lands mid-batch.
-	r := jobstest.NewRunner(pool, l, jobs.Options{BatchSize: 5000, AccrualChunk: 5, Pace: 10 * time.Millisecond, Log: quiet})
+	r := newRunner(pool, l, jobs.Options{BatchSize: 5000, AccrualChunk: 5, Pace: 10 * time.Millisecond, Log: quiet})
 	w := worker.New(pool, r, worker.Options{Concurrency: 1})
 	w.Start()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)

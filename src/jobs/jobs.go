@@ -1,9 +1,10 @@
 // Package jobs is kubebank's background banking: the job names and their
 // gocraft/work options, the Runner with one handler per job family
 // (interest, dormancy, statements, standing orders, hold expiry,
-// reconciliation), and the queue statistics. The worker package runs the
+// reconciliation, webhook delivery, outbox relay), what a periodic job's
+// slot means, and the queue statistics. The worker package runs the
 // handlers on a gocraft/work pool, the schedule package enqueues the
-// periodic ones, and the delivery package publishes their events.
+// periodic ones, and the delivery package publishes events.
 //
 // gocraft/work's own periodic enqueuer fires a slot more than once (its
 // de-duplication races between processes) and a worker can die mid-job,
@@ -15,11 +16,8 @@ package jobs
 import (
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/gocraft/work"
-
-	"github.com/kubebank/kubebank/src/delivery"
 )
 
 // Namespace is the gocraft/work key prefix; ledger keys start with "bank:".
@@ -36,25 +34,12 @@ const (
 	StandingOrders       = "standing-orders"
 	HoldExpiry           = "hold-expiry"
 	Reconciliation       = "reconciliation"
-	WebhookDelivery      = delivery.Job
+	WebhookDelivery      = "webhook-delivery"
 	OutboxRelay          = "outbox-relay"
 )
 
 // Names lists every job the worker handles, sorted.
 func Names() []string { return slices.Sorted(maps.Keys(handlers)) }
-
-// ArgsForDate returns the arguments to run job by hand for a business
-// date: interest and dormancy for that day, standing orders due by that
-// day, statements for the month containing it.
-func ArgsForDate(job string, date time.Time) map[string]any {
-	switch job {
-	case InterestAccrual, DormancySweep, StandingOrders:
-		return map[string]any{"date": date.Format("2006-01-02")}
-	case MonthlyStatements:
-		return map[string]any{"month": date.Format("2006-01")}
-	}
-	return map[string]any{}
-}
 
 // Retry is how webhook deliveries are retried: Attempts before the dead
 // set (default 8), and Backoff, the seconds to wait after the n-th

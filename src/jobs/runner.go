@@ -9,7 +9,6 @@ import (
 	"github.com/gocraft/work"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kubebank/kubebank/src/delivery"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
@@ -57,7 +56,8 @@ func (o Options) withDefaults() Options {
 }
 
 // Deps are what the handlers work on, built by the caller (cmd/bank) on
-// the ledger's Redis.
+// the ledger's Redis. A job uses only some of them: a runner for a few
+// jobs (a test's) may leave the others nil.
 type Deps struct {
 	Ledger *ledger.Ledger
 	// Enqueuer, on the jobs namespace, takes Enqueue's jobs and the
@@ -67,8 +67,8 @@ type Deps struct {
 	Standing   *standing.Store // in the bank's zone, Options.Location
 	// Publisher announces statements and failed standing orders; Relay
 	// and Deliverer run the outbox-relay and webhook-delivery jobs.
-	Publisher *delivery.Publisher
-	Relay     *delivery.Relay
+	Publisher Publisher
+	Relay     Relay
 	Deliverer *webhooks.Deliverer
 }
 
@@ -79,8 +79,8 @@ type Runner struct {
 	enq        *work.Enqueuer
 	Statements *statements.Store
 	Standing   *standing.Store
-	Publisher  *delivery.Publisher
-	relay      *delivery.Relay
+	Publisher  Publisher
+	relay      Relay
 	deliver    *webhooks.Deliverer
 }
 
@@ -147,7 +147,7 @@ func init() {
 		HoldExpiry:      func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.ExpireHolds(ctx)) },
 		Reconciliation:  func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.Reconcile(ctx)) },
 		OutboxRelay:     func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.RelayOutbox(ctx)) },
-		WebhookDelivery: func(r *Runner, ctx context.Context, a jobArgs) error { return delivery.Deliver(ctx, r.deliver, a) },
+		WebhookDelivery: deliverWebhook,
 	}
 }
 
@@ -165,10 +165,6 @@ func onDay(run func(r *Runner, ctx context.Context, day ledger.Day, a jobArgs) e
 
 // errOnly drops a handler's summary: a job's outcome is its error.
 func errOnly[T any](_ T, err error) error { return err }
-
-// RelayOutbox runs the outbox relay here; it returns how many events it
-// relayed.
-func (r *Runner) RelayOutbox(ctx context.Context) (int, error) { return r.relay.RelayOutbox(ctx) }
 
 // fanOut splits every account number into batches of BatchSize and
 // enqueues one batch job each (or runs them here when Inline). Duplicated

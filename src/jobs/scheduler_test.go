@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocraft/work"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/bank"
@@ -15,6 +16,34 @@ import (
 	"github.com/kubebank/kubebank/src/schedule"
 	"github.com/kubebank/kubebank/src/worker"
 )
+
+// A periodic job has no arguments: its business key comes from the slot in
+// its id, in the bank's zone, not from EnqueuedAt (rewritten by requeues).
+func TestSlotGivesBusinessDate(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := time.Date(2026, 3, 1, 0, 5, 0, 0, paris) // 2026-02-28 23:05 UTC
+	j := &work.Job{Name: jobs.InterestAccrual, ID: fmt.Sprintf("periodic:%s:0 5 0 * * *:%d", jobs.InterestAccrual, slot.Unix()),
+		EnqueuedAt: slot.Unix() + 86400}
+	got, ok := jobs.SlotOf(j)
+	if !ok || !got.Equal(slot) {
+		t.Fatalf("slot %v %v, want %v", got, ok, slot)
+	}
+	if d := jobs.ArgsForSlot(jobs.InterestAccrual, got.In(paris))["date"]; d != "2026-02-28" {
+		t.Fatalf("interest at %v accrues %v, want the day that ended in Paris", slot, d)
+	}
+	if m := jobs.ArgsForSlot(jobs.MonthlyStatements, got.In(paris))["month"]; m != "2026-02" {
+		t.Fatalf("statements on %v cover %v, want the previous month", slot, m)
+	}
+	if d := jobs.ArgsForSlot(jobs.StandingOrders, got.In(paris))["date"]; d != "2026-03-01" {
+		t.Fatalf("standing orders at %v run for %v, want that day", slot, d)
+	}
+	if _, ok := jobs.SlotOf(&work.Job{Name: jobs.InterestAccrual, ID: "0123abcd"}); ok {
+		t.Fatal("an ordinary job id gave a slot")
+	}
+}
 
 // Three scheduler pools run gocraft's enqueuer at once with an
 // every-second interest schedule: the same business day (yesterday) is

@@ -1,8 +1,8 @@
 // Package schedule is when the bank's periodic jobs run: the default cron
-// specs and their overrides, what a slot means for each job (the business
-// day or month it works on), and the Scheduler, gocraft/work's periodic
+// specs and their overrides, and the Scheduler, gocraft/work's periodic
 // enqueuer, with its catch-up of missed slots and its metrics. It only
-// enqueues: the workers run the jobs.
+// enqueues: the workers run the jobs (and jobs.ArgsForSlot says which
+// business day or month a slot stands for).
 package schedule
 
 import (
@@ -32,21 +32,6 @@ var Default = map[string]string{
 
 // PeriodicNames lists the jobs of Default, sorted.
 func PeriodicNames() []string { return slices.Sorted(maps.Keys(Default)) }
-
-// ArgsForSlot returns the arguments of a periodic job fired at slot (in
-// the bank's zone): the business date or month it works on, which for
-// interest, dormancy and statements is the day or month that just ended.
-// Every firing of the same slot carries the same business key.
-func ArgsForSlot(job string, slot time.Time) map[string]any {
-	switch job {
-	case jobs.InterestAccrual, jobs.DormancySweep:
-		slot = slot.AddDate(0, 0, -1)
-	case jobs.MonthlyStatements:
-		y, m, _ := slot.Date()
-		slot = time.Date(y, m-1, 1, 0, 0, 0, 0, slot.Location())
-	}
-	return jobs.ArgsForDate(job, slot)
-}
 
 // Entry is one periodic job.
 type Entry struct {

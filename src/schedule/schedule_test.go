@@ -63,34 +63,6 @@ func TestScheduleParsing(t *testing.T) {
 	}
 }
 
-// A periodic job has no arguments: its business key comes from the slot in
-// its id, in the bank's zone, not from EnqueuedAt (rewritten by requeues).
-func TestSlotGivesBusinessDate(t *testing.T) {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slot := time.Date(2026, 3, 1, 0, 5, 0, 0, paris) // 2026-02-28 23:05 UTC
-	j := &work.Job{Name: jobs.InterestAccrual, ID: fmt.Sprintf("periodic:%s:0 5 0 * * *:%d", jobs.InterestAccrual, slot.Unix()),
-		EnqueuedAt: slot.Unix() + 86400}
-	got, ok := schedule.SlotOf(j)
-	if !ok || !got.Equal(slot) {
-		t.Fatalf("slot %v %v, want %v", got, ok, slot)
-	}
-	if d := schedule.ArgsForSlot(jobs.InterestAccrual, got.In(paris))["date"]; d != "2026-02-28" {
-		t.Fatalf("interest at %v accrues %v, want the day that ended in Paris", slot, d)
-	}
-	if m := schedule.ArgsForSlot(jobs.MonthlyStatements, got.In(paris))["month"]; m != "2026-02" {
-		t.Fatalf("statements on %v cover %v, want the previous month", slot, m)
-	}
-	if d := schedule.ArgsForSlot(jobs.StandingOrders, got.In(paris))["date"]; d != "2026-03-01" {
-		t.Fatalf("standing orders at %v run for %v, want that day", slot, d)
-	}
-	if _, ok := schedule.SlotOf(&work.Job{Name: jobs.InterestAccrual, ID: "0123abcd"}); ok {
-		t.Fatal("an ordinary job id gave a slot")
-	}
-}
-
 func queued(t *testing.T, pool *redis.Pool, job string) []work.Job {
 	t.Helper()
 	c := pool.Get()
@@ -152,7 +124,7 @@ func TestSchedulerOnlyEnqueues(t *testing.T) {
 		t.Fatalf("%d hold-expiry jobs queued in 10s by an every-second schedule", len(holds))
 	}
 	for _, j := range holds {
-		slot, ok := schedule.SlotOf(&j)
+		slot, ok := jobs.SlotOf(&j)
 		if !ok || len(j.Args) != 0 || slot.Before(start.Truncate(time.Second)) {
 			t.Fatalf("queued %+v: want a gocraft periodic job (no args, id with a slot after the start)", j)
 		}

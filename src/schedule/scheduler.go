@@ -114,7 +114,7 @@ func (s *Scheduler) catchUp(c redis.Conn, now time.Time) error {
 			continue
 		}
 		epoch := due.Unix()
-		raw, err := json.Marshal(&work.Job{Name: e.Job, ID: slotID(e, epoch), EnqueuedAt: epoch})
+		raw, err := json.Marshal(&work.Job{Name: e.Job, ID: jobs.PeriodicID(e.Job, e.Spec, epoch), EnqueuedAt: epoch})
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/jobs"
-	"github.com/kubebank/kubebank/src/schedule"
 )
 
 // Worker is a gocraft/work pool running a Runner's handlers.
@@ -47,12 +46,12 @@ func New(pool *redis.Pool, r *jobs.Runner, o Options) *Worker {
 	if o.Metrics != nil {
 		w.wp.Middleware(o.Metrics.observe)
 	}
-	opt := r.Options()
+	log := r.Options().Log
 	for _, name := range jobs.Names() {
 		w.wp.JobWithOptions(name, jobs.WorkOptions(name, o.Webhook), func(j *work.Job) error {
-			err := r.Handle(ctx, j.Name, schedule.ArgsOf(j, opt.Location))
+			err := r.HandleJob(ctx, j)
 			if err != nil {
-				opt.Log.Warn("job failed", "job", j.Name, "id", j.ID, "fails", j.Fails+1, "err", err.Error())
+				log.Warn("job failed", "job", j.Name, "id", j.ID, "fails", j.Fails+1, "err", err.Error())
 			}
 			return err
 		})

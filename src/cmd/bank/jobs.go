@@ -113,7 +113,7 @@ func printJobStats(ctx context.Context, pool *redis.Pool, namespace string) erro
 // given, else for the slot the schedule would use now.
 func runArgs(job, date string, loc *time.Location) (map[string]any, error) {
 	if date == "" {
-		return schedule.ArgsForSlot(job, time.Now().In(loc)), nil
+		return jobs.ArgsForSlot(job, time.Now().In(loc)), nil
 	}
 	d, err := time.ParseInLocation("2006-01-02", date, loc)
 	if err != nil {

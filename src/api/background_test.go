@@ -8,9 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocraft/work"
+
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/delivery"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 // The background-jobs routes, each response checked against the OpenAPI
@@ -55,7 +60,10 @@ func TestBackgroundRoutes(t *testing.T) {
 	// The job runs after the month has ended: give it a clock a month ahead.
 	later := ledger.New(e.Ledger.Pool())
 	later.Now = func() time.Time { return time.Now().AddDate(0, 1, 0) }
-	runner := jobs.NewRunner(later, jobs.Options{Inline: true})
+	pool := e.Ledger.Pool()
+	enq := work.NewEnqueuer(jobs.Namespace, pool)
+	pub := delivery.NewPublisher(webhooks.NewStore(pool, webhooks.Options{}), enq)
+	runner := jobs.New(jobs.Deps{Ledger: later, Enqueuer: enq, Statements: statements.NewStore(pool), Publisher: pub}, jobs.Options{Inline: true})
 	month := time.Now().UTC().Format("2006-01")
 	if err := runner.Handle(context.Background(), jobs.MonthlyStatements, map[string]any{"month": month}); err != nil {
 		t.Fatal(err)
@@ -80,7 +88,7 @@ func TestBackgroundRoutes(t *testing.T) {
 	// The worker's outbox relay (every few seconds) has announced the
 	// set-up postings before alice registers a webhook: subscriptions are
 	// looked up when an event is relayed.
-	relay := jobs.NewRunner(e.Ledger, jobs.Options{})
+	relay := delivery.NewRelay(pool, e.Ledger, pub, nil)
 	if _, err := relay.RelayOutbox(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 // BenchmarkNoopJobs measures gocraft/work's own throughput on a local
@@ -76,7 +77,7 @@ func BenchmarkInterestAccrual(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	w := jobs.NewWorker(e.r, jobs.WorkerOptions{Concurrency: 4})
+	w := worker.New(e.pool, e.r, worker.Options{Concurrency: 4})
 	w.Start()
 	defer w.Stop(time.Second)
 	b.ResetTimer()

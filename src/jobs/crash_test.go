@@ -15,6 +15,7 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 const childEnv = "BANK_TEST_WORKER_REDIS"
@@ -37,8 +38,8 @@ func crashChildWorker(url string) {
 	l := ledger.New(pool)
 	l.Now = func() time.Time { return time.Date(2026, 1, 2, 0, 5, 0, 0, time.UTC) }
 	// Slow on purpose: small chunks with pauses, so the kill lands mid-batch.
-	r := jobs.NewRunner(l, jobs.Options{BatchSize: 5000, AccrualChunk: 5, Pace: 10 * time.Millisecond, Log: quiet})
-	w := jobs.NewWorker(r, jobs.WorkerOptions{Concurrency: 1})
+	r := newRunner(pool, l, jobs.Options{BatchSize: 5000, AccrualChunk: 5, Pace: 10 * time.Millisecond, Log: quiet})
+	w := worker.New(pool, r, worker.Options{Concurrency: 1})
 	w.Start()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -96,7 +97,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	}
 	t.Logf("killed with %d/%d accounts credited", mid, n)
 
-	w := jobs.NewWorker(e.r, jobs.WorkerOptions{Concurrency: 2})
+	w := worker.New(e.pool, e.r, worker.Options{Concurrency: 2})
 	w.Start()
 	defer w.Stop(time.Second)
 	deadline = time.Now().Add(40 * time.Second)

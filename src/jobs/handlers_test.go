@@ -13,6 +13,7 @@ import (
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 // Interest through the real queue: the daily job fans out into batches,
@@ -30,8 +31,8 @@ func TestInterestJobTwiceOnTwoWorkers(t *testing.T) {
 	e.deposit(t, chk.Number, 5_000)
 	e.now = time.Date(2026, 1, 2, 0, 5, 0, 0, time.UTC)
 
-	w1 := jobs.NewWorker(e.r, jobs.WorkerOptions{Concurrency: 3})
-	w2 := jobs.NewWorker(jobs.NewRunner(e.l, jobs.Options{BatchSize: 7, Log: quiet}), jobs.WorkerOptions{Concurrency: 3})
+	w1 := worker.New(e.pool, e.r, worker.Options{Concurrency: 3})
+	w2 := worker.New(e.pool, newRunner(e.pool, e.l, jobs.Options{BatchSize: 7, Log: quiet}), worker.Options{Concurrency: 3})
 	w1.Start()
 	w2.Start()
 	defer w1.Stop(time.Second)
@@ -57,7 +58,7 @@ func TestInterestJobTwiceOnTwoWorkers(t *testing.T) {
 		t.Fatalf("checking account earned interest %d times", n)
 	}
 	// Running the same day again by hand (inline) changes nothing.
-	inline := jobs.NewRunner(e.l, jobs.Options{Inline: true, Log: quiet})
+	inline := newRunner(e.pool, e.l, jobs.Options{Inline: true, Log: quiet})
 	before := e.account(t, savings[0].Number).Balance
 	if err := inline.Handle(ctx, jobs.InterestAccrual, map[string]any{"date": "2026-01-01"}); err != nil {
 		t.Fatal(err)

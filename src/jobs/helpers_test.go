@@ -7,12 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocraft/work"
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/delivery"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redistest"
+	"github.com/kubebank/kubebank/src/standing"
+	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 type env struct {
@@ -20,7 +25,9 @@ type env struct {
 	pool *redis.Pool
 	l    *ledger.Ledger
 	r    *jobs.Runner
-	now  time.Time
+	// hooks is the webhook store the runner delivers from.
+	hooks *webhooks.Store
+	now   time.Time
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -37,8 +44,35 @@ func newEnv(t testing.TB, o jobs.Options) *env {
 	if o.Log == nil {
 		o.Log = quiet
 	}
-	e.r = jobs.NewRunner(e.l, o)
+	var d jobs.Deps
+	d, e.hooks = newDeps(e.pool, e.l, o)
+	e.r = jobs.New(d, o)
 	return e
+}
+
+// hookOptions let webhooks reach the tests' local receivers (plain http,
+// loopback).
+var hookOptions = webhooks.Options{AllowPrivate: true}
+
+// newDeps returns the dependencies of a runner with options o on pool
+// (l's Redis), wired as cmd/bank wires the worker's, and the webhook store
+// they deliver from.
+func newDeps(pool *redis.Pool, l *ledger.Ledger, o jobs.Options) (jobs.Deps, *webhooks.Store) {
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC // as jobs.New's default
+	}
+	hooks := webhooks.NewStore(pool, hookOptions)
+	enq := work.NewEnqueuer(jobs.Namespace, pool)
+	pub := delivery.NewPublisher(hooks, enq)
+	return jobs.Deps{Ledger: l, Enqueuer: enq, Statements: statements.NewStore(pool), Standing: standing.NewStore(pool, l, loc),
+		Publisher: pub, Relay: delivery.NewRelay(pool, l, pub, o.Log), Deliverer: delivery.NewDeliverer(hooks, hookOptions)}, hooks
+}
+
+// newRunner returns a runner with o on newDeps(pool, l, o).
+func newRunner(pool *redis.Pool, l *ledger.Ledger, o jobs.Options) *jobs.Runner {
+	d, _ := newDeps(pool, l, o)
+	return jobs.New(d, o)
 }
 
 func (e *env) open(t testing.TB, owner string, typ bank.AccountType, rate int64) bank.Account {

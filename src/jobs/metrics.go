@@ -16,30 +16,6 @@ import (
 // written against it would group by the scrape job instead.
 const JobLabel = "job_name"
 
-// Metrics are the worker's job counters and timings.
-type Metrics struct {
-	Processed *prometheus.CounterVec
-	Failed    *prometheus.CounterVec
-	Duration  *prometheus.HistogramVec
-	// Backlog counts accounts/orders a catch-up run left behind: a
-	// sustained rate means a backlog is being worked off (or not).
-	Backlog *prometheus.CounterVec
-}
-
-// NewMetrics registers the job metrics on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_processed_total", Help: "Jobs run to completion, by job name."}, []string{JobLabel}),
-		Failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_failed_total", Help: "Job runs that returned an error (retried or dead), by job name."}, []string{JobLabel}),
-		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bank_job_duration_seconds", Help: "Job run time, by job name.",
-			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{JobLabel}),
-		Backlog: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_catchup_backlog_total",
-			Help: "Accounts or standing orders left with missed days after a bounded catch-up run, by job name."}, []string{JobLabel}),
-	}
-	reg.MustRegister(m.Processed, m.Failed, m.Duration, m.Backlog)
-	return m
-}
-
 // QueueCollector exports, at scrape time, what is in Redis: queue depth,
 // retrying and dead jobs per job name, and the last reconciliation. Read
 // from Redis rather than kept in memory so every replica reports the same

@@ -7,6 +7,8 @@ import (
 
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/schedule"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 // Every per-job metric carries the job name as job_name, never as "job":
@@ -16,16 +18,16 @@ import (
 func TestJobMetricsLabelJobName(t *testing.T) {
 	e := newEnv(t, jobs.Options{})
 	reg := prometheus.NewRegistry()
-	m := jobs.NewMetrics(reg)
+	m := worker.NewMetrics(reg)
 	m.Processed.WithLabelValues(jobs.InterestAccrual).Inc()
 	m.Failed.WithLabelValues(jobs.InterestAccrual).Inc()
 	m.Duration.WithLabelValues(jobs.InterestAccrual).Observe(0.1)
 	m.Backlog.WithLabelValues(jobs.InterestAccrual).Inc()
-	entries, err := jobs.ParseSchedule("")
+	entries, err := schedule.Parse("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(jobs.NewQueueCollector(e.pool, ledger.New(e.pool), ""), jobs.NewSchedulerCollector(e.pool, "", entries))
+	reg.MustRegister(jobs.NewQueueCollector(e.pool, ledger.New(e.pool), ""), schedule.NewCollector(e.pool, "", entries))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

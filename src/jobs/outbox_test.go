@@ -13,6 +13,7 @@ import (
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/webhooks"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 // A posting made by a process that dies right after it (nothing announced
@@ -22,7 +23,7 @@ import (
 // more.
 func TestOutboxRelayNoLostNoDoubleEvents(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, jobs.Options{WebhookBackoff: func(int64) int64 { return 0 }, WebhookAllowPrivate: true}) // local receiver
+	e := newEnv(t, jobs.Options{}) // webhooks to a local receiver
 	alice := e.open(t, "alice", bank.Checking, 0)
 	bob := e.open(t, "bob", bank.Checking, 0)
 	e.deposit(t, alice.Number, 10_000)
@@ -32,7 +33,7 @@ func TestOutboxRelayNoLostNoDoubleEvents(t *testing.T) {
 	rc := &receiver{}
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)
-	h, err := e.r.Hooks.Create(ctx, "bob", srv.URL, []string{webhooks.TransferCompleted, webhooks.HoldCaptured}, time.Now())
+	h, err := e.hooks.Create(ctx, "bob", srv.URL, []string{webhooks.TransferCompleted, webhooks.HoldCaptured}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestOutboxRelayNoLostNoDoubleEvents(t *testing.T) {
 	}
 
 	// The relay runs as a job on a worker, as the scheduler enqueues it.
-	w := jobs.NewWorker(e.r, jobs.WorkerOptions{Concurrency: 2})
+	w := worker.New(e.pool, e.r, worker.Options{Concurrency: 2, Webhook: jobs.Retry{Backoff: func(int64) int64 { return 0 }}})
 	w.Start()
 	defer w.Stop(time.Second)
 	if _, err := e.r.Enqueue(jobs.OutboxRelay, nil); err != nil {

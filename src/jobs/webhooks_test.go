@@ -14,6 +14,7 @@ import (
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/webhooks"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 type receiver struct {
@@ -47,10 +48,13 @@ func (rc *receiver) snapshot() (calls int, bodies [][]byte, sigs, ids []string) 
 
 func TestWebhooksSignedRetriedDead(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, jobs.Options{WebhookAttempts: 5, WebhookBackoff: func(int64) int64 { return 0 }, WebhookAllowPrivate: true}) // local receivers
+	e := newEnv(t, jobs.Options{}) // webhooks to local receivers
 	alice := e.open(t, "alice", bank.Checking, 0)
 	bob := e.open(t, "bob", bank.Checking, 0)
 	e.deposit(t, alice.Number, 10_000)
+	if _, err := e.r.RelayOutbox(ctx); err != nil { // the set-up deposit, before any webhook
+		t.Fatal(err)
+	}
 
 	good := &receiver{}
 	flaky := &receiver{failures: 3}
@@ -66,13 +70,13 @@ func TestWebhooksSignedRetriedDead(t *testing.T) {
 		if rc == broken {
 			owner = "carol"
 		}
-		h, err := e.r.Hooks.Create(ctx, owner, srv.URL, nil, time.Now())
+		h, err := e.hooks.Create(ctx, owner, srv.URL, nil, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		secrets[rc] = h.Secret
 	}
-	w := jobs.NewWorker(e.r, jobs.WorkerOptions{Concurrency: 2})
+	w := worker.New(e.pool, e.r, worker.Options{Concurrency: 2, Webhook: jobs.Retry{Attempts: 5, Backoff: func(int64) int64 { return 0 }}})
 	w.Start()
 	defer w.Stop(time.Second)
 
@@ -80,7 +84,8 @@ func TestWebhooksSignedRetriedDead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.r.PublishTransfer(ctx, tr); err != nil {
+	// The posting put transfer.completed in the outbox; the relay announces it.
+	if _, err := e.r.RelayOutbox(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.r.Publisher.Publish(ctx, webhooks.StatementReady, "x:2026-01", []string{"carol"}, map[string]string{"month": "2026-01"}); err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocraft/work"
+
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/statements"
@@ -326,7 +328,7 @@ func TestTellerConsole(t *testing.T) {
 	mustContain(t, ops, "No reconciliation result is available yet")
 
 	// The worker's reconciliation and a queued job, run for real.
-	runner := jobs.NewRunner(st.Ledger, jobs.Options{Log: slog.New(slog.DiscardHandler)})
+	runner := jobs.New(jobs.Deps{Ledger: st.Ledger, Enqueuer: work.NewEnqueuer(jobs.Namespace, st.Pool)}, jobs.Options{Log: slog.New(slog.DiscardHandler)})
 	if _, err := runner.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/schedule"
 )
 
 func init() {
@@ -20,17 +21,9 @@ func init() {
 }
 
 func runJobsCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "run") {
-		return fmt.Errorf("usage: bank jobs list | bank jobs run <job> [--date YYYY-MM-DD] [--inline]")
-	}
-	sub := args[0]
-	args = args[1:]
-	job := ""
-	if sub == "run" {
-		if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-			return fmt.Errorf("usage: bank jobs run <job> [--date YYYY-MM-DD] [--inline]; jobs: %v", jobs.PeriodicNames())
-		}
-		job, args = args[0], args[1:]
+	sub, job, args, err := jobsSubcommand(args)
+	if err != nil {
+		return err
 	}
 	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
 	var f jobFlags
@@ -49,8 +42,8 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	if sub == "list" {
 		return printJobStats(ctx, pool, f.namespace)
 	}
-	if _, ok := jobs.DefaultSchedule[job]; !ok {
-		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, jobs.PeriodicNames())
+	if _, ok := schedule.Default[job]; !ok {
+		return fmt.Errorf("unknown job %q; periodic jobs: %v", job, schedule.PeriodicNames())
 	}
 	args2, err := runArgs(job, *date, loc)
 	if err != nil {
@@ -61,20 +54,42 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	if err := l.EnsureSystemAccounts(ctx); err != nil {
 		return err
 	}
-	r := jobs.NewRunner(l, jobs.Options{Namespace: f.namespace, Location: loc, Inline: *inline, Log: log})
+	r := newRunner(pool, l, f.namespace, false, jobs.Options{Location: loc, Inline: *inline, Log: log})
+	return runJob(ctx, r, job, args2, *inline)
+}
+
+// jobsSubcommand splits `bank jobs` arguments into the subcommand (list,
+// run), the job of run, and the flags.
+func jobsSubcommand(args []string) (sub, job string, flags []string, err error) {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "run") {
+		return "", "", nil, fmt.Errorf("usage: bank jobs list | bank jobs run <job> [--date YYYY-MM-DD] [--inline]")
+	}
+	sub, flags = args[0], args[1:]
+	if sub == "run" {
+		if len(flags) == 0 || flags[0] == "" || flags[0][0] == '-' {
+			return "", "", nil, fmt.Errorf("usage: bank jobs run <job> [--date YYYY-MM-DD] [--inline]; jobs: %v", schedule.PeriodicNames())
+		}
+		job, flags = flags[0], flags[1:]
+	}
+	return sub, job, flags, nil
+}
+
+// runJob runs job with args here (inline) or enqueues it for the workers,
+// and prints what it did as JSON.
+func runJob(ctx context.Context, r *jobs.Runner, job string, args map[string]any, inline bool) error {
 	out := json.NewEncoder(os.Stdout)
-	if *inline {
+	if inline {
 		start := time.Now()
-		if err := r.Handle(ctx, job, args2); err != nil {
+		if err := r.Handle(ctx, job, args); err != nil {
 			return err
 		}
-		return out.Encode(map[string]any{"job": job, "args": args2, "ran": "inline", "duration": time.Since(start).String()})
+		return out.Encode(map[string]any{"job": job, "args": args, "ran": "inline", "duration": time.Since(start).String()})
 	}
-	id, err := r.Enqueue(job, args2)
+	id, err := r.Enqueue(job, args)
 	if err != nil {
 		return err
 	}
-	return out.Encode(map[string]any{"job": job, "args": args2, "enqueued": id})
+	return out.Encode(map[string]any{"job": job, "args": args, "enqueued": id})
 }
 
 // printJobStats prints `bank jobs list`: each job's schedule and queues.
@@ -85,7 +100,7 @@ func printJobStats(ctx context.Context, pool *redis.Pool, namespace string) erro
 	}
 	fmt.Printf("%-26s %-14s %7s %8s %9s %5s\n", "JOB", "SCHEDULE", "QUEUED", "RETRYING", "SCHEDULED", "DEAD")
 	for _, s := range stats {
-		spec := jobs.DefaultSchedule[s.Job]
+		spec := schedule.Default[s.Job]
 		if spec == "" {
 			spec = "(on demand)"
 		}

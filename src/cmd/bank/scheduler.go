@@ -12,6 +12,7 @@ import (
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/schedule"
 )
 
 func init() {
@@ -43,20 +44,20 @@ func useBankZone(loc *time.Location) { time.Local = loc }
 // runScheduler runs gocraft/work's periodic enqueuer until ctx is done.
 // It only enqueues: workers execute.
 func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts schedulerOptions) error {
-	entries, err := jobs.ParseSchedule(opts.Schedule)
+	entries, err := schedule.Parse(opts.Schedule)
 	if err != nil {
 		return err
 	}
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	s, err := jobs.NewScheduler(pool, opts.Namespace, entries, opts.Location, log)
+	s, err := schedule.NewScheduler(pool, opts.Namespace, entries, opts.Location, log)
 	if err != nil {
 		return err
 	}
 	s.CatchUp = opts.CatchUp
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, ledger.New(pool), opts.Namespace), jobs.NewSchedulerCollector(pool, opts.Namespace, entries))
+		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, ledger.New(pool), opts.Namespace), schedule.NewCollector(pool, opts.Namespace, entries))
 	}
 	for _, e := range entries {
 		log.Info("schedule", "job", e.Job, "cron", e.Spec, "timezone", opts.Location.String())

@@ -1,21 +1,28 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gocraft/work"
 	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/delivery"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/service"
+	"github.com/kubebank/kubebank/src/standing"
+	"github.com/kubebank/kubebank/src/statements"
+	"github.com/kubebank/kubebank/src/webhooks"
+	"github.com/kubebank/kubebank/src/worker"
 )
 
 func init() {
@@ -41,27 +48,41 @@ type workerOptions struct {
 // runWorker runs the job handlers until ctx is done, then stops taking
 // jobs and gives running ones opts.Grace to finish before handing them back.
 func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts workerOptions) error {
+	opts.Namespace = cmp.Or(opts.Namespace, jobs.Namespace)
 	l := ledger.New(pool)
 	if !retryUntilUp(ctx, log, func() error { return l.EnsureSystemAccounts(ctx) }) {
 		return nil
 	}
-	var m *jobs.Metrics
+	var m *worker.Metrics
 	var backlog *prometheus.CounterVec
 	if opts.Registry != nil {
-		m = jobs.NewMetrics(opts.Registry)
+		m = worker.NewMetrics(opts.Registry)
 		backlog = m.Backlog
 		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, l, opts.Namespace))
 	}
-	r := jobs.NewRunner(l, jobs.Options{Namespace: opts.Namespace, Location: opts.Location, BatchSize: opts.BatchSize,
-		DormantAfter: opts.DormantAfter, Log: log, Backlog: backlog, WebhookAllowPrivate: opts.WebhookAllowPrivate})
-	w := jobs.NewWorker(r, jobs.WorkerOptions{Concurrency: opts.Concurrency, Metrics: m})
+	r := newRunner(pool, l, opts.Namespace, opts.WebhookAllowPrivate, jobs.Options{Location: opts.Location, BatchSize: opts.BatchSize,
+		DormantAfter: opts.DormantAfter, Log: log, Backlog: backlog})
+	w := worker.New(pool, r, worker.Options{Namespace: opts.Namespace, Concurrency: opts.Concurrency, Metrics: m})
 	w.Start()
-	log.Info("worker started", "namespace", r.Options().Namespace, "concurrency", opts.Concurrency)
+	log.Info("worker started", "namespace", opts.Namespace, "concurrency", opts.Concurrency)
 	<-ctx.Done()
 	log.Info("worker stopping", "grace", opts.Grace.String())
 	w.Stop(opts.Grace)
 	log.Info("worker stopped")
 	return nil
+}
+
+// newRunner wires the job handlers to their stores and queues on pool,
+// the ledger's Redis, enqueueing into namespace. allowPrivate lets
+// webhooks use plain http and reach loopback/private addresses (`bank
+// dev` only; see webhooks.Options).
+func newRunner(pool *redis.Pool, l *ledger.Ledger, namespace string, allowPrivate bool, o jobs.Options) *jobs.Runner {
+	hookOpt := webhooks.Options{AllowPrivate: allowPrivate}
+	hooks := webhooks.NewStore(pool, hookOpt)
+	enq := work.NewEnqueuer(cmp.Or(namespace, jobs.Namespace), pool)
+	pub := delivery.NewPublisher(hooks, enq)
+	return jobs.New(jobs.Deps{Ledger: l, Enqueuer: enq, Statements: statements.NewStore(pool), Standing: standing.NewStore(pool, l, o.Location),
+		Publisher: pub, Relay: delivery.NewRelay(pool, l, pub, o.Log), Deliverer: delivery.NewDeliverer(hooks, hookOpt)}, o)
 }
 
 // jobFlags are the flags worker, scheduler and `jobs run` share.

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/api"
@@ -40,11 +41,11 @@ type env struct {
 	t       testing.TB
 	URL     string
 	Ledger  *ledger.Ledger
+	Pool    *redis.Pool
 	Auth    *auth.Service
 	API     *api.Server
 	router  routers.Router
 	checked atomic.Int64
-	mu      sync.Mutex
 	client  *http.Client
 	// skipValidation turns the OpenAPI check off for benchmarks.
 	skipValidation bool
@@ -117,7 +118,7 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, URL: hs.URL, Ledger: l, Auth: a, API: s, router: router,
+	return &env{t: t, URL: hs.URL, Ledger: l, Pool: pool, Auth: a, API: s, router: router,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 }
 
@@ -321,5 +322,3 @@ func (e *env) balanced(t testing.TB) ledger.Report {
 	}
 	return rep
 }
-
-func jsonStr(v any) string { b, _ := json.Marshal(v); return string(b) }

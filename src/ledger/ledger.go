@@ -62,10 +62,6 @@ func New(pool *redis.Pool) *Ledger {
 	return &Ledger{pool: pool, Now: time.Now, IdempotencyTTL: DefaultIdempotencyTTL}
 }
 
-// Pool exposes the connection pool for packages that keep their own keys
-// next to the ledger's (sessions, jobs) and for health checks.
-func (l *Ledger) Pool() *redis.Pool { return l.pool }
-
 func (l *Ledger) conn(ctx context.Context) (redis.Conn, error) {
 	c, err := l.pool.GetContext(ctx)
 	if err != nil {

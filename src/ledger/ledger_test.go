@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
+
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redistest"
@@ -13,12 +15,20 @@ import (
 
 func newLedger(t testing.TB) *ledger.Ledger {
 	t.Helper()
-	srv := redistest.Start(t)
-	l := ledger.New(srv.Pool(t))
+	l, _ := newLedgerOnPool(t)
+	return l
+}
+
+// newLedgerOnPool is newLedger with its pool, for tests that reach past
+// the ledger into Redis (to tamper with it).
+func newLedgerOnPool(t testing.TB) (*ledger.Ledger, *redis.Pool) {
+	t.Helper()
+	pool := redistest.Start(t).Pool(t)
+	l := ledger.New(pool)
 	if err := l.EnsureSystemAccounts(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return l
+	return l, pool
 }
 
 func open(t testing.TB, l *ledger.Ledger, owner string, typ bank.AccountType, cur string, overdraft int64) bank.Account {

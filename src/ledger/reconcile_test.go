@@ -64,13 +64,13 @@ func TestReconcileUnderLoadHasNoFalseAlarms(t *testing.T) {
 // incremental check, an edited old journal entry by the full one.
 func TestReconcileFindsTampering(t *testing.T) {
 	ctx := context.Background()
-	l := newLedger(t)
+	l, pool := newLedgerOnPool(t)
 	a := open(t, l, "u", bank.Checking, "EUR", 0)
 	deposit(t, l, a.Number, 500, "EUR")
 	if rep, err := l.Reconcile(ctx); err != nil || !rep.Balanced() {
 		t.Fatalf("clean ledger: %+v %v", rep, err)
 	}
-	c := l.Pool().Get()
+	c := pool.Get()
 	defer c.Close()
 	// An old journal entry replaced by a different one: the full check
 	// recomputes every journal from its start and names the account.
@@ -106,7 +106,7 @@ func TestReconcileFindsTampering(t *testing.T) {
 // and each journal entry's balance_after must continue the running sum.
 func TestReconcileChecksHeldAndRunningBalances(t *testing.T) {
 	ctx := context.Background()
-	l := newLedger(t)
+	l, pool := newLedgerOnPool(t)
 	a := open(t, l, "u", bank.Checking, "EUR", 0)
 	shop := open(t, l, "s", bank.Checking, "EUR", 0)
 	deposit(t, l, a.Number, 1000, "EUR")
@@ -116,7 +116,7 @@ func TestReconcileChecksHeldAndRunningBalances(t *testing.T) {
 	if rep, err := l.Reconcile(ctx); err != nil || !rep.Balanced() {
 		t.Fatalf("clean ledger with a hold: %+v %v", rep, err)
 	}
-	c := l.Pool().Get()
+	c := pool.Get()
 	defer c.Close()
 	if _, err := c.Do("HINCRBY", "bank:acct:"+a.Number, "held", -300); err != nil {
 		t.Fatal(err)

@@ -353,15 +353,6 @@ func TestTellerConsole(t *testing.T) {
 	mustContain(t, tb.get("/teller/operations"), `<span class="badge badge-closed">mismatch</span>`, "1 account(s) disagree with their journal", acct)
 }
 
-func mustStaffToken(t *testing.T, st *webtest.Stack, user string) string {
-	t.Helper()
-	l, err := st.Client.Login(context.Background(), user, pw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.Token
-}
-
 func TestStandingOrdersPage(t *testing.T) {
 	st := webtest.Start(t, webtest.Options{})
 	b := newBrowser(t, st)

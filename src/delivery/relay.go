@@ -9,6 +9,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/webhooks"
 )
@@ -20,7 +21,7 @@ import (
 // deliveries are enqueued again and the deliverer's per-webhook "delivered"
 // mark keeps a receiver from getting the event twice.
 const (
-	keyRelayedPrefix = "bank:outbox:relayed:"
+	keyRelayedPrefix = keyspace.OutboxRelayed
 	relayTTL         = 24 * 3600 // a relay re-runs within seconds
 	relayBatch       = 200
 )

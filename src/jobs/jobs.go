@@ -18,10 +18,12 @@ import (
 	"slices"
 
 	"github.com/gocraft/work"
+
+	"github.com/kubebank/kubebank/src/keyspace"
 )
 
-// Namespace is the gocraft/work key prefix; ledger keys start with "bank:".
-const Namespace = "bank-jobs"
+// Namespace is the gocraft/work key prefix (see keyspace).
+const Namespace = keyspace.JobNamespace
 
 // Job names. The periodic ones fan out into "-batch" jobs over accounts.
 const (

@@ -8,6 +8,9 @@
 // its queues under its own namespace, JobNamespace + ":".
 package keyspace
 
+// Root starts every key of the bank's own (all but the job queues').
+const Root = "bank:"
+
 // The ledger's keys (package ledger): accounts, journals, postings, holds.
 const (
 	Accounts      = "bank:accounts"     // every account number
@@ -53,7 +56,7 @@ const (
 	WebhookDelivered = "bank:webhook-delivered:"
 )
 
-// Background jobs (package jobs) and the web app's sessions (package web).
+// Background jobs (packages jobs, delivery) and the web app's sessions (package web).
 const (
 	OutboxRelayed = "bank:outbox:relayed:" // + event type + ":" + id
 	JobNamespace  = "bank-jobs"            // gocraft/work's keys: JobNamespace + ":..."
@@ -126,7 +129,7 @@ var Families = []Family{
 	{Webhook, false, Hash, "webhooks", "until deleted", "a webhook: owner, URL, secret, events"},
 	{WebhookOwner, false, ZSet, "webhooks", "until deleted", "a user's webhooks"},
 	{WebhookDelivered, false, String, "webhooks", "7 days", "an event delivered to a webhook, against duplicates"},
-	{OutboxRelayed, false, String, "jobs", "a day", "an outbox event whose deliveries were enqueued"},
+	{OutboxRelayed, false, String, "delivery", "a day", "an outbox event whose deliveries were enqueued"},
 	{JobNamespace + ":", false, Mixed, "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state"},
 	{WebSession, false, String, "web", "the session's expiry", "a browser session (JSON): API token, user, flash"},
 }

@@ -1,6 +1,13 @@
 package keyspace
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -57,5 +64,45 @@ func TestCoversFindsOverlaps(t *testing.T) {
 		if got := covers(c.a, c.b); got != c.want {
 			t.Errorf("covers(%q, %q) = %v, want %v", c.a.Key, c.b.Key, got, c.want)
 		}
+	}
+}
+
+// keyLiteral matches a string that starts like a key ("bank: unknown
+// command" is a message, not a key).
+var keyLiteral = regexp.MustCompile(`^(` + regexp.QuoteMeta(Root) + `[a-z]|` + regexp.QuoteMeta(JobNamespace) + `)`)
+
+// Every key family is named here and nowhere else: no Go file outside
+// this package spells a key prefix as a string literal.
+func TestNoKeyLiteralsOutsideTheRegistry(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "keyspace" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err == nil && keyLiteral.MatchString(s) {
+				t.Errorf("%s: key literal %q: use a keyspace constant", fset.Position(lit.Pos()), s)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

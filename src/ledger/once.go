@@ -9,6 +9,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
 )
 
@@ -48,10 +49,10 @@ func (l *Ledger) PostOnce(ctx context.Context, p Posting, outcomeKey, field stri
 // holds. Standing orders guard on their status so that a cancel
 // acknowledged before the script runs is never overtaken by a payment.
 func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field string, g Guard) (Outcome, error) {
-	if g != (Guard{}) && (!strings.HasPrefix(g.Key, "bank:") || g.Field == "") {
+	if g != (Guard{}) && (!strings.HasPrefix(g.Key, keyspace.Root) || g.Field == "") {
 		return Outcome{}, fmt.Errorf("ledger: a PostOnce guard needs a bank: key and a field")
 	}
-	if !strings.HasPrefix(outcomeKey, "bank:") || field == "" {
+	if !strings.HasPrefix(outcomeKey, keyspace.Root) || field == "" {
 		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a bank: key and a field")
 	}
 	if err := ValidatePosting(p); err != nil {

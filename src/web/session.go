@@ -14,11 +14,12 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 )
 
-// SessionKeyPrefix starts every web session key in Redis. It lives beside
-// the ledger's keys, so it carries its own "web:" segment to never collide.
-const SessionKeyPrefix = "bank:web:session:"
+// SessionKeyPrefix starts every web session key in Redis (see keyspace):
+// the only keys the web app's Redis user may touch.
+const SessionKeyPrefix = keyspace.WebSession
 
 // Session is what the web app remembers about a logged-in browser: the API
 // bearer token (the browser never sees it) and who the user is.

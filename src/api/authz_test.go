@@ -146,8 +146,8 @@ func TestDeterministicTransferIDsAreVisible(t *testing.T) {
 	bob := e.user(t, "bert", bank.Customer)
 	a := e.open(t, alice, map[string]any{"type": "savings", "currency": "EUR"})
 	exp, _ := ledger.SystemAccount(bank.PurposeInterestExpense, "EUR")
-	id := ledger.InterestTransferID(a.Number, ledger.NewDay(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC), time.UTC))
-	if _, _, err := e.Ledger.Post(context.Background(), ledger.Posting{ID: id, From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.KindInterest}); err != nil {
+	id := ledger.InterestTransferID(a.Number, bank.NewDay(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC), time.UTC))
+	if _, _, err := e.Ledger.Post(context.Background(), ledger.Posting{ID: id, From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.PostingInterest}); err != nil {
 		t.Fatal(err)
 	}
 	r := e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: alice})

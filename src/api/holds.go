@@ -81,7 +81,7 @@ func (req captureReq) validate() error {
 }
 
 func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) error {
-	return moveMoney(s, w, r, bank.KindCapture, http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
+	return moveMoney(s, w, r, string(bank.PostingCapture), http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
 		h, err := s.visibleHold(r)
 		if err != nil {
 			return bank.Hold{}, false, err

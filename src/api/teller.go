@@ -23,15 +23,15 @@ func (req cashReq) validate() error {
 }
 
 func (s *Server) tellerDeposit(w http.ResponseWriter, r *http.Request) error {
-	return s.cash(w, r, bank.KindDeposit)
+	return s.cash(w, r, bank.PostingDeposit)
 }
 
 func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) error {
-	return s.cash(w, r, bank.KindWithdrawal)
+	return s.cash(w, r, bank.PostingWithdrawal)
 }
 
-func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) error {
-	return moveMoney(s, w, r, kind, http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind bank.PostingKind) error {
+	return moveMoney(s, w, r, string(kind), http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
 		a, err := s.receiver(r, req.Account)
 		if err == nil {
 			err = notOwnAccount(r, a)
@@ -40,7 +40,7 @@ func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind string) error
 			return bank.Transfer{}, false, err
 		}
 		by := userOf(r).ID
-		if kind == bank.KindDeposit {
+		if kind == bank.PostingDeposit {
 			return s.l.Deposit(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)
 		}
 		return s.l.Withdraw(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)

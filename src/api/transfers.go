@@ -26,7 +26,7 @@ func (req transferReq) validate() error {
 }
 
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
-	return moveMoney(s, w, r, bank.KindTransfer, http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+	return moveMoney(s, w, r, string(bank.PostingTransfer), http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
 		if _, err := s.ownAccount(r, "from", req.From); err != nil {
 			return bank.Transfer{}, false, err
 		}
@@ -34,7 +34,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 			return bank.Transfer{}, false, err
 		}
 		return s.l.Post(r.Context(), ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
-			Kind: bank.KindTransfer, Description: req.Description, InitiatedBy: userOf(r).ID, Touch: ledger.TouchFrom, Idem: idem})
+			Kind: bank.PostingTransfer, Description: req.Description, InitiatedBy: userOf(r).ID, Touch: ledger.TouchFrom, Idem: idem})
 	})
 }
 

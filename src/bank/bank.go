@@ -81,65 +81,78 @@ type Account struct {
 	LastActivity   time.Time   `json:"last_activity"`
 }
 
-// Transfer kinds: what caused a posting.
+// PostingKind is what caused a posting (not to be confused with Kind, the
+// kind of an error).
+type PostingKind string
+
+// Posting kinds.
 const (
-	KindTransfer   = "transfer"
-	KindDeposit    = "deposit"
-	KindWithdrawal = "withdrawal"
-	KindCapture    = "capture"
-	KindInterest   = "interest"
-	KindStanding   = "standing_order"
+	PostingTransfer      PostingKind = "transfer"
+	PostingDeposit       PostingKind = "deposit"
+	PostingWithdrawal    PostingKind = "withdrawal"
+	PostingCapture       PostingKind = "capture"
+	PostingInterest      PostingKind = "interest"
+	PostingStandingOrder PostingKind = "standing_order"
 )
+
+// TransferStatus is a transfer's state; every stored transfer is completed.
+type TransferStatus string
+
+// TransferCompleted is the status of a posted transfer.
+const TransferCompleted TransferStatus = "completed"
 
 // Transfer is one balanced posting: From is debited, To credited, by Amount.
 type Transfer struct {
-	ID          string    `json:"id"`
-	Kind        string    `json:"kind"`
-	From        string    `json:"from"`
-	To          string    `json:"to"`
-	Amount      int64     `json:"amount"`
-	Currency    string    `json:"currency"`
-	Description string    `json:"description"`
-	HoldID      string    `json:"hold_id,omitempty"`
-	InitiatedBy string    `json:"initiated_by,omitempty"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string         `json:"id"`
+	Kind        PostingKind    `json:"kind"`
+	From        string         `json:"from"`
+	To          string         `json:"to"`
+	Amount      int64          `json:"amount"`
+	Currency    string         `json:"currency"`
+	Description string         `json:"description"`
+	HoldID      string         `json:"hold_id,omitempty"`
+	InitiatedBy string         `json:"initiated_by,omitempty"`
+	Status      TransferStatus `json:"status"`
+	CreatedAt   time.Time      `json:"created_at"`
 }
+
+// HoldStatus is where a hold is in its life.
+type HoldStatus string
 
 // Hold statuses.
 const (
-	HoldAuthorized = "authorized"
-	HoldCaptured   = "captured"
-	HoldVoided     = "voided"
-	HoldExpired    = "expired"
+	HoldAuthorized HoldStatus = "authorized"
+	HoldCaptured   HoldStatus = "captured"
+	HoldVoided     HoldStatus = "voided"
+	HoldExpired    HoldStatus = "expired"
 )
 
 // Hold reserves money on Account for a later capture to Payee.
 type Hold struct {
-	ID          string    `json:"id"`
-	Account     string    `json:"account"`
-	Payee       string    `json:"payee"`
-	Amount      int64     `json:"amount"`
-	Captured    int64     `json:"captured"`
-	Currency    string    `json:"currency"`
-	Description string    `json:"description"`
-	Status      string    `json:"status"`
-	TransferID  string    `json:"transfer_id,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	InitiatedBy string    `json:"initiated_by,omitempty"`
+	ID          string     `json:"id"`
+	Account     string     `json:"account"`
+	Payee       string     `json:"payee"`
+	Amount      int64      `json:"amount"`
+	Captured    int64      `json:"captured"`
+	Currency    string     `json:"currency"`
+	Description string     `json:"description"`
+	Status      HoldStatus `json:"status"`
+	TransferID  string     `json:"transfer_id,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	InitiatedBy string     `json:"initiated_by,omitempty"`
 }
 
 // Entry is one line of an account's journal. Amount is signed: negative for
 // money leaving the account.
 type Entry struct {
-	ID           string    `json:"id"`
-	Time         time.Time `json:"time"`
-	Amount       int64     `json:"amount"`
-	BalanceAfter int64     `json:"balance_after"`
-	Counterparty string    `json:"counterparty"`
-	TransferID   string    `json:"transfer_id,omitempty"`
-	HoldID       string    `json:"hold_id,omitempty"`
-	Kind         string    `json:"kind"`
-	Description  string    `json:"description"`
+	ID           string      `json:"id"`
+	Time         time.Time   `json:"time"`
+	Amount       int64       `json:"amount"`
+	BalanceAfter int64       `json:"balance_after"`
+	Counterparty string      `json:"counterparty"`
+	TransferID   string      `json:"transfer_id,omitempty"`
+	HoldID       string      `json:"hold_id,omitempty"`
+	Kind         PostingKind `json:"kind"`
+	Description  string      `json:"description"`
 }

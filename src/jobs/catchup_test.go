@@ -23,9 +23,9 @@ func TestInterestCatchUpIsCompleteAndBounded(t *testing.T) {
 	e := newEnv(t, jobs.Options{Backlog: backlog})
 	saver := e.open(t, "s", bank.Savings, 500)
 	e.deposit(t, saver.Number, 10_000_000) // ~13.70 EUR a day: every day posts
-	opened := ledger.NewDay(e.now, time.UTC)
+	opened := bank.NewDay(e.now, time.UTC)
 	e.now = e.now.Add(100 * 24 * time.Hour)
-	day := ledger.NewDay(e.now.Add(-24*time.Hour), time.UTC)
+	day := bank.NewDay(e.now.Add(-24*time.Hour), time.UTC)
 	total := int(day.Ordinal - opened.Ordinal + 1)
 	if total <= jobs.MaxInterestCatchUp {
 		t.Fatalf("test needs more than %d days behind, has %d", jobs.MaxInterestCatchUp, total)
@@ -67,7 +67,7 @@ func TestInterestCatchUpIsCompleteAndBounded(t *testing.T) {
 		t.Fatalf("%d interest postings, want %d (one per day)", len(got), total)
 	}
 	for i, d := range got {
-		if want := ledger.DayFromOrdinal(opened.Ordinal+int64(i), time.UTC).Date; d != want {
+		if want := bank.DayFromOrdinal(opened.Ordinal+int64(i), time.UTC).Date; d != want {
 			t.Fatalf("posting %d is for %s, want %s (in order, each day once)", i, d, want)
 		}
 	}
@@ -88,7 +88,7 @@ func TestStandingOrderCatchUpIsComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.now = e.now.Add(99 * 24 * time.Hour)
-	day := ledger.NewDay(e.now, time.UTC) // 2026-04-10: 100 dates due
+	day := bank.NewDay(e.now, time.UTC) // 2026-04-10: 100 dates due
 	for run := 0; run < 3; run++ {
 		if _, err := e.r.RunStandingOrders(ctx, day); err != nil {
 			t.Fatal(err)

@@ -4,12 +4,11 @@ import (
 	"context"
 
 	"github.com/kubebank/kubebank/src/bank"
-	"github.com/kubebank/kubebank/src/ledger"
 )
 
 // SweepDormant flags active customer accounts among numbers with no
 // customer activity in the DormantAfter before the end of day.
-func (r *Runner) SweepDormant(ctx context.Context, numbers []string, day ledger.Day) (int, error) {
+func (r *Runner) SweepDormant(ctx context.Context, numbers []string, day bank.Day) (int, error) {
 	cutoff := day.End.Add(-r.opt.DormantAfter)
 	accts, err := r.l.Accounts(ctx, numbers)
 	if err != nil {

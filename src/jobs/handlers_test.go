@@ -100,7 +100,7 @@ func TestDormancySweep(t *testing.T) {
 	e.now = e.now.Add(179 * 24 * time.Hour)
 	e.deposit(t, busy.Number, 100)
 	e.now = e.now.Add(2 * 24 * time.Hour)
-	day := ledger.NewDay(e.now.Add(-time.Hour), time.UTC).Date
+	day := bank.NewDay(e.now.Add(-time.Hour), time.UTC).Date
 	for i := 0; i < 2; i++ { // twice: the second run changes nothing
 		if err := e.r.Handle(ctx, jobs.DormancySweep, map[string]any{"date": day}); err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func TestDormancySweep(t *testing.T) {
 		t.Fatalf("busy account is %s, want active", s)
 	}
 	// Dormant accounts still get interest and deposits; a customer deposit revives.
-	if _, err := e.r.AccrueInterest(ctx, []string{saver.Number}, ledger.NewDay(e.now.Add(-24*time.Hour), time.UTC)); err != nil {
+	if _, err := e.r.AccrueInterest(ctx, []string{saver.Number}, bank.NewDay(e.now.Add(-24*time.Hour), time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	if a := e.account(t, saver.Number); a.Balance <= 100_000 || a.Status != bank.Dormant {
@@ -233,7 +233,7 @@ func TestStandingOrders(t *testing.T) {
 		t.Fatalf("runs %+v, want %v", got.Runs, want)
 	}
 	for i, r := range got.Runs {
-		s := r.Date + " " + r.Status
+		s := r.Date + " " + string(r.Status)
 		if r.Code != "" {
 			s += " " + r.Code
 		}
@@ -297,7 +297,7 @@ func TestHoldExpiryAndReconciliation(t *testing.T) {
 	if acc := e.account(t, a.Number); acc.Held != 1_000 || acc.Available != 9_000 {
 		t.Fatalf("after expiry held %d available %d, want 1000 and 9000", acc.Held, acc.Available)
 	}
-	for i, want := range []string{bank.HoldExpired, bank.HoldExpired, bank.HoldAuthorized} {
+	for i, want := range []bank.HoldStatus{bank.HoldExpired, bank.HoldExpired, bank.HoldAuthorized} {
 		h, _ := e.l.Hold(ctx, holds[i].ID)
 		if h.Status != want {
 			t.Fatalf("hold %d: %s, want %s", i, h.Status, want)

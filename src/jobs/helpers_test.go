@@ -144,7 +144,7 @@ func (e *env) interestEntries(t testing.TB, n string) []bank.Entry {
 	}
 	var out []bank.Entry
 	for _, x := range all {
-		if x.Kind == bank.KindInterest {
+		if x.Kind == bank.PostingInterest {
 			out = append(out, x)
 		}
 	}

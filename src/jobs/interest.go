@@ -28,7 +28,7 @@ type AccrualSummary struct {
 
 // AccrueInterest accrues interest for every savings account among numbers
 // up to and including day, catching up missed days in order.
-func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day ledger.Day) (AccrualSummary, error) {
+func (r *Runner) AccrueInterest(ctx context.Context, numbers []string, day bank.Day) (AccrualSummary, error) {
 	var sum AccrualSummary
 	savings, err := r.interestBearing(ctx, numbers)
 	if err != nil {
@@ -64,7 +64,7 @@ func (r *Runner) interestBearing(ctx context.Context, numbers []string) ([]bank.
 // accrualsDue returns the days each of savings accrues in this run, oldest
 // first, counting in sum the accounts with days to accrue and those that
 // will still be behind day afterwards.
-func (r *Runner) accrualsDue(ctx context.Context, savings []bank.Account, day ledger.Day, sum *AccrualSummary) ([]ledger.Accrual, error) {
+func (r *Runner) accrualsDue(ctx context.Context, savings []bank.Account, day bank.Day, sum *AccrualSummary) ([]ledger.Accrual, error) {
 	nums := make([]string, len(savings))
 	for i, a := range savings {
 		nums[i] = a.Number
@@ -82,11 +82,11 @@ func (r *Runner) accrualsDue(ctx context.Context, savings []bank.Account, day le
 		if end < day.Ordinal {
 			sum.Behind++
 			r.opt.Log.Warn("interest catch-up backlog remains", "account", a.Number,
-				"from", ledger.DayFromOrdinal(start, r.opt.Location).Date, "days_left", day.Ordinal-end)
+				"from", bank.DayFromOrdinal(start, r.opt.Location).Date, "days_left", day.Ordinal-end)
 		}
 		sum.Accounts++
 		for o := start; o <= end; o++ {
-			reqs = append(reqs, ledger.Accrual{Account: a.Number, Currency: a.Currency, Day: ledger.DayFromOrdinal(o, r.opt.Location)})
+			reqs = append(reqs, ledger.Accrual{Account: a.Number, Currency: a.Currency, Day: bank.DayFromOrdinal(o, r.opt.Location)})
 		}
 	}
 	return reqs, nil
@@ -96,8 +96,8 @@ func (r *Runner) accrualsDue(ctx context.Context, savings []bank.Account, day le
 // accrues in a run up to day: from the oldest day not yet accrued (a new
 // account's first is the day it was opened), at most MaxInterestCatchUp
 // days. ok is false when a has accrued day already.
-func (r *Runner) accrualDays(a bank.Account, st ledger.InterestState, day ledger.Day) (start, end int64, ok bool) {
-	start = ledger.NewDay(a.CreatedAt, r.opt.Location).Ordinal
+func (r *Runner) accrualDays(a bank.Account, st ledger.InterestState, day bank.Day) (start, end int64, ok bool) {
+	start = bank.NewDay(a.CreatedAt, r.opt.Location).Ordinal
 	if st.LastDay > 0 {
 		start = st.LastDay + 1
 	}

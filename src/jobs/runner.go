@@ -9,6 +9,7 @@ import (
 	"github.com/gocraft/work"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/statements"
@@ -120,16 +121,16 @@ var handlers map[string]handler
 
 func init() {
 	handlers = map[string]handler{
-		InterestAccrual: onDay(func(r *Runner, ctx context.Context, d ledger.Day, _ jobArgs) error {
+		InterestAccrual: onDay(func(r *Runner, ctx context.Context, d bank.Day, _ jobArgs) error {
 			return r.fanOut(ctx, InterestAccrualBatch, map[string]any{"date": d.Date})
 		}),
-		InterestAccrualBatch: onDay(func(r *Runner, ctx context.Context, d ledger.Day, a jobArgs) error {
+		InterestAccrualBatch: onDay(func(r *Runner, ctx context.Context, d bank.Day, a jobArgs) error {
 			return errOnly(r.AccrueInterest(ctx, a.strs("accounts"), d))
 		}),
-		DormancySweep: onDay(func(r *Runner, ctx context.Context, d ledger.Day, _ jobArgs) error {
+		DormancySweep: onDay(func(r *Runner, ctx context.Context, d bank.Day, _ jobArgs) error {
 			return r.fanOut(ctx, DormancySweepBatch, map[string]any{"date": d.Date})
 		}),
-		DormancySweepBatch: onDay(func(r *Runner, ctx context.Context, d ledger.Day, a jobArgs) error {
+		DormancySweepBatch: onDay(func(r *Runner, ctx context.Context, d bank.Day, a jobArgs) error {
 			return errOnly(r.SweepDormant(ctx, a.strs("accounts"), d))
 		}),
 		MonthlyStatements: func(r *Runner, ctx context.Context, a jobArgs) error {
@@ -141,7 +142,7 @@ func init() {
 		MonthlyStatementsB: func(r *Runner, ctx context.Context, a jobArgs) error {
 			return errOnly(r.IssueStatements(ctx, a.strs("accounts"), a.str("month")))
 		},
-		StandingOrders: onDay(func(r *Runner, ctx context.Context, d ledger.Day, _ jobArgs) error {
+		StandingOrders: onDay(func(r *Runner, ctx context.Context, d bank.Day, _ jobArgs) error {
 			return errOnly(r.RunStandingOrders(ctx, d))
 		}),
 		HoldExpiry:      func(r *Runner, ctx context.Context, _ jobArgs) error { return errOnly(r.ExpireHolds(ctx)) },
@@ -153,9 +154,9 @@ func init() {
 
 // onDay is the handler of a job that works on the business day in its
 // "date" argument.
-func onDay(run func(r *Runner, ctx context.Context, day ledger.Day, a jobArgs) error) handler {
+func onDay(run func(r *Runner, ctx context.Context, day bank.Day, a jobArgs) error) handler {
 	return func(r *Runner, ctx context.Context, a jobArgs) error {
-		d, err := ledger.ParseDay(a.str("date"), r.opt.Location)
+		d, err := bank.ParseDay(a.str("date"), r.opt.Location)
 		if err != nil {
 			return err
 		}

@@ -3,13 +3,13 @@ package jobs
 import (
 	"context"
 
-	"github.com/kubebank/kubebank/src/ledger"
+	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/standing"
 	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 // RunStandingOrders executes every order due on or before day.
-func (r *Runner) RunStandingOrders(ctx context.Context, day ledger.Day) (int, error) {
+func (r *Runner) RunStandingOrders(ctx context.Context, day bank.Day) (int, error) {
 	done := 0
 	seen := map[string]bool{}
 	for {
@@ -48,7 +48,7 @@ func (r *Runner) RunStandingOrders(ctx context.Context, day ledger.Day) (int, er
 
 func (r *Runner) announceRun(ctx context.Context, x standing.Result) error {
 	o := x.Order
-	if x.Run.Status == "failed" {
+	if x.Run.Status == standing.Failed {
 		return r.Publisher.Publish(ctx, webhooks.StandingOrderFailed, o.ID+":"+x.Run.Date, []string{o.Owner},
 			map[string]any{"standing_order_id": o.ID, "date": x.Run.Date, "code": x.Run.Code, "from": o.From,
 				"to": o.To, "amount": o.Amount, "currency": o.Currency})

@@ -157,7 +157,7 @@ func decodeEntries(raw []any) ([]bank.Entry, error) {
 		f := redishash.New("journal entry "+id, m)
 		e := bank.Entry{
 			ID: id, Time: time.UnixMilli(ms).UTC(), Amount: f.Int("amount"), BalanceAfter: f.Int("balance"),
-			Counterparty: f.Str("counterparty"), TransferID: f.Str("transfer"), HoldID: f.Str("hold"), Kind: f.Str("kind"),
+			Counterparty: f.Str("counterparty"), TransferID: f.Str("transfer"), HoldID: f.Str("hold"), Kind: bank.PostingKind(f.Str("kind")),
 			Description: f.Str("desc"),
 		}
 		if err := f.Err(); err != nil {

@@ -173,7 +173,7 @@ func getHold(c redis.Conn, id string) (bank.Hold, error) {
 	f := redishash.New(holdKey(id), m)
 	h := bank.Hold{
 		ID: f.Str("id"), Account: f.Str("account"), Payee: f.Str("payee"), Amount: f.Int("amount"),
-		Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: f.Str("status"),
+		Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: bank.HoldStatus(f.Str("status")),
 		TransferID: f.Str("transfer"), CreatedAt: f.Millis("created"), ExpiresAt: f.Millis("expires"),
 		InitiatedBy: f.Str("by"),
 	}

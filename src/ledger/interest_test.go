@@ -41,7 +41,7 @@ func TestInterestTenDaysWithCarry(t *testing.T) {
 	s := openSavings(t, l, "u1", "EUR", 365)  // 3.65%
 	deposit(t, l, s.Number, 1_000_000, "EUR") // 10,000.00
 
-	d := ledger.NewDay(day0, time.UTC)
+	d := bank.NewDay(day0, time.UTC)
 	var total, carry int64
 	bal := int64(1_000_000)
 	for i := 1; i <= 15; i++ {
@@ -67,7 +67,7 @@ func TestInterestTenDaysWithCarry(t *testing.T) {
 			}
 		}
 		if i == 15 && res[0].Amount != 101 {
-			// Day 15's carry crosses one cent: 3,321,500 + 511,000 ≥ 3,650,000.
+			// bank.Day 15's carry crosses one cent: 3,321,500 + 511,000 ≥ 3,650,000.
 			t.Fatalf("day 15 paid %d, want 101 (the carried remainder becomes a cent)", res[0].Amount)
 		}
 		d = d.Next(time.UTC)
@@ -101,7 +101,7 @@ func TestInterestIdempotentAndConcurrent(t *testing.T) {
 		accts = append(accts, a)
 	}
 	l.Now = func() time.Time { return start.Add(48 * time.Hour) }
-	d1 := ledger.NewDay(start, time.UTC)
+	d1 := bank.NewDay(start, time.UTC)
 	d2 := d1.Next(time.UTC)
 	var reqs []ledger.Accrual
 	for _, a := range accts {
@@ -176,7 +176,7 @@ func TestInterestLargeBalanceExact(t *testing.T) {
 		bal -= bank.MaxAmount
 	}
 	l.Now = func() time.Time { return day.Add(24 * time.Hour) }
-	res, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: ledger.NewDay(day, time.UTC)}})
+	res, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: bank.NewDay(day, time.UTC)}})
 	if err != nil || res[0].Err != nil {
 		t.Fatal(err, res[0].Err)
 	}
@@ -191,7 +191,7 @@ func TestPostOnce(t *testing.T) {
 	l := newLedger(t)
 	a := open(t, l, "u1", bank.Checking, "EUR", 0)
 	b := open(t, l, "u2", bank.Checking, "EUR", 0)
-	p := ledger.Posting{From: a.Number, To: b.Number, Amount: 500, Currency: "EUR", Kind: bank.KindStanding, ID: "so_x_2026-01-01"}
+	p := ledger.Posting{From: a.Number, To: b.Number, Amount: 500, Currency: "EUR", Kind: bank.PostingStandingOrder, ID: "so_x_2026-01-01"}
 	o, err := l.PostOnce(ctx, p, "bank:test:runs", "2026-01-01")
 	if err != nil || o.Executed || o.Code != "insufficient_funds" {
 		t.Fatalf("first run: %+v %v, want failed insufficient_funds", o, err)
@@ -250,7 +250,7 @@ func TestInterestRefusesUnfinishedDay(t *testing.T) {
 	l.Now = func() time.Time { return now }
 	s := openSavings(t, l, "u1", "EUR", 365)
 	deposit(t, l, s.Number, 1_000_000, "EUR")
-	for _, d := range []ledger.Day{ledger.NewDay(now, time.UTC), ledger.NewDay(now.AddDate(0, 0, 10), time.UTC)} {
+	for _, d := range []bank.Day{bank.NewDay(now, time.UTC), bank.NewDay(now.AddDate(0, 0, 10), time.UTC)} {
 		_, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: d}})
 		if bank.ErrorCode(err) != "day_not_ended" {
 			t.Fatalf("accruing %s at %s: got %v, want day_not_ended", d.Date, now, err)
@@ -261,7 +261,7 @@ func TestInterestRefusesUnfinishedDay(t *testing.T) {
 	}
 	// The day after it ended: accrued normally.
 	l.Now = func() time.Time { return now.Add(10 * time.Hour) }
-	res, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: ledger.NewDay(now, time.UTC)}})
+	res, err := l.AccrueInterest(ctx, []ledger.Accrual{{Account: s.Number, Currency: "EUR", Day: bank.NewDay(now, time.UTC)}})
 	if err != nil || res[0].Err != nil || res[0].Amount != 100 {
 		t.Fatalf("after the day: %+v %v", res, err)
 	}

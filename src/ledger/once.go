@@ -59,7 +59,7 @@ func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field st
 		return Outcome{}, err
 	}
 	if p.Kind == "" {
-		p.Kind = bank.KindTransfer
+		p.Kind = bank.PostingTransfer
 	}
 	if p.ID == "" {
 		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a deterministic transfer id")

@@ -55,7 +55,7 @@ func TestOutboxGetsNewPostingsOnly(t *testing.T) {
 	if _, _, err := l.Void(ctx, h2.ID, "u1", ledger.Idem{}); err != nil {
 		t.Fatal(err)
 	}
-	p := ledger.Posting{From: a.Number, To: b.Number, Amount: 50, Currency: "EUR", Kind: bank.KindStanding, ID: "so_y_2026-01-01"}
+	p := ledger.Posting{From: a.Number, To: b.Number, Amount: 50, Currency: "EUR", Kind: bank.PostingStandingOrder, ID: "so_y_2026-01-01"}
 	for i := 0; i < 2; i++ {
 		if o, err := l.PostOnce(ctx, p, "bank:test:runs", "2026-01-01"); err != nil || !o.Executed {
 			t.Fatal(o, err)

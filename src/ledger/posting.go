@@ -28,7 +28,7 @@ type Posting struct {
 	From, To    string
 	Amount      int64
 	Currency    string
-	Kind        string
+	Kind        bank.PostingKind
 	Description string
 	InitiatedBy string
 	Touch       Touch
@@ -62,7 +62,7 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 		return bank.Transfer{}, false, err
 	}
 	if p.Kind == "" {
-		p.Kind = bank.KindTransfer
+		p.Kind = bank.PostingTransfer
 	}
 	id := p.ID
 	if id == "" {
@@ -95,7 +95,7 @@ func (l *Ledger) Deposit(ctx context.Context, account string, amount int64, curr
 	if desc == "" {
 		desc = "Cash deposit"
 	}
-	return l.Post(ctx, Posting{From: cash, To: account, Amount: amount, Currency: currency, Kind: bank.KindDeposit,
+	return l.Post(ctx, Posting{From: cash, To: account, Amount: amount, Currency: currency, Kind: bank.PostingDeposit,
 		Description: desc, InitiatedBy: teller, Touch: TouchTo, Idem: idem})
 }
 
@@ -108,7 +108,7 @@ func (l *Ledger) Withdraw(ctx context.Context, account string, amount int64, cur
 	if desc == "" {
 		desc = "Cash withdrawal"
 	}
-	return l.Post(ctx, Posting{From: account, To: cash, Amount: amount, Currency: currency, Kind: bank.KindWithdrawal,
+	return l.Post(ctx, Posting{From: account, To: cash, Amount: amount, Currency: currency, Kind: bank.PostingWithdrawal,
 		Description: desc, InitiatedBy: teller, Touch: TouchFrom, Idem: idem})
 }
 
@@ -132,9 +132,9 @@ func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
 	}
 	f := redishash.New(transferKey(id), m)
 	t := bank.Transfer{
-		ID: f.Str("id"), Kind: f.Str("kind"), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+		ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
 		Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
-		Status: f.Str("status"), CreatedAt: f.Millis("created"),
+		Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
 	}
 	if err := f.Err(); err != nil {
 		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)

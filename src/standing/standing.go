@@ -24,18 +24,33 @@ import (
 	"github.com/kubebank/kubebank/src/redishash"
 )
 
+// Frequency is how often an order pays.
+type Frequency string
+
 // Frequencies.
 const (
-	Daily   = "daily"
-	Weekly  = "weekly"
-	Monthly = "monthly"
+	Daily   Frequency = "daily"
+	Weekly  Frequency = "weekly"
+	Monthly Frequency = "monthly"
 )
+
+// Status is where an order is in its life.
+type Status string
 
 // Statuses.
 const (
-	Active    = "active"
-	Cancelled = "cancelled"
-	Completed = "completed"
+	Active    Status = "active"
+	Cancelled Status = "cancelled"
+	Completed Status = "completed"
+)
+
+// RunStatus is the outcome of one due date.
+type RunStatus string
+
+// Outcomes of a due date.
+const (
+	Executed RunStatus = "executed"
+	Failed   RunStatus = "failed"
 )
 
 // MaxCatchUp bounds how many missed dates of one order a run pays, so a
@@ -47,7 +62,7 @@ type Order struct {
 	ID    string `json:"id"`
 	Owner string `json:"owner"`
 	Request
-	Status      string     `json:"status"`
+	Status      Status     `json:"status"`
 	NextDate    string     `json:"next_date,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
@@ -56,23 +71,23 @@ type Order struct {
 
 // Run is the outcome of one due date.
 type Run struct {
-	Date       string `json:"date"`
-	Status     string `json:"status"` // executed | failed
-	TransferID string `json:"transfer_id,omitempty"`
-	Code       string `json:"code,omitempty"` // why it failed
+	Date       string    `json:"date"`
+	Status     RunStatus `json:"status"`
+	TransferID string    `json:"transfer_id,omitempty"`
+	Code       string    `json:"code,omitempty"` // why it failed
 }
 
 // Request creates an order.
 type Request struct {
-	From        string `json:"from"`
-	To          string `json:"to"`
-	Amount      int64  `json:"amount"`
-	Currency    string `json:"currency"`
-	Description string `json:"description"`
-	Frequency   string `json:"frequency"`
-	FirstDate   string `json:"first_date"`
-	EndDate     string `json:"end_date,omitempty"`
-	Count       int    `json:"count,omitempty"`
+	From        string    `json:"from"`
+	To          string    `json:"to"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	Description string    `json:"description"`
+	Frequency   Frequency `json:"frequency"`
+	FirstDate   string    `json:"first_date"`
+	EndDate     string    `json:"end_date,omitempty"`
+	Count       int       `json:"count,omitempty"`
 }
 
 // Store keeps orders in Redis next to the ledger.
@@ -114,10 +129,10 @@ var ErrNotFound = &bank.Error{Kind: bank.KindNotFound, Code: "standing_order_not
 // ErrNotActive is returned when cancelling an order that already ended.
 var ErrNotActive = &bank.Error{Kind: bank.KindRejected, Code: "standing_order_not_active", Message: "the standing order is already cancelled or completed"}
 
-func (s *Store) parseDate(field, v string) (ledger.Day, error) {
-	d, err := ledger.ParseDay(v, s.loc)
+func (s *Store) parseDate(field, v string) (bank.Day, error) {
+	d, err := bank.ParseDay(v, s.loc)
 	if err != nil {
-		return ledger.Day{}, invalid("invalid_date", "%s must be a date YYYY-MM-DD", field)
+		return bank.Day{}, invalid("invalid_date", "%s must be a date YYYY-MM-DD", field)
 	}
 	return d, nil
 }
@@ -125,7 +140,7 @@ func (s *Store) parseDate(field, v string) (ledger.Day, error) {
 // DueDate returns the n-th (0-based) due date of an order starting on
 // first. Monthly orders keep the day of month of the first date, clamped
 // to the month's last day (31 Jan, 28 Feb, 31 Mar, ...).
-func DueDate(first time.Time, freq string, n int) time.Time {
+func DueDate(first time.Time, freq Frequency, n int) time.Time {
 	switch freq {
 	case Daily:
 		return first.AddDate(0, 0, n)
@@ -162,23 +177,23 @@ func (s *Store) Create(ctx context.Context, owner string, r Request, today time.
 
 // validate checks the request's own fields and returns its first due day.
 // Amount, currency and description follow the ledger's posting rules.
-func (s *Store) validate(r Request, today time.Time) (ledger.Day, error) {
+func (s *Store) validate(r Request, today time.Time) (bank.Day, error) {
 	if err := ledger.ValidatePosting(ledger.Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
-		return ledger.Day{}, err
+		return bank.Day{}, err
 	}
 	if r.Frequency != Daily && r.Frequency != Weekly && r.Frequency != Monthly {
-		return ledger.Day{}, invalid("invalid_frequency", "frequency must be daily, weekly or monthly")
+		return bank.Day{}, invalid("invalid_frequency", "frequency must be daily, weekly or monthly")
 	}
 	first, err := s.validateDates(r, today)
 	if err != nil {
-		return ledger.Day{}, err
+		return bank.Day{}, err
 	}
 	if r.Count < 0 || r.Count > 10_000 {
-		return ledger.Day{}, invalid("invalid_count", "count must be between 1 and 10000 when given")
+		return bank.Day{}, invalid("invalid_count", "count must be between 1 and 10000 when given")
 	}
 	for _, n := range []string{r.From, r.To} {
 		if err := bank.ValidateAccountNumber(n); err != nil {
-			return ledger.Day{}, err
+			return bank.Day{}, err
 		}
 	}
 	return first, nil
@@ -186,23 +201,23 @@ func (s *Store) validate(r Request, today time.Time) (ledger.Day, error) {
 
 // validateDates checks that the first date is today or later and the end
 // date, when given, not before it.
-func (s *Store) validateDates(r Request, today time.Time) (ledger.Day, error) {
+func (s *Store) validateDates(r Request, today time.Time) (bank.Day, error) {
 	first, err := s.parseDate("first_date", r.FirstDate)
 	if err != nil {
-		return ledger.Day{}, err
+		return bank.Day{}, err
 	}
-	if first.Ordinal < ledger.NewDay(today, s.loc).Ordinal {
-		return ledger.Day{}, invalid("invalid_date", "first_date must be today or later")
+	if first.Ordinal < bank.NewDay(today, s.loc).Ordinal {
+		return bank.Day{}, invalid("invalid_date", "first_date must be today or later")
 	}
 	if r.EndDate == "" {
 		return first, nil
 	}
 	end, err := s.parseDate("end_date", r.EndDate)
 	if err != nil {
-		return ledger.Day{}, err
+		return bank.Day{}, err
 	}
 	if end.Ordinal < first.Ordinal {
-		return ledger.Day{}, invalid("invalid_date", "end_date must not be before first_date")
+		return bank.Day{}, invalid("invalid_date", "end_date must not be before first_date")
 	}
 	return first, nil
 }
@@ -236,7 +251,7 @@ func (s *Store) checkAccounts(ctx context.Context, owner string, r Request) erro
 
 // store writes the order and its idempotency record in one script and
 // returns the order's id: a new one, or the first request's on a replay.
-func (s *Store) store(ctx context.Context, owner string, r Request, first ledger.Day, idem ledger.Idem) (string, bool, error) {
+func (s *Store) store(ctx context.Context, owner string, r Request, first bank.Day, idem ledger.Idem) (string, bool, error) {
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return "", false, fmt.Errorf("standing: %w", err)
@@ -266,9 +281,9 @@ func (s *Store) load(c redis.Conn, id string) (Order, int, error) {
 	}
 	f := redishash.New(orderKey(id), m)
 	o := Order{ID: f.Str("id"), Owner: f.Str("owner"), Request: Request{From: f.Str("from"), To: f.Str("to"),
-		Amount: f.Int("amount"), Currency: f.Str("currency"), Description: f.Str("desc"), Frequency: f.Str("freq"),
+		Amount: f.Int("amount"), Currency: f.Str("currency"), Description: f.Str("desc"), Frequency: Frequency(f.Str("freq")),
 		FirstDate: f.Str("first"), EndDate: f.Str("end"), Count: int(f.Int("count"))},
-		Status: f.Str("status"), NextDate: f.Str("next"), CreatedAt: time.UnixMilli(f.Int("created")).UTC()}
+		Status: Status(f.Str("status")), NextDate: f.Str("next"), CreatedAt: time.UnixMilli(f.Int("created")).UTC()}
 	if t := f.Millis("cancelled"); !t.IsZero() {
 		o.CancelledAt = &t
 	}
@@ -294,8 +309,8 @@ func loadRuns(c redis.Conn, id string) ([]Run, error) {
 	out := make([]Run, 0, len(runs))
 	for date, outcome := range runs {
 		kind, detail, _ := strings.Cut(outcome, ":")
-		r := Run{Date: date, Status: kind}
-		if kind == "executed" {
+		r := Run{Date: date, Status: RunStatus(kind)}
+		if r.Status == Executed {
 			r.TransferID = detail
 		} else {
 			r.Code = detail
@@ -379,7 +394,7 @@ func (s *Store) Cancel(ctx context.Context, owner, id string) (Order, error) {
 }
 
 // Due lists ids of active orders with a due date on or before day.
-func (s *Store) Due(ctx context.Context, day ledger.Day, limit int) ([]string, error) {
+func (s *Store) Due(ctx context.Context, day bank.Day, limit int) ([]string, error) {
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
@@ -401,7 +416,7 @@ type Result struct {
 // Execute pays every due date of order id up to and including day, in
 // date order, and advances the order. Each date goes through PostOnce, so
 // running Execute twice or concurrently pays each date once.
-func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Result, error) {
+func (s *Store) Execute(ctx context.Context, id string, day bank.Day) ([]Result, error) {
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
@@ -445,9 +460,9 @@ func (s *Store) Execute(ctx context.Context, id string, day ledger.Day) ([]Resul
 // schedule is an order's dates, parsed once per run.
 type schedule struct {
 	first  time.Time
-	end    ledger.Day
+	end    bank.Day
 	hasEnd bool
-	freq   string
+	freq   Frequency
 	count  int
 	loc    *time.Location
 }
@@ -459,7 +474,7 @@ func (s *Store) scheduleOf(o Order) (schedule, error) {
 	}
 	sc := schedule{first: first, freq: o.Frequency, count: o.Count, loc: s.loc, hasEnd: o.EndDate != ""}
 	if sc.hasEnd {
-		if sc.end, err = ledger.ParseDay(o.EndDate, s.loc); err != nil {
+		if sc.end, err = bank.ParseDay(o.EndDate, s.loc); err != nil {
 			return schedule{}, err
 		}
 	}
@@ -467,7 +482,7 @@ func (s *Store) scheduleOf(o Order) (schedule, error) {
 }
 
 // due is the n-th (0-based) due day.
-func (sc schedule) due(n int) ledger.Day { return ledger.NewDay(DueDate(sc.first, sc.freq, n), sc.loc) }
+func (sc schedule) due(n int) bank.Day { return bank.NewDay(DueDate(sc.first, sc.freq, n), sc.loc) }
 
 // finished reports whether an order that has settled n dates has none left.
 func (sc schedule) finished(n int) bool {
@@ -488,7 +503,7 @@ func (s *Store) complete(ctx context.Context, c redis.Conn, id string) error {
 // pay settles one due date: paid, or failed with the refusal's code. settled
 // is false when the order was cancelled (or completed by a concurrent
 // run) meanwhile, and nothing was posted or recorded.
-func (s *Store) pay(ctx context.Context, o Order, due ledger.Day) (_ Run, settled bool, _ error) {
+func (s *Store) pay(ctx context.Context, o Order, due bank.Day) (_ Run, settled bool, _ error) {
 	desc := o.Description
 	if desc == "" {
 		desc = "Standing order " + o.ID
@@ -499,20 +514,20 @@ func (s *Store) pay(ctx context.Context, o Order, due ledger.Day) (_ Run, settle
 	// The status loaded above may be stale by now: the script checks
 	// that the order is still active atomically with the payment.
 	oc, err := s.l.PostOnceIf(ctx, ledger.Posting{From: o.From, To: o.To, Amount: o.Amount, Currency: o.Currency,
-		Kind: bank.KindStanding, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom,
-		ID: o.ID + "_" + due.Date}, runsKey(o.ID), due.Date, ledger.Guard{Key: orderKey(o.ID), Field: "status", Value: Active})
+		Kind: bank.PostingStandingOrder, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom,
+		ID: o.ID + "_" + due.Date}, runsKey(o.ID), due.Date, ledger.Guard{Key: orderKey(o.ID), Field: "status", Value: string(Active)})
 	if err != nil || oc.Guarded {
 		return Run{}, false, err
 	}
 	if !oc.Executed {
-		return Run{Date: due.Date, Status: "failed", Code: oc.Code}, true, nil
+		return Run{Date: due.Date, Status: Failed, Code: oc.Code}, true, nil
 	}
-	return Run{Date: due.Date, Status: "executed", TransferID: oc.TransferID}, true, nil
+	return Run{Date: due.Date, Status: Executed, TransferID: oc.TransferID}, true, nil
 }
 
 // advance records that n dates are settled and next is the next due day;
 // it reports whether the order is still active.
-func (s *Store) advance(ctx context.Context, c redis.Conn, id string, n int, next ledger.Day) (bool, error) {
+func (s *Store) advance(ctx context.Context, c redis.Conn, id string, n int, next bank.Day) (bool, error) {
 	active, err := redis.Bool(advanceScript.DoContext(ctx, c, orderKey(id), keyDue, n, next.Date, next.Ordinal, id))
 	if err != nil {
 		return false, fmt.Errorf("standing: %w", err)

@@ -96,7 +96,7 @@ func TestCancelBetweenLoadAndPay(t *testing.T) {
 			}
 		}
 	})
-	res, err := e.s.Execute(ctx, o.ID, ledger.NewDay(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.UTC))
+	res, err := e.s.Execute(ctx, o.ID, bank.NewDay(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestCancelBetweenLoadAndPay(t *testing.T) {
 	}
 	// Later runs find nothing and leave it cancelled.
 	testHook = nil
-	if res, err := e.s.Execute(ctx, o.ID, ledger.NewDay(time.Date(2026, 1, 9, 0, 0, 0, 0, time.UTC), time.UTC)); err != nil || len(res) != 0 {
+	if res, err := e.s.Execute(ctx, o.ID, bank.NewDay(time.Date(2026, 1, 9, 0, 0, 0, 0, time.UTC), time.UTC)); err != nil || len(res) != 0 {
 		t.Fatalf("run after cancel: %+v %v", res, err)
 	}
 	e.settled(t, o.ID, 0)
@@ -128,7 +128,7 @@ func TestCancelBeforeCompleteStaysCancelled(t *testing.T) {
 			}
 		}
 	})
-	if _, err := e.s.Execute(ctx, o.ID, ledger.NewDay(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.UTC)); err != nil {
+	if _, err := e.s.Execute(ctx, o.ID, bank.NewDay(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	e.settled(t, o.ID, 1)
@@ -140,7 +140,7 @@ func TestCancelBeforeCompleteStaysCancelled(t *testing.T) {
 func TestCancelRacingExecute(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	day := ledger.NewDay(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), time.UTC)
+	day := bank.NewDay(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), time.UTC)
 	for round := 0; round < 40; round++ {
 		o := e.order(t, 3)
 		var (

@@ -200,7 +200,7 @@ func WriteCSV(w io.Writer, st Statement) error {
 		{"time", "id", "kind", "description", "counterparty", "transfer_id", "amount", "balance_after"},
 	}
 	for _, e := range st.Entries {
-		rows = append(rows, []string{e.Time.UTC().Format(time.RFC3339), e.ID, e.Kind, safeCell(e.Description),
+		rows = append(rows, []string{e.Time.UTC().Format(time.RFC3339), e.ID, string(e.Kind), safeCell(e.Description),
 			e.Counterparty, e.TransferID, i(e.Amount), i(e.BalanceAfter)})
 	}
 	// Every row has the entry table's 8 columns, so strict CSV readers

@@ -40,109 +40,163 @@ var demoUsers = []struct {
 }
 
 func runDev(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	redisURL := fs.String("redis-url", "", "use this Redis instead of starting a private redis-server")
-	redisPort := fs.Int("redis-port", 6380, "port of the private redis-server (0 picks a free one); 6380 keeps clear of a system Redis on 6379")
-	dataDir := fs.String("data-dir", ".dev-data", "where the private redis-server keeps its append-only file")
-	apiAddr := fs.String("api-addr", "127.0.0.1:8000", "API listen address")
-	webAddr := fs.String("web-addr", "127.0.0.1:3000", "web app listen address")
-	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9090", "worker health and metrics listen address")
-	seed := fs.Bool("seed", true, "create the demo users and accounts (idempotent)")
-	level := fs.String("log-level", "warn", "log level: debug, info, warn, error (info logs every request and job)")
-	if err := cli.Parse(fs, args); err != nil {
+	f, err := parseDevFlags(args)
+	if err != nil {
 		return err
 	}
 	// The scheduler below runs gocraft's periodic enqueuer in this
 	// process: the bank's zone (UTC here) must be time.Local before any
 	// goroutine starts.
 	useBankZone(time.UTC)
-	log := cli.Logger(*level)
+	log := cli.Logger(f.level)
 
-	url := *redisURL
-	if url == "" {
-		dir := filepath.Join(*dataDir, "redis")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		// appendfsync always: a laptop is not a benchmark, and a bank
-		// should not lose an acknowledged transfer when the process dies.
-		proc, err := redisproc.Start(redisproc.Options{Dir: dir, Port: *redisPort, Output: os.Stderr,
-			Extra: []string{"--appendfsync", "always"}})
-		if err != nil {
-			return err
-		}
-		defer proc.Stop()
-		url = proc.URL
-		log.Info("started private redis-server", "url", url, "dir", dir)
+	url, stop, err := devRedis(log, f)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	pool := redispool.New(redispool.Options{URL: url})
 	defer pool.Close()
-	if err := redispool.Ping(ctx, pool); err != nil {
+	accounts, err := prepareDevLedger(ctx, pool, f.seed)
+	if err != nil {
 		return err
 	}
-	l := ledger.New(pool)
-	if err := l.EnsureSystemAccounts(ctx); err != nil {
-		return err
-	}
-	var accounts map[string][]bank.Account
-	if *seed {
-		var err error
-		if accounts, err = seedDemo(ctx, pool, l); err != nil {
-			return fmt.Errorf("seeding demo data: %w", err)
-		}
-	}
-
-	apiLn, err := net.Listen("tcp", *apiAddr)
+	apiLn, err := net.Listen("tcp", f.apiAddr)
 	if err != nil {
 		return fmt.Errorf("api: %w (is another bank dev running?)", err)
 	}
-	webLn, err := net.Listen("tcp", *webAddr)
+	webLn, err := net.Listen("tcp", f.webAddr)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
 	apiURL := "http://" + apiLn.Addr().String()
 	webURL := "http://" + webLn.Addr().String()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	start := func(name string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- fmt.Errorf("%s: %w", name, err)
-				cancel()
-			}
-		}()
-	}
-	start("api", func() error { return serveDevAPI(ctx, log.With("component", "api"), pool, apiLn) })
-	start("web", func() error {
+	g := newProcGroup(ctx)
+	g.start("api", func(ctx context.Context) error { return serveDevAPI(ctx, log.With("component", "api"), pool, apiLn) })
+	g.start("web", func(ctx context.Context) error {
 		return serveWeb(ctx, log.With("component", "web"), pool, webLn, webOptions{APIURL: apiURL, ShutdownTimeout: 5 * time.Second})
 	})
 	// The worker's registry carries the job and queue metrics; the
 	// scheduler shares the process, so it registers nothing of its own.
 	workerReg := prometheus.NewRegistry()
-	start("worker", func() error {
+	g.start("worker", func(ctx context.Context) error {
 		return runWorker(ctx, log.With("component", "worker"), pool, workerOptions{Namespace: jobs.Namespace, Concurrency: 4,
 			Location: time.UTC, BatchSize: 500, DormantAfter: 180 * 24 * time.Hour, Grace: 5 * time.Second, Registry: workerReg,
 			WebhookAllowPrivate: true}) // local http receivers on a laptop
 	})
-	start("worker-probes", func() error { return serveProbes(ctx, log.With("component", "worker"), pool, workerReg, *metricsAddr) })
-	start("scheduler", func() error {
+	g.start("worker-probes", func(ctx context.Context) error {
+		return serveProbes(ctx, log.With("component", "worker"), pool, workerReg, f.metricsAddr)
+	})
+	g.start("scheduler", func(ctx context.Context) error {
 		return runScheduler(ctx, log.With("component", "scheduler"), pool, schedulerOptions{Namespace: jobs.Namespace, Location: time.UTC, CatchUp: time.Hour})
 	})
-	printBanner(apiURL, webURL, url, *metricsAddr, accounts)
-	<-ctx.Done()
-	log.Info("stopping")
-	wg.Wait()
-	close(errs)
-	return <-errs
+	printBanner(apiURL, webURL, url, f.metricsAddr, accounts)
+	err = g.wait()
+	log.Info("stopped")
+	return err
 }
 
-// serveDevAPI runs the API with its default settings on ln, with
-// /healthz, /readyz and /metrics as in production.
+type devFlags struct {
+	redisURL, dataDir, apiAddr, webAddr, metricsAddr, level string
+	redisPort                                               int
+	seed                                                    bool
+}
+
+func parseDevFlags(args []string) (devFlags, error) {
+	var f devFlags
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.StringVar(&f.redisURL, "redis-url", "", "use this Redis instead of starting a private redis-server")
+	fs.IntVar(&f.redisPort, "redis-port", 6380, "port of the private redis-server (0 picks a free one); 6380 keeps clear of a system Redis on 6379")
+	fs.StringVar(&f.dataDir, "data-dir", ".dev-data", "where the private redis-server keeps its append-only file")
+	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:8000", "API listen address")
+	fs.StringVar(&f.webAddr, "web-addr", "127.0.0.1:3000", "web app listen address")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9090", "worker health and metrics listen address")
+	fs.BoolVar(&f.seed, "seed", true, "create the demo users and accounts (idempotent)")
+	fs.StringVar(&f.level, "log-level", "warn", "log level: debug, info, warn, error (info logs every request and job)")
+	return f, cli.Parse(fs, args)
+}
+
+// devRedis returns the Redis to use: --redis-url, or a private
+// redis-server it starts (stop stops it).
+func devRedis(log *slog.Logger, f devFlags) (url string, stop func(), _ error) {
+	if f.redisURL != "" {
+		return f.redisURL, func() {}, nil
+	}
+	dir := filepath.Join(f.dataDir, "redis")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	// appendfsync always: a laptop is not a benchmark, and a bank
+	// should not lose an acknowledged transfer when the process dies.
+	proc, err := redisproc.Start(redisproc.Options{Dir: dir, Port: f.redisPort, Output: os.Stderr,
+		Extra: []string{"--appendfsync", "always"}})
+	if err != nil {
+		return "", nil, err
+	}
+	log.Info("started private redis-server", "url", proc.URL, "dir", dir)
+	return proc.URL, func() { proc.Stop() }, nil
+}
+
+// prepareDevLedger checks Redis, creates the system accounts and, with
+// seed, the demo users and accounts.
+func prepareDevLedger(ctx context.Context, pool *redis.Pool, seed bool) (map[string][]bank.Account, error) {
+	if err := redispool.Ping(ctx, pool); err != nil {
+		return nil, err
+	}
+	l := ledger.New(pool)
+	if err := l.EnsureSystemAccounts(ctx); err != nil {
+		return nil, err
+	}
+	if !seed {
+		return nil, nil
+	}
+	accounts, err := seedDemo(ctx, pool, l)
+	if err != nil {
+		return nil, fmt.Errorf("seeding demo data: %w", err)
+	}
+	return accounts, nil
+}
+
+// procGroup runs the components of one process until ctx ends or one of
+// them fails, which stops the others.
+type procGroup struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+}
+
+func newProcGroup(ctx context.Context) *procGroup {
+	g := &procGroup{}
+	g.ctx, g.cancel = context.WithCancel(ctx)
+	return g
+}
+
+func (g *procGroup) start(name string, f func(context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(g.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			g.mu.Lock()
+			if g.err == nil {
+				g.err = fmt.Errorf("%s: %w", name, err)
+			}
+			g.mu.Unlock()
+			g.cancel()
+		}
+	}()
+}
+
+// wait returns, once every component has stopped, the first failure.
+func (g *procGroup) wait() error {
+	<-g.ctx.Done()
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}
+
 func serveDevAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Listener) error {
 	var f apiFlags
 	f.register(flag.NewFlagSet("api", flag.ContinueOnError))

@@ -3,6 +3,7 @@ package redispool
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"time"
 
@@ -10,11 +11,23 @@ import (
 )
 
 // Options configures a pool. Password, when set, overrides any password in
-// the URL so that Kubernetes can inject it from a Secret.
+// the URL so that Kubernetes can inject it from a Secret. Username, when
+// set, logs in as that Redis ACL user (each bank process has its own, with
+// only the keys and commands it needs); empty is Redis's default user.
 type Options struct {
 	URL       string
+	Username  string
 	Password  string
 	MaxActive int
+}
+
+// Flags registers --redis-url (described by urlUsage), --redis-username
+// and --redis-password on fs, filling o. Parsed with cli.Parse, each can
+// also be set as BANK_REDIS_URL, BANK_REDIS_USERNAME, BANK_REDIS_PASSWORD.
+func (o *Options) Flags(fs *flag.FlagSet, urlUsage string) {
+	fs.StringVar(&o.URL, "redis-url", "redis://localhost:6379/0", urlUsage)
+	fs.StringVar(&o.Username, "redis-username", "", "Redis ACL user to log in as (empty: the default user)")
+	fs.StringVar(&o.Password, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
 }
 
 // New returns a pool that waits for a free connection rather than failing
@@ -36,6 +49,9 @@ func New(o Options) *redis.Pool {
 			}
 			if o.Password != "" {
 				opts = append(opts, redis.DialPassword(o.Password))
+			}
+			if o.Username != "" {
+				opts = append(opts, redis.DialUsername(o.Username))
 			}
 			return redis.DialURL(o.URL, opts...)
 		},

@@ -53,7 +53,8 @@ func runAdmin(ctx context.Context, args []string) error {
 	if *username == "" || pw == "" {
 		return errors.New("--username and a password (--password, --password-stdin or BANK_PASSWORD) are required")
 	}
-	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 2})
+	f.redis.MaxActive = 2
+	pool := redispool.New(f.redis)
 	defer pool.Close()
 	if err := redispool.Ping(ctx, pool); err != nil {
 		return err
@@ -90,7 +91,8 @@ func runReconcile(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: 2})
+	f.redis.MaxActive = 2
+	pool := redispool.New(f.redis)
 	defer pool.Close()
 	l := ledger.New(pool)
 	check := l.Reconcile

@@ -34,12 +34,13 @@ func init() {
 
 // apiFlags are the settings of the API, shared with `bank dev`.
 type apiFlags struct {
-	addr, redisURL, redisPassword, logLevel, trustedProxies, timezone string
-	poolSize                                                          int
-	tokenTTL, drainDelay, shutdownTimeout                             time.Duration
-	maxBody, customerMaxOverdraft, customerMaxRate                    int64
-	limits                                                            auth.Limits
-	webhookAllowPrivate                                               bool
+	addr, logLevel, trustedProxies, timezone       string
+	redis                                          redispool.Options
+	poolSize                                       int
+	tokenTTL, drainDelay, shutdownTimeout          time.Duration
+	maxBody, customerMaxOverdraft, customerMaxRate int64
+	limits                                         auth.Limits
+	webhookAllowPrivate                            bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -67,8 +68,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *apiFlags) redisFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL")
-	fs.StringVar(&f.redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+	f.redis.Flags(fs, "Redis URL")
 }
 
 func runAPI(ctx context.Context, args []string) error {
@@ -79,7 +79,8 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	log := cli.Logger(f.logLevel)
-	pool := redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: f.poolSize})
+	f.redis.MaxActive = f.poolSize
+	pool := redispool.New(f.redis)
 	defer pool.Close()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

@@ -45,14 +45,14 @@ type webOptions struct {
 func runWeb(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	var (
-		addr, metricsAddr, redisURL, redisPassword, logLevel, trustedProxies string
-		o                                                                    webOptions
+		addr, metricsAddr, logLevel, trustedProxies string
+		redisOpts                                   redispool.Options
+		o                                           webOptions
 	)
 	fs.StringVar(&addr, "addr", ":3000", "listen address")
 	fs.StringVar(&metricsAddr, "metrics-addr", ":9090", "listen address of /healthz, /readyz and /metrics (empty: on --addr, which then exposes them to whoever reaches the app)")
 	fs.StringVar(&o.APIURL, "api-url", "http://api:8000", "base URL of the bank API")
-	fs.StringVar(&redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL (web sessions are kept there)")
-	fs.StringVar(&redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+	redisOpts.Flags(fs, "Redis URL (web sessions are kept there)")
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of the proxies in front of the web app (the ingress controller's pods) whose X-Forwarded-For is passed on to the API; from other peers only the peer's address is")
 	fs.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the session cookie Secure (set when served over TLS)")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", 8*time.Hour, "how long a browser session lasts at most (never longer than its API token)")
@@ -67,7 +67,8 @@ func runWeb(ctx context.Context, args []string) error {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	log := cli.Logger(logLevel)
-	pool := redispool.New(redispool.Options{URL: redisURL, Password: redisPassword, MaxActive: 32})
+	redisOpts.MaxActive = 32
+	pool := redispool.New(redisOpts)
 	defer pool.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

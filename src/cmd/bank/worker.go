@@ -87,12 +87,12 @@ func newRunner(pool *redis.Pool, l *ledger.Ledger, namespace string, allowPrivat
 
 // jobFlags are the flags worker, scheduler and `jobs run` share.
 type jobFlags struct {
-	redisURL, redisPassword, logLevel, namespace, timezone, metricsAddr string
+	redis                                      redispool.Options
+	logLevel, namespace, timezone, metricsAddr string
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet, metrics bool) {
-	fs.StringVar(&f.redisURL, "redis-url", "redis://localhost:6379/0", "Redis URL")
-	fs.StringVar(&f.redisPassword, "redis-password", "", "Redis password (overrides one in the URL; set it from a Secret)")
+	f.redis.Flags(fs, "Redis URL")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.namespace, "namespace", jobs.Namespace, "gocraft/work key namespace (ledger keys use \"bank:\")")
 	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA time zone of the bank's days and months")
@@ -104,7 +104,9 @@ func (f *jobFlags) register(fs *flag.FlagSet, metrics bool) {
 func (f *jobFlags) location() (*time.Location, error) { return time.LoadLocation(f.timezone) }
 
 func (f *jobFlags) pool(maxActive int) *redis.Pool {
-	return redispool.New(redispool.Options{URL: f.redisURL, Password: f.redisPassword, MaxActive: maxActive})
+	o := f.redis
+	o.MaxActive = maxActive
+	return redispool.New(o)
 }
 
 // retryUntilUp calls try until it succeeds, waiting 100ms doubling to 5s

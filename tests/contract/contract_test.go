@@ -1,19 +1,19 @@
 // Package contract_test checks that the manifests and the binary agree:
 // for every container that runs the bank image in every overlay, the real
 // binary (built from ./src/cmd/bank) is started with that container's args
-// and env, with Service host names pointed at a test redis-server and at
-// local ports. It must start, listen on the declared ports, answer the
-// declared liveness and readiness probes, and stop cleanly on SIGTERM
-// within terminationGracePeriodSeconds; every env var the manifests set
-// must be one of the binary's flags. What the prometheus.io annotations
-// point at must be the binary's metrics, and no Ingress path may reach a
+// and env, with Service host names pointed at a test redis-server (started
+// with the Redis StatefulSet's args, its ACL users included) and at local
+// ports. It must start, listen on the declared ports, answer the declared
+// liveness and readiness probes, and stop cleanly on SIGTERM within
+// terminationGracePeriodSeconds; every env var the manifests set must be
+// one of the binary's flags. What the prometheus.io annotations point at
+// must be the binary's metrics, and no Ingress path may reach a
 // container's /readyz or /metrics.
 package contract_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"maps"
@@ -118,56 +118,6 @@ func bankContainers(t *testing.T, objs []manifests.Object) []container {
 	return out
 }
 
-// secrets resolves secretKeyRefs: from a Secret the overlay renders (dev),
-// otherwise from a value the test makes up (staging and prod get theirs
-// from the cluster).
-func secrets(objs []manifests.Object) func(name, key string) string {
-	data := map[string]string{}
-	for _, o := range objs {
-		if o.Kind != "Secret" {
-			continue
-		}
-		d, _ := o.Raw["data"].(map[string]any)
-		for k, v := range d {
-			b, _ := base64.StdEncoding.DecodeString(fmt.Sprint(v))
-			data[o.Name+"/"+k] = string(b)
-		}
-	}
-	return func(name, key string) string {
-		if v, ok := data[name+"/"+key]; ok {
-			return v
-		}
-		return "test-secret-" + name + "-" + key
-	}
-}
-
-// redisPassword is what every bank container's redis password resolves to;
-// the test redis-server requires it, so a container that ignored it could
-// not become ready.
-func redisPassword(t *testing.T, cs []container, secret func(string, string) string) string {
-	t.Helper()
-	pw := ""
-	for _, c := range cs {
-		for _, e := range c.spec["env"].([]any) {
-			if manifests.Get(e, "name") == "BANK_REDIS_PASSWORD" {
-				ref := manifests.Get(e, "valueFrom", "secretKeyRef")
-				if ref == nil {
-					t.Fatalf("%s: BANK_REDIS_PASSWORD is not from a Secret", c.workload)
-				}
-				v := secret(fmt.Sprint(manifests.Get(ref, "name")), fmt.Sprint(manifests.Get(ref, "key")))
-				if pw != "" && v != pw {
-					t.Fatalf("containers disagree on the Redis password Secret")
-				}
-				pw = v
-			}
-		}
-	}
-	if pw == "" {
-		t.Fatal("no container sets BANK_REDIS_PASSWORD")
-	}
-	return pw
-}
-
 // serviceHosts maps every DNS form of every rendered Service
 // (name, name.ns, name.ns.svc, name.ns.svc.cluster.local) and port to the
 // Service's name and port.
@@ -186,6 +136,44 @@ func serviceHosts(objs []manifests.Object) map[string]string {
 		}
 	}
 	return m
+}
+
+// startRedis starts the test redis-server as the overlay's StatefulSet
+// runs it: with its args, every $(VAR) resolved from the container's env
+// and Secrets, so the ACL users and their passwords are the manifests'
+// own. Two directives are the test's: --dir (redistest's temporary
+// folder) and --requirepass, set once the server answers (redistest
+// checks that without a password). It returns the server and the default
+// user's password.
+func startRedis(t *testing.T, objs []manifests.Object, secret func(name, key string) string) (*redistest.Server, string) {
+	t.Helper()
+	c, err := manifests.RedisContainer(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := manifests.Env(c, secret)
+	var args []string
+	pw := ""
+	for _, d := range manifests.Directives(manifests.Args(c)) {
+		for i := range d {
+			if d[i] = manifests.Expand(d[i], env); strings.Contains(d[i], "$(") {
+				t.Fatalf("redis arg %q names a variable the container does not set", d[i])
+			}
+		}
+		switch d[0] {
+		case "dir":
+		case "requirepass":
+			pw = d[1]
+		default:
+			args = append(append(args, "--"+d[0]), d[1:]...)
+		}
+	}
+	if pw == "" {
+		t.Fatal("the Redis StatefulSet sets no --requirepass")
+	}
+	rds := redistest.Start(t, args...)
+	requirePassword(t, rds.Addr, pw)
+	return rds, pw
 }
 
 // requirePassword turns on AUTH in the running test server (redistest
@@ -268,9 +256,8 @@ func checkOverlay(t *testing.T, env string) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("bank containers %v, want %v", got, want)
 	}
-	secret := secrets(objs)
-	rds := redistest.Start(t)
-	requirePassword(t, rds.Addr, redisPassword(t, cs, secret))
+	secret := manifests.SecretValues(objs)
+	rds, _ := startRedis(t, objs, secret)
 	hosts := serviceHosts(objs)
 	// Where each Service is reachable in this test: redis is the test
 	// server; api is the api process once it is started.
@@ -349,12 +336,7 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 			ok = false
 			continue
 		}
-		var val string
-		if ref := manifests.Get(e, "valueFrom", "secretKeyRef"); ref != nil {
-			val = secret(fmt.Sprint(manifests.Get(ref, "name")), fmt.Sprint(manifests.Get(ref, "key")))
-		} else {
-			val = fmt.Sprint(manifests.Get(e, "value"))
-		}
+		val := manifests.EnvValue(e, secret)
 		// A listen address: its port must be a declared containerPort;
 		// locally it becomes a free port.
 		if strings.HasPrefix(val, ":") {

@@ -164,8 +164,8 @@ func TestNoLiteralSecretsOutsideDev(t *testing.T) {
 				}
 			}
 		}
-		if env == "dev" && n != 2 {
-			t.Errorf("dev: %d Secrets, want the generated redis-auth in bank and monitoring", n)
+		if env == "dev" && n != 7 {
+			t.Errorf("dev: %d Secrets, want the generated Redis passwords: redis-auth, redis-api, redis-worker, redis-scheduler, redis-web in bank and redis-exporter in bank and monitoring", n)
 		}
 	}
 }

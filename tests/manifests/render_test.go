@@ -110,7 +110,7 @@ func TestNamespaces(t *testing.T) {
 		"Deployment/redis-exporter": true, "Service/redis-exporter": true,
 		"ServiceAccount/redis-exporter": true, "NetworkPolicy/redis-exporter": true,
 		"NetworkPolicy/default-deny": true, "NetworkPolicy/allow-dns-egress": true,
-		"Secret/redis-auth": true,
+		"Secret/redis-exporter": true,
 	}
 	for _, env := range manifests.Envs {
 		objs := render(t, env)

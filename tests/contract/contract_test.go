@@ -4,11 +4,13 @@
 // and env, with Service host names pointed at a test redis-server (started
 // with the Redis StatefulSet's args, its ACL users included) and at local
 // ports. It must start, listen on the declared ports, answer the declared
-// liveness and readiness probes, and stop cleanly on SIGTERM within
-// terminationGracePeriodSeconds; every env var the manifests set must be
-// one of the binary's flags. What the prometheus.io annotations point at
-// must be the binary's metrics, and no Ingress path may reach a
-// container's /readyz or /metrics.
+// liveness and readiness probes, work as the bank under its own Redis user
+// (useTheBank; Redis's ACL log must stay empty), and stop cleanly on
+// SIGTERM within terminationGracePeriodSeconds; every env var the
+// manifests set must be one of the binary's flags. What the prometheus.io
+// annotations point at must be the binary's metrics, and no Ingress path
+// may reach a container's /readyz or /metrics. TestACLUsers checks what
+// each Redis user is refused.
 package contract_test
 
 import (
@@ -205,6 +207,7 @@ type process struct {
 	done   chan error
 	grace  time.Duration
 	listen map[int]string // containerPort -> local address
+	env    []string       // its environment, for commands run "in its pod"
 }
 
 func freeAddr(t *testing.T) string {
@@ -257,7 +260,9 @@ func checkOverlay(t *testing.T, env string) {
 		t.Fatalf("bank containers %v, want %v", got, want)
 	}
 	secret := manifests.SecretValues(objs)
-	rds, _ := startRedis(t, objs, secret)
+	rds, redisPassword := startRedis(t, objs, secret)
+	// Last, after every process has stopped (or the test failed).
+	t.Cleanup(func() { noACLDenials(t, rds.Addr, redisPassword) })
 	hosts := serviceHosts(objs)
 	// Where each Service is reachable in this test: redis is the test
 	// server; api is the api process once it is started.
@@ -292,6 +297,7 @@ func checkOverlay(t *testing.T, env string) {
 		}
 	}
 	publicPathsServeNoOps(t, objs, cs, ready)
+	useTheBank(t, ready)
 	// SIGTERM all at once (as a rollout does), then each must exit 0
 	// within its grace period.
 	for _, p := range running {
@@ -378,6 +384,7 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 		return nil, false
 	}
 	p.out = &syncBuffer{}
+	p.env = environ
 	p.cmd = exec.Command(bankBinary, args...)
 	p.cmd.Env = environ
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -3,6 +3,8 @@ package contract_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/web"
+	"github.com/kubebank/kubebank/src/webhooks"
 	"github.com/kubebank/kubebank/tests/internal/manifests"
 )
 
@@ -64,6 +67,7 @@ func checkACL(t *testing.T, env string) {
 	}
 
 	webSessionsWork(t, users["web"])
+	workerDeliversWebhooks(t, users["api"], users["worker"])
 
 	type check struct {
 		user    string
@@ -174,6 +178,37 @@ func webSessionsWork(t *testing.T, o redispool.Options) {
 	}
 	if got, err := sessions.Get(ctx, s.ID); err != nil || got != nil {
 		t.Fatalf("web user: the deleted session reads %+v, %v", got, err)
+	}
+}
+
+// workerDeliversWebhooks stores a webhook as the api does and delivers an
+// event to it as the worker's delivery job does, each logged in as its
+// own user: the one worker path the contract run cannot reach, since a
+// cluster's worker delivers only to public https addresses.
+func workerDeliversWebhooks(t *testing.T, api, worker redispool.Options) {
+	t.Helper()
+	ctx := context.Background()
+	got := make(chan string, 2)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get(webhooks.HeaderEventID)
+	}))
+	defer receiver.Close()
+	opt := webhooks.Options{AllowPrivate: true} // the receiver is on loopback
+	apiPool, workerPool := redispool.New(api), redispool.New(worker)
+	defer apiPool.Close()
+	defer workerPool.Close()
+	h, err := webhooks.NewStore(apiPool, opt).Create(ctx, "u_alice", receiver.URL, nil, time.Now())
+	if err != nil {
+		t.Fatalf("api user: create a webhook: %v", err)
+	}
+	d := &webhooks.Deliverer{Store: webhooks.NewStore(workerPool, opt), Client: webhooks.NewClient(opt, 5*time.Second), Now: time.Now}
+	for range 2 { // the second time it was delivered already: nothing is sent
+		if err := d.Deliver(ctx, h.ID, "ev_acl", webhooks.StatementReady, []byte(`{}`)); err != nil {
+			t.Fatalf("worker user: deliver a webhook: %v", err)
+		}
+	}
+	if len(got) != 1 || <-got != "ev_acl" {
+		t.Errorf("the receiver got %d deliveries, want the event once", len(got))
 	}
 }
 

@@ -25,12 +25,18 @@ const adminUsage = `usage: bank admin create-user --username NAME --role admin|t
        bank admin reconcile [--full]`
 
 func runAdmin(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "reconcile" {
+	switch {
+	case len(args) > 0 && args[0] == "reconcile":
 		return runReconcile(ctx, args[1:])
+	case len(args) > 0 && args[0] == "create-user":
+		return runCreateUser(ctx, args[1:])
 	}
-	if len(args) == 0 || args[0] != "create-user" {
-		return errors.New(adminUsage)
-	}
+	return errors.New(adminUsage)
+}
+
+// runCreateUser registers a staff member (or a customer) directly in the
+// user store: the API only registers customers.
+func runCreateUser(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
 	var f apiFlags
 	f.redisFlags(fs)
@@ -39,16 +45,12 @@ func runAdmin(ctx context.Context, args []string) error {
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	role := fs.String("role", "teller", "admin, teller or customer")
 	existsOK := fs.Bool("exists-ok", false, "succeed without changes when the username already exists (for repeatable bootstrap jobs)")
-	if err := cli.Parse(fs, args[1:]); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	pw := *password
-	if *stdin {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("reading the password from stdin: %v", err)
-		}
-		pw = strings.TrimRight(line, "\r\n")
+	pw, err := adminPassword(*password, *stdin)
+	if err != nil {
+		return err
 	}
 	if *username == "" || pw == "" {
 		return errors.New("--username and a password (--password, --password-stdin or BANK_PASSWORD) are required")
@@ -59,24 +61,42 @@ func runAdmin(ctx context.Context, args []string) error {
 	if err := redispool.Ping(ctx, pool); err != nil {
 		return err
 	}
-	u, err := auth.New(pool, auth.DefaultLimits).CreateUser(ctx, *username, pw, bank.Role(*role))
+	users := auth.New(pool, auth.DefaultLimits)
+	u, err := users.CreateUser(ctx, *username, pw, bank.Role(*role))
 	if errors.Is(err, auth.ErrUsernameTaken) && *existsOK {
-		// Only the same user counts as done: a customer who registered
-		// the name first must not let a bootstrap job report an admin.
-		prev, perr := auth.New(pool, auth.DefaultLimits).UserByName(ctx, *username)
-		if perr != nil {
-			return perr
-		}
-		if prev.Role != bank.Role(*role) {
-			return fmt.Errorf("user %s already exists with role %s, not %s", prev.Username, prev.Role, *role)
-		}
-		fmt.Printf("user %s already exists as %s; unchanged\n", prev.Username, prev.Role)
-		return nil
+		return sameUserExists(ctx, users, *username, bank.Role(*role))
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Printf("created %s %s (id %s)\n", u.Role, u.Username, u.ID)
+	return nil
+}
+
+// adminPassword is --password, or with fromStdin the first line of stdin.
+func adminPassword(flagValue string, fromStdin bool) (string, error) {
+	if !fromStdin {
+		return flagValue, nil
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("reading the password from stdin: %v", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// sameUserExists succeeds for --exists-ok only when the existing user has
+// the role asked for: a customer who registered the name first must not
+// let a bootstrap job report an admin.
+func sameUserExists(ctx context.Context, users *auth.Service, username string, role bank.Role) error {
+	prev, err := users.UserByName(ctx, username)
+	if err != nil {
+		return err
+	}
+	if prev.Role != role {
+		return fmt.Errorf("user %s already exists with role %s, not %s", prev.Username, prev.Role, role)
+	}
+	fmt.Printf("user %s already exists as %s; unchanged\n", prev.Username, prev.Role)
 	return nil
 }
 

@@ -107,21 +107,24 @@ func (r *Relay) subject(ctx context.Context, ev ledger.OutboxEvent) (accounts []
 	switch ev.Type {
 	case webhooks.TransferCompleted:
 		t, err := r.l.Transfer(ctx, ev.ID)
-		if errors.Is(err, bank.ErrTransferNotFound) {
-			r.log.Warn("outbox event without its transfer; dropped", "transfer", ev.ID)
-			return nil, nil, nil
-		}
-		return []string{t.From, t.To}, t, err
+		return r.found(err, bank.ErrTransferNotFound, "transfer", ev.ID, t, t.From, t.To)
 	case webhooks.HoldCaptured:
 		h, err := r.l.Hold(ctx, ev.ID)
-		if errors.Is(err, bank.ErrHoldNotFound) {
-			r.log.Warn("outbox event without its hold; dropped", "hold", ev.ID)
-			return nil, nil, nil
-		}
-		return []string{h.Account, h.Payee}, h, err
+		return r.found(err, bank.ErrHoldNotFound, "hold", ev.ID, h, h.Account, h.Payee)
 	}
 	r.log.Warn("unknown outbox event; dropped", "type", ev.Type, "id", ev.ID)
 	return nil, nil, nil
+}
+
+// found is subject's answer for the transfer or hold (what) id that was
+// read with err: dropped with a warning when it is gone (gone), else its
+// data and accounts.
+func (r *Relay) found(err, gone error, what, id string, data any, accounts ...string) ([]string, any, error) {
+	if errors.Is(err, gone) {
+		r.log.Warn("outbox event without its "+what+"; dropped", what, id)
+		return nil, nil, nil
+	}
+	return accounts, data, err
 }
 
 // owners returns the owners of accounts (system accounts have none).

@@ -73,26 +73,12 @@ func IdempotencyRecord(scope, key string) string {
 	return Idempotency + scope + ":" + key
 }
 
-// Type is a Redis data type.
-type Type string
-
-// Redis types the bank stores.
-const (
-	String Type = "string"
-	Hash   Type = "hash"
-	Set    Type = "set"
-	ZSet   Type = "zset"
-	Stream Type = "stream"
-	List   Type = "list"
-	Mixed  Type = "mixed"
-)
-
 // Family is one kind of key: Key itself when Exact, otherwise every key
 // that starts with Key.
 type Family struct {
 	Key      string
 	Exact    bool
-	Type     Type
+	Type     string // the Redis type: string, hash, set, zset, stream, or mixed
 	Owner    string // the package that writes it
 	Lifetime string // when it goes away
 	Holds    string
@@ -100,36 +86,36 @@ type Family struct {
 
 // Families documents every key the bank keeps, grouped by owner.
 var Families = []Family{
-	{Accounts, true, Set, "ledger", "forever", "every account number, system accounts included"},
-	{AccountSeq, true, String, "ledger", "forever", "the customer account number sequence"},
-	{Account, false, Hash, "ledger", "forever (closed accounts stay)", "an account: owner, type, currency, status, balance, held, limits"},
-	{Journal, false, Stream, "ledger", "forever: the append-only journal", "an account's journal entries"},
-	{AccountHolds, false, ZSet, "ledger", "forever", "an account's holds by creation time"},
-	{OwnerAccounts, false, Set, "ledger", "forever", "a user's account numbers"},
-	{Transfer, false, Hash, "ledger", "forever", "a posting's record"},
-	{Hold, false, Hash, "ledger", "forever", "a hold and its state"},
-	{HoldExpiry, true, ZSet, "ledger", "entries leave when the hold ends", "authorised holds by expiry"},
-	{Idempotency, false, Hash, "ledger (lib.lua)", "the idempotency TTL, 7 days", "an Idempotency-Key's request hash and result id, for every state-creating request"},
-	{Outbox, true, Stream, "ledger scripts; drained by jobs", "entries leave once relayed", "events about new postings"},
-	{Interest, false, Hash, "ledger", "forever", "an account's accrual state: last day, carried remainder"},
-	{ReconCheck, false, String, "ledger", "forever", "how far an account's journal has been reconciled"},
-	{ReconLast, true, String, "ledger", "replaced by each run", "the last reconciliation report (JSON)"},
-	{ReconSuccess, true, String, "ledger", "replaced by each run", "when reconciliation last completed (Unix s)"},
-	{User, false, Hash, "auth", "forever", "a user: username, role, password hash"},
-	{Username, false, String, "auth", "forever", "a username's user id"},
-	{Usernames, true, ZSet, "auth", "forever", "every username, for prefix search"},
-	{Token, false, Hash, "auth", "the token's expiry, or logout", "an API token's user and expiry"},
-	{RateLimit, false, String, "auth", "the limit's window", "a rate limit counter: limit name + ':' + key"},
-	{StandingOrder, false, Hash, "standing", "forever", "a standing order"},
-	{StandingRuns, false, Hash, "standing (via ledger.PostOnce)", "forever", "an order's outcome per due date"},
-	{StandingOwner, false, ZSet, "standing", "forever", "a user's orders by creation time"},
-	{StandingDue, true, ZSet, "standing", "entries leave when an order ends", "active orders by next due day"},
-	{Statement, false, String, "statements", "forever", "a monthly statement (JSON)"},
-	{StatementIndex, false, ZSet, "statements", "forever", "an account's statement months"},
-	{Webhook, false, Hash, "webhooks", "until deleted", "a webhook: owner, URL, secret, events"},
-	{WebhookOwner, false, ZSet, "webhooks", "until deleted", "a user's webhooks"},
-	{WebhookDelivered, false, String, "webhooks", "7 days", "an event delivered to a webhook, against duplicates"},
-	{OutboxRelayed, false, String, "delivery", "a day", "an outbox event whose deliveries were enqueued"},
-	{JobNamespace + ":", false, Mixed, "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state"},
-	{WebSession, false, String, "web", "the session's expiry", "a browser session (JSON): API token, user, flash"},
+	{Accounts, true, "set", "ledger", "forever", "every account number, system accounts included"},
+	{AccountSeq, true, "string", "ledger", "forever", "the customer account number sequence"},
+	{Account, false, "hash", "ledger", "forever (closed accounts stay)", "an account: owner, type, currency, status, balance, held, limits"},
+	{Journal, false, "stream", "ledger", "forever: the append-only journal", "an account's journal entries"},
+	{AccountHolds, false, "zset", "ledger", "forever", "an account's holds by creation time"},
+	{OwnerAccounts, false, "set", "ledger", "forever", "a user's account numbers"},
+	{Transfer, false, "hash", "ledger", "forever", "a posting's record"},
+	{Hold, false, "hash", "ledger", "forever", "a hold and its state"},
+	{HoldExpiry, true, "zset", "ledger", "entries leave when the hold ends", "authorised holds by expiry"},
+	{Idempotency, false, "hash", "ledger (lib.lua)", "the idempotency TTL, 7 days", "an Idempotency-Key's request hash and result id, for every state-creating request"},
+	{Outbox, true, "stream", "ledger scripts; drained by jobs", "entries leave once relayed", "events about new postings"},
+	{Interest, false, "hash", "ledger", "forever", "an account's accrual state: last day, carried remainder"},
+	{ReconCheck, false, "string", "ledger", "forever", "how far an account's journal has been reconciled"},
+	{ReconLast, true, "string", "ledger", "replaced by each run", "the last reconciliation report (JSON)"},
+	{ReconSuccess, true, "string", "ledger", "replaced by each run", "when reconciliation last completed (Unix s)"},
+	{User, false, "hash", "auth", "forever", "a user: username, role, password hash"},
+	{Username, false, "string", "auth", "forever", "a username's user id"},
+	{Usernames, true, "zset", "auth", "forever", "every username, for prefix search"},
+	{Token, false, "hash", "auth", "the token's expiry, or logout", "an API token's user and expiry"},
+	{RateLimit, false, "string", "auth", "the limit's window", "a rate limit counter: limit name + ':' + key"},
+	{StandingOrder, false, "hash", "standing", "forever", "a standing order"},
+	{StandingRuns, false, "hash", "standing (via ledger.PostOnce)", "forever", "an order's outcome per due date"},
+	{StandingOwner, false, "zset", "standing", "forever", "a user's orders by creation time"},
+	{StandingDue, true, "zset", "standing", "entries leave when an order ends", "active orders by next due day"},
+	{Statement, false, "string", "statements", "forever", "a monthly statement (JSON)"},
+	{StatementIndex, false, "zset", "statements", "forever", "an account's statement months"},
+	{Webhook, false, "hash", "webhooks", "until deleted", "a webhook: owner, URL, secret, events"},
+	{WebhookOwner, false, "zset", "webhooks", "until deleted", "a user's webhooks"},
+	{WebhookDelivered, false, "string", "webhooks", "7 days", "an event delivered to a webhook, against duplicates"},
+	{OutboxRelayed, false, "string", "delivery", "a day", "an outbox event whose deliveries were enqueued"},
+	{JobNamespace + ":", false, "mixed", "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state"},
+	{WebSession, false, "string", "web", "the session's expiry", "a browser session (JSON): API token, user, flash"},
 }

@@ -2,15 +2,10 @@ package standing
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
-
 	"github.com/kubebank/kubebank/src/bank"
-	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
-	"github.com/kubebank/kubebank/src/luascript"
 )
 
 // Create validates and stores a new order for owner, whose account From
@@ -109,24 +104,10 @@ func (s *Store) checkAccounts(ctx context.Context, owner string, r Request) erro
 	return nil
 }
 
-// store writes the order and its idempotency record in one script and
-// returns the order's id: a new one, or the first request's on a replay.
-func (s *Store) store(ctx context.Context, owner string, r Request, first bank.Day, idem ledger.Idem) (string, bool, error) {
-	c, err := s.pool.GetContext(ctx)
+func (s *Store) parseDate(field, v string) (bank.Day, error) {
+	d, err := bank.ParseDay(v, s.loc)
 	if err != nil {
-		return "", false, fmt.Errorf("standing: %w", err)
+		return bank.Day{}, invalid("invalid_date", "%s must be a date YYYY-MM-DD", field)
 	}
-	defer c.Close()
-	id := ledger.NewID("so")
-	now := s.l.Now().UnixMilli()
-	reply, err := redis.Strings(createScript.DoContext(ctx, c,
-		keyspace.IdempotencyRecord(idem.Scope, idem.Key), orderKey(id), ownerKey(owner), keyDue,
-		idem.Hash, int(s.l.IdempotencyTTL.Seconds()), now, first.Ordinal, id,
-		"id", id, "owner", owner, "from", r.From, "to", r.To, "amount", r.Amount,
-		"currency", r.Currency, "desc", r.Description, "freq", r.Frequency, "first", r.FirstDate,
-		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now))
-	if err != nil {
-		return "", false, luascript.Error("standing", err)
-	}
-	return reply[1], reply[0] == "replay", nil
+	return d, nil
 }

@@ -129,12 +129,26 @@ var ErrNotFound = &bank.Error{Kind: bank.KindNotFound, Code: "standing_order_not
 // ErrNotActive is returned when cancelling an order that already ended.
 var ErrNotActive = &bank.Error{Kind: bank.KindRejected, Code: "standing_order_not_active", Message: "the standing order is already cancelled or completed"}
 
-func (s *Store) parseDate(field, v string) (bank.Day, error) {
-	d, err := bank.ParseDay(v, s.loc)
+// store writes the order and its idempotency record in one script and
+// returns the order's id: a new one, or the first request's on a replay.
+func (s *Store) store(ctx context.Context, owner string, r Request, first bank.Day, idem ledger.Idem) (string, bool, error) {
+	c, err := s.pool.GetContext(ctx)
 	if err != nil {
-		return bank.Day{}, invalid("invalid_date", "%s must be a date YYYY-MM-DD", field)
+		return "", false, fmt.Errorf("standing: %w", err)
 	}
-	return d, nil
+	defer c.Close()
+	id := ledger.NewID("so")
+	now := s.l.Now().UnixMilli()
+	reply, err := redis.Strings(createScript.DoContext(ctx, c,
+		keyspace.IdempotencyRecord(idem.Scope, idem.Key), orderKey(id), ownerKey(owner), keyDue,
+		idem.Hash, int(s.l.IdempotencyTTL.Seconds()), now, first.Ordinal, id,
+		"id", id, "owner", owner, "from", r.From, "to", r.To, "amount", r.Amount,
+		"currency", r.Currency, "desc", r.Description, "freq", r.Frequency, "first", r.FirstDate,
+		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now))
+	if err != nil {
+		return "", false, luascript.Error("standing", err)
+	}
+	return reply[1], reply[0] == "replay", nil
 }
 
 func (s *Store) load(c redis.Conn, id string) (Order, int, error) {

@@ -45,6 +45,9 @@ const (
 	StandingRuns  = "bank:standing-runs:"  // + order id
 	StandingOwner = "bank:standing-owner:" // + user id
 	StandingDue   = "bank:standing-due"    // order id → next due day
+	// StandingIdemLegacy is the idempotency record of releases before
+	// standing orders used Idempotency: + owner + ":" + key → "hash:id".
+	StandingIdemLegacy = "bank:standing-idem:"
 )
 
 // Statements (package statements) and webhooks (package webhooks).
@@ -109,6 +112,7 @@ var Families = []Family{
 	{StandingOrder, false, "hash", "standing", "forever", "a standing order"},
 	{StandingRuns, false, "hash", "standing (via ledger.PostOnce)", "forever", "an order's outcome per due date"},
 	{StandingOwner, false, "zset", "standing", "forever", "a user's orders by creation time"},
+	{StandingIdemLegacy, false, "string", "standing", "the idempotency TTL; written for one release (see standing/legacy.go)", "an older release's idempotency record: request hash and order id"},
 	{StandingDue, true, "zset", "standing", "entries leave when an order ends", "active orders by next due day"},
 	{Statement, false, "string", "statements", "forever", "a monthly statement (JSON)"},
 	{StatementIndex, false, "zset", "statements", "forever", "an account's statement months"},

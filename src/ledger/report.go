@@ -62,9 +62,13 @@ func (l *Ledger) LastReconciliation(ctx context.Context) (_ LastReconciliation, 
 	if err := json.Unmarshal(raw, &out.Report); err != nil {
 		return LastReconciliation{}, false, fmt.Errorf("ledger: stored reconciliation report: %w", err)
 	}
-	ts, err := redis.Int64(vals[1], nil)
-	if err != nil {
-		return LastReconciliation{}, false, fmt.Errorf("ledger: stored reconciliation time: %w", err)
+	// A report without its time (written together, so only after an edit)
+	// reads as never succeeded; a malformed time is an error.
+	var ts int64
+	if vals[1] != nil {
+		if ts, err = redis.Int64(vals[1], nil); err != nil {
+			return LastReconciliation{}, false, fmt.Errorf("ledger: stored reconciliation time: %w", err)
+		}
 	}
 	out.LastSuccess = time.Unix(ts, 0).UTC()
 	out.Balanced = out.Report.Balanced()

@@ -109,7 +109,7 @@ var embedded embed.FS
 var scripts, _ = fs.Sub(embedded, "scripts")
 
 var (
-	createScript   = luascript.Load(scripts, 4, "create")
+	createScript   = luascript.Load(scripts, 5, "create")
 	cancelScript   = luascript.Load(scripts, 2, "cancel")
 	advanceScript  = luascript.Load(scripts, 2, "advance")
 	completeScript = luascript.Load(scripts, 2, "complete")
@@ -139,9 +139,13 @@ func (s *Store) store(ctx context.Context, owner string, r Request, first bank.D
 	defer c.Close()
 	id := ledger.NewID("so")
 	now := s.l.Now().UnixMilli()
+	// Standing orders keep their keys apart from the money-moving routes'
+	// (scope "standing:<user>"), as they always have: one key may serve a
+	// transfer and an order.
 	reply, err := redis.Strings(createScript.DoContext(ctx, c,
-		keyspace.IdempotencyRecord(idem.Scope, idem.Key), orderKey(id), ownerKey(owner), keyDue,
-		idem.Hash, int(s.l.IdempotencyTTL.Seconds()), now, first.Ordinal, id,
+		keyspace.IdempotencyRecord("standing:"+idem.Scope, idem.Key), orderKey(id), ownerKey(owner), keyDue,
+		legacyIdemKey(owner, idem.Key),
+		idem.Hash, int(s.l.IdempotencyTTL.Seconds()), now, first.Ordinal, id, r.legacyHash(),
 		"id", id, "owner", owner, "from", r.From, "to", r.To, "amount", r.Amount,
 		"currency", r.Currency, "desc", r.Description, "freq", r.Frequency, "first", r.FirstDate,
 		"end", r.EndDate, "count", r.Count, "status", Active, "n", 0, "next", r.FirstDate, "created", now))

@@ -10,6 +10,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redistest"
 )
@@ -186,7 +187,8 @@ func TestCancelRacingExecute(t *testing.T) {
 
 // Creation goes through the ledger's one idempotency record: the same key
 // and fingerprint replay the first order, another fingerprint is a
-// conflict, and a key already used by a transfer cannot create an order.
+// conflict. Orders keep their own key space, as they always have: a key
+// a transfer used creates an order.
 func TestCreateIsIdempotentThroughTheLedgersRecord(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -207,10 +209,46 @@ func TestCreateIsIdempotentThroughTheLedgersRecord(t *testing.T) {
 		InitiatedBy: "alice", Idem: ledger.Idem{Scope: "alice", Key: "t", Hash: "transfer"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.s.Create(ctx, "alice", req, e.now, ledger.Idem{Scope: "alice", Key: "t", Hash: "order"}); !errors.Is(err, bank.ErrIdempotencyConflict) {
-		t.Fatalf("a transfer's key reused for an order: %v, want idempotency_conflict", err)
+	if _, replayed, err := e.s.Create(ctx, "alice", req, e.now, ledger.Idem{Scope: "alice", Key: "t", Hash: "order"}); err != nil || replayed {
+		t.Fatalf("a transfer's key used for an order: %v replayed=%v, want a new order", err, replayed)
 	}
-	if list, _ := e.s.List(ctx, "alice"); len(list) != 1 {
-		t.Fatalf("%d orders, want 1", len(list))
+	if list, _ := e.s.List(ctx, "alice"); len(list) != 2 {
+		t.Fatalf("%d orders, want 2", len(list))
+	}
+}
+
+// Across the upgrade to the shared record: a retry of an order created by
+// an older release (its own "hash:id" record) replays that order, another
+// request under its key is a conflict, and a new order also writes the
+// older record, for a retry that reaches an older pod.
+func TestCreateHonoursTheOlderReleasesRecord(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	req := Request{From: e.from, To: e.to, Amount: 100, Currency: "EUR", Frequency: Daily, FirstDate: "2026-01-01"}
+	old := e.order(t, 0)
+	c := e.pool.Get()
+	defer c.Close()
+	if _, err := c.Do("SET", keyspace.StandingIdemLegacy+"alice:old", req.legacyHash()+":"+old.ID, "EX", 3600); err != nil {
+		t.Fatal(err)
+	}
+	got, replayed, err := e.s.Create(ctx, "alice", req, e.now, ledger.Idem{Scope: "alice", Key: "old", Hash: "fp"})
+	if err != nil || !replayed || got.ID != old.ID {
+		t.Fatalf("retry of an older release's order: %+v replayed=%v err=%v", got, replayed, err)
+	}
+	other := req
+	other.Amount = 101
+	if _, _, err := e.s.Create(ctx, "alice", other, e.now, ledger.Idem{Scope: "alice", Key: "old", Hash: "fp2"}); !errors.Is(err, bank.ErrIdempotencyConflict) {
+		t.Fatalf("other request under an older release's key: %v, want idempotency_conflict", err)
+	}
+	o, _, err := e.s.Create(ctx, "alice", req, e.now, ledger.Idem{Scope: "alice", Key: "new", Hash: "fp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := redis.String(c.Do("GET", keyspace.StandingIdemLegacy+"alice:new"))
+	if err != nil || legacy != req.legacyHash()+":"+o.ID {
+		t.Fatalf("older release's record %q (%v), want %q", legacy, err, req.legacyHash()+":"+o.ID)
+	}
+	if list, _ := e.s.List(ctx, "alice"); len(list) != 2 {
+		t.Fatalf("%d orders, want 2", len(list))
 	}
 }

@@ -89,7 +89,7 @@ func checkACL(t *testing.T, env string) {
 	// What no process may do: read every key name, wipe or reconfigure
 	// the server, read the default user's password, change the ACL.
 	for _, u := range []string{"api", "worker", "scheduler", "web", "exporter"} {
-		refuse(u, cmd("KEYS", "*"), cmd("FLUSHALL"), cmd("FLUSHDB"), cmd("CONFIG", "SET", "appendonly", "no"),
+		refuse(u, cmd("KEYS", "*"), cmd("SCAN", "0"), cmd("RANDOMKEY"), cmd("FLUSHALL"), cmd("FLUSHDB"), cmd("CONFIG", "SET", "appendonly", "no"),
 			cmd("CONFIG", "GET", "requirepass"), cmd("ACL", "SETUSER", u, "allkeys", "+@all"), cmd("ACL", "LIST"),
 			cmd("SHUTDOWN", "NOSAVE"), cmd("SWAPDB", "0", "1"), cmd("MONITOR"))
 	}

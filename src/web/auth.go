@@ -22,10 +22,19 @@ type authData struct {
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	sess, _, err := s.load(r)
 	if err == nil && sess != nil {
-		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		http.Redirect(w, r, landing(sess), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// landing is where a session starts: staff at the teller console, where
+// their work is, customers at their accounts.
+func landing(sess *Session) string {
+	if sess.Staff() {
+		return "/teller"
+	}
+	return "/dashboard"
 }
 
 // safeNext only allows local paths as a post-login destination, so the
@@ -71,7 +80,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "login", page{Title: "Log in", Nav: "login", Data: d})
 		return
 	}
-	if err := s.startSession(w, r, d.Username, password); err != nil {
+	sess, err := s.startSession(w, r, d.Username, password)
+	if err != nil {
 		code, msg := loginError(err)
 		if code >= 500 {
 			s.log.Error("login", "err", err)
@@ -80,7 +90,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, code, "login", page{Title: "Log in", Nav: "login", Data: d})
 		return
 	}
-	http.Redirect(w, r, safeNext(d.Next), http.StatusSeeOther)
+	next := landing(sess)
+	if d.Next != "" {
+		next = safeNext(d.Next)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func loginError(err error) (int, string) {
@@ -102,10 +116,10 @@ func loginError(err error) (int, string) {
 }
 
 // startSession logs in at the API and stores the token in a new session.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, username, password string) error {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, username, password string) (*Session, error) {
 	l, err := s.api.Login(s.clientCtx(r), username, password)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// A login always gets a fresh session id, and a previous session of
 	// this browser ends: an id planted before login is worth nothing.
@@ -115,10 +129,10 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, username, 
 	}
 	sess := &Session{Token: l.Token, UserID: l.User.ID, Username: l.User.Username, Role: l.User.Role}
 	if err := s.sessions.Create(r.Context(), sess, l.ExpiresAt); err != nil {
-		return err
+		return nil, err
 	}
 	s.setCookie(w, sess)
-	return nil
+	return sess, nil
 }
 
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +163,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadGateway, "We could not reach the banking service. Please try again in a moment.")
 		return
 	}
-	if err := s.startSession(w, r, d.Username, password); err != nil {
+	if _, err := s.startSession(w, r, d.Username, password); err != nil {
 		// The profile exists; let them log in by hand.
 		http.Redirect(w, r, "/login?welcome=1", http.StatusSeeOther)
 		return

@@ -22,7 +22,7 @@ func BenchmarkPages(b *testing.B) {
 		st.Deposit(b, teller, a.Number, int64(100+i), "EUR")
 	}
 	tb := newBrowser(b, st)
-	tb.login("teller", pw)
+	tb.staffLogin("teller", pw)
 	for _, p := range []struct {
 		name string
 		br   *browser

@@ -38,6 +38,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *Session
 		s.apiFailure(w, r, sess, err)
 		return
 	}
+	if len(accts) == 0 && sess.Staff() {
+		// "You have no accounts yet" is no place for a teller at work.
+		http.Redirect(w, r, "/teller", http.StatusSeeOther)
+		return
+	}
 	s.renderDashboard(w, r, http.StatusOK, accts, openForm{Type: "checking", Currency: "EUR"})
 }
 

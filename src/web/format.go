@@ -80,8 +80,9 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + strings.ReplaceAll(s[1:], "_", " ")
 	},
-	"neg": func(v int64) bool { return v < 0 },
-	"add": func(a, b int) int { return a + b },
+	"neg":         func(v int64) bool { return v < 0 },
+	"systemParty": systemParty,
+	"add":         func(a, b int) int { return a + b },
 }
 
 // chart is a server-rendered SVG line chart of an account's balance over
@@ -159,4 +160,27 @@ func buildChart(entries []bank.Entry, acct apiclient.Account, now time.Time) *ch
 	c.Label = fmt.Sprintf("Balance from %s to %s over %d postings: lowest %s, highest %s, now %s.",
 		c.StartLabel, c.EndLabel, len(entries), c.MinLabel, c.MaxLabel, money(acct.Balance, cur))
 	return c
+}
+
+// systemParty names the bank's own side of a posting in currency cur, the
+// way a customer would say it ("Cash deposit", not 9197 800 007), or ""
+// when the counterparty n is a customer's account.
+func systemParty(n, cur string, kind bank.PostingKind) string {
+	c, err := bank.LookupCurrency(cur)
+	if err != nil {
+		return ""
+	}
+	switch n {
+	case bank.SystemAccountNumber(bank.PurposeTellerCash, c):
+		switch kind {
+		case bank.PostingDeposit:
+			return "Cash deposit"
+		case bank.PostingWithdrawal:
+			return "Cash withdrawal"
+		}
+		return "Cash"
+	case bank.SystemAccountNumber(bank.PurposeInterestExpense, c):
+		return "Interest"
+	}
+	return ""
 }

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"io/fs"
 	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,52 @@ func TestClientCtxForwardsTheChain(t *testing.T) {
 	s.trusted = nil
 	if got := addr("10.1.2.3:41000", "203.0.113.7"); got != "10.1.2.3" {
 		t.Errorf("no trusted proxies: forwarded %q", got)
+	}
+}
+
+func TestSystemPartyNamesTheBanksSide(t *testing.T) {
+	eur, _ := bank.LookupCurrency("EUR")
+	cash := bank.SystemAccountNumber(bank.PurposeTellerCash, eur)
+	interest := bank.SystemAccountNumber(bank.PurposeInterestExpense, eur)
+	for _, c := range []struct {
+		n, cur string
+		kind   bank.PostingKind
+		want   string
+	}{
+		{cash, "EUR", bank.PostingDeposit, "Cash deposit"},
+		{cash, "EUR", bank.PostingWithdrawal, "Cash withdrawal"},
+		{interest, "EUR", bank.PostingInterest, "Interest"},
+		{cash, "USD", bank.PostingDeposit, ""}, // EUR's till is not USD's
+		{"1000000016", "EUR", bank.PostingTransfer, ""},
+	} {
+		if got := systemParty(c.n, c.cur, c.kind); got != c.want {
+			t.Errorf("systemParty(%s, %s, %s) = %q, want %q", c.n, c.cur, c.kind, got, c.want)
+		}
+	}
+}
+
+// Every account-number placeholder in the templates is a number that
+// passes its own check digit: an example must not teach a typo.
+func TestPlaceholderAccountNumbersAreValid(t *testing.T) {
+	re := regexp.MustCompile(`placeholder="(\d{10})"`)
+	n := 0
+	err := fs.WalkDir(templateFS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(templateFS, p)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			n++
+			if err := bank.ValidateAccountNumber(string(m[1])); err != nil {
+				t.Errorf("%s: placeholder %s: %v", p, m[1], err)
+			}
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("read %d placeholders: %v", n, err)
 	}
 }

@@ -69,11 +69,17 @@ func (b *browser) follow(r resp) resp {
 	return b.get(r.Header.Get("Location"))
 }
 
-func (b *browser) login(user, pw string) {
+// login logs in a customer, who lands on the dashboard.
+func (b *browser) login(user, pw string) { b.loginTo(user, pw, "/dashboard") }
+
+// staffLogin logs in a teller or admin, who lands on the teller console.
+func (b *browser) staffLogin(user, pw string) { b.loginTo(user, pw, "/teller") }
+
+func (b *browser) loginTo(user, pw, landing string) {
 	b.t.Helper()
 	r := b.post("/login", url.Values{"username": {user}, "password": {pw}})
-	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/dashboard" {
-		b.t.Fatalf("login %s: %d %s: %s", user, r.StatusCode, r.Header.Get("Location"), snippet(r.body))
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != landing {
+		b.t.Fatalf("login %s: %d %s, want a 303 to %s: %s", user, r.StatusCode, r.Header.Get("Location"), landing, snippet(r.body))
 	}
 }
 

@@ -179,6 +179,11 @@ func TestAccountPage(t *testing.T) {
 	r := b.get("/accounts/" + number)
 	mustStatus(t, r, http.StatusOK)
 	mustContain(t, r, "325.00 EUR", `<svg id="balance-chart"`, `role="img"`, "over 25 postings", "Older entries", "No holds")
+	// The teller's till is named, not shown as its account number.
+	mustContain(t, r, "<td>Cash deposit</td>")
+	if strings.Contains(r.body, "9197 800 007") {
+		t.Fatal("the account page shows the till's number instead of its name")
+	}
 	if n := len(entryRow.FindAllString(r.body, -1)); n != 20 {
 		t.Fatalf("first history page has %d rows, want 20", n)
 	}
@@ -272,7 +277,7 @@ func TestTellerConsole(t *testing.T) {
 
 	st.CreateUser(t, "tom", pw, bank.Teller)
 	tb := newBrowser(t, st)
-	tb.login("tom", pw)
+	tb.staffLogin("tom", pw)
 	mustContain(t, tb.get("/dashboard"), `href="/teller"`)
 	r = tb.get("/teller?q=ka")
 	mustStatus(t, r, http.StatusOK)

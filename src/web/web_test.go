@@ -328,3 +328,28 @@ func TestEveryProtectedRouteNeedsALiveSession(t *testing.T) {
 		t.Fatalf("account changed by requests without a session: %+v", a)
 	}
 }
+
+// Staff start at the teller console, and the empty customer dashboard
+// ("You have no accounts yet") is not shown to staff without accounts; a
+// next= page still wins.
+func TestStaffLandOnTheTellerConsole(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	st.CreateUser(t, "tina", pw, bank.Teller)
+	b := newBrowser(t, st)
+	b.staffLogin("tina", pw)
+	r := b.get("/")
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/teller" {
+		t.Fatalf("home for staff: %d %s, want a 303 to /teller", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = b.get("/dashboard")
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/teller" {
+		t.Fatalf("dashboard for staff without accounts: %d %s, want a 303 to /teller", r.StatusCode, r.Header.Get("Location"))
+	}
+	mustContain(t, b.follow(r), `role="search"`)
+
+	b2 := newBrowser(t, st)
+	r = b2.post("/login", url.Values{"username": {"tina"}, "password": {pw}, "next": {"/teller/operations"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/teller/operations" {
+		t.Fatalf("login with next: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+}

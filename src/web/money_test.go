@@ -317,15 +317,23 @@ func TestTellerConsole(t *testing.T) {
 	status := func(action string) resp {
 		return tb.post("/teller/accounts/"+acct+"/status", url.Values{"action": {action}})
 	}
+	confirmedClose := func() resp {
+		return tb.post("/teller/accounts/"+acct+"/status", url.Values{"action": {"close"}, "confirm": {"yes"}})
+	}
 	mustStatus(t, status("freeze"), http.StatusSeeOther)
 	mustContain(t, tb.get("/teller/accounts/"+acct), "is now frozen", `badge-frozen`, `value="unfreeze"`)
 	mustStatus(t, status("unfreeze"), http.StatusSeeOther)
+	// Closing asks first, and asking changes nothing.
 	r = status("close")
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "Yes, close the account", `name="confirm" value="yes"`, "Keep it open")
+	mustContain(t, tb.get("/teller/accounts/"+acct), `badge-active`)
+	r = confirmedClose()
 	mustStatus(t, r, http.StatusUnprocessableEntity)
 	mustContain(t, r, "zero balance")
 	mustStatus(t, status("explode"), http.StatusBadRequest)
 	mustStatus(t, cash("withdrawal", "300", "empty-it"), http.StatusSeeOther)
-	mustStatus(t, status("close"), http.StatusSeeOther)
+	mustStatus(t, confirmedClose(), http.StatusSeeOther)
 	mustContain(t, cust.get("/dashboard"), `badge-closed`)
 
 	ops := tb.get("/teller/operations")

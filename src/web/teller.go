@@ -61,13 +61,8 @@ func (s *Server) tellerAccount(w http.ResponseWriter, r *http.Request, sess *Ses
 // set, replaces the form of its kind so the teller's input is kept.
 func (s *Server) renderTellerAccount(w http.ResponseWriter, r *http.Request, sess *Session, code int, failed cashForm, errMsg string) {
 	number := r.PathValue("number")
-	if !validNumber.MatchString(number) {
-		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such account.")
-		return
-	}
-	a, err := s.api.Account(r.Context(), sess.Token, number)
-	if err != nil {
-		s.apiFailure(w, r, sess, err)
+	a, ok := s.pathAccount(w, r, sess, number)
+	if !ok {
 		return
 	}
 	page1, err := s.api.Entries(r.Context(), sess.Token, number, apiclient.EntryQuery{Limit: 10})
@@ -83,11 +78,7 @@ func (s *Server) renderTellerAccount(w http.ResponseWriter, r *http.Request, ses
 	case "withdrawal":
 		wd = failed
 	}
-	owner := a.Owner
-	if res, err := s.api.SearchCustomers(r.Context(), sess.Token, number); err == nil && len(res) == 1 {
-		owner = res[0].User.Username
-	}
-	d := tellerAccountData{Account: a, Owner: owner, Entries: page1.Entries, Error: errMsg, Cash: []cashView{
+	d := tellerAccountData{Account: a, Owner: s.ownerName(r, sess, a), Entries: page1.Entries, Error: errMsg, Cash: []cashView{
 		{dep, a, "Cash deposit", "Deposit"},
 		{wd, a, "Cash withdrawal", "Pay out"},
 	}}
@@ -146,6 +137,10 @@ func (s *Server) tellerStatus(w http.ResponseWriter, r *http.Request, sess *Sess
 		s.renderError(w, r, http.StatusBadRequest, "Unknown action", "Choose freeze, unfreeze or close.")
 		return
 	}
+	if action == "close" && r.PostFormValue("confirm") != "yes" {
+		s.confirmClose(w, r, sess, number)
+		return
+	}
 	a, err := s.api.SetStatus(r.Context(), sess.Token, number, action)
 	if err != nil {
 		p, ok := formProblem(err)
@@ -158,6 +153,41 @@ func (s *Server) tellerStatus(w http.ResponseWriter, r *http.Request, sess *Sess
 	}
 	s.flash(r, sess, "Account "+groupNumber(number)+" is now "+string(a.Status)+".")
 	http.Redirect(w, r, "/teller/accounts/"+number, http.StatusSeeOther)
+}
+
+// pathAccount loads the account the URL names, or answers with the page
+// that says why not.
+func (s *Server) pathAccount(w http.ResponseWriter, r *http.Request, sess *Session, number string) (apiclient.Account, bool) {
+	if !validNumber.MatchString(number) {
+		s.renderError(w, r, http.StatusNotFound, "Not found", "There is no such account.")
+		return apiclient.Account{}, false
+	}
+	a, err := s.api.Account(r.Context(), sess.Token, number)
+	if err != nil {
+		s.apiFailure(w, r, sess, err)
+		return apiclient.Account{}, false
+	}
+	return a, true
+}
+
+// ownerName is the username of a's owner when the search finds it, else
+// the owner's id.
+func (s *Server) ownerName(r *http.Request, sess *Session, a apiclient.Account) string {
+	if res, err := s.api.SearchCustomers(r.Context(), sess.Token, a.Number); err == nil && len(res) == 1 {
+		return res[0].User.Username
+	}
+	return a.Owner
+}
+
+// confirmClose asks before an account is closed for good; the answer
+// posts the close again with confirm=yes.
+func (s *Server) confirmClose(w http.ResponseWriter, r *http.Request, sess *Session, number string) {
+	a, ok := s.pathAccount(w, r, sess, number)
+	if !ok {
+		return
+	}
+	d := tellerAccountData{Account: a, Owner: s.ownerName(r, sess, a)}
+	s.render(w, r, http.StatusOK, "close_confirm", page{Title: "Close account " + groupNumber(a.Number) + "?", Nav: "teller", Data: d})
 }
 
 type opsData struct {

@@ -4,6 +4,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -135,16 +136,61 @@ func entryQuery(r *http.Request, number string) (ledger.EntryQuery, error) {
 		name string
 		dst  *time.Time
 	}{{"from", &eq.From}, {"to", &eq.To}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return eq, invalid("invalid_time", p.name, p.name+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
-			}
-			*p.dst = t
+		t, err := queryTime(q, p.name)
+		if err != nil {
+			return eq, err
 		}
+		*p.dst = t
 	}
 	if !eq.From.IsZero() && !eq.To.IsZero() && !eq.From.Before(eq.To) {
 		return eq, invalid("invalid_time", "to", "to must be after from")
 	}
 	return eq, nil
+}
+
+// queryTime reads an RFC 3339 time from the query string; absent is the
+// zero time.
+func queryTime(q url.Values, name string) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, invalid("invalid_time", name, name+" must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+	}
+	return t, nil
+}
+
+// BalanceView is an account's posted balance at an instant: the balance
+// after EntryID, the last journal entry at or before At ("" and 0 when
+// there is none, e.g. before the account existed).
+type BalanceView struct {
+	Account  string    `json:"account"`
+	Currency string    `json:"currency"`
+	At       time.Time `json:"at"`
+	Balance  int64     `json:"balance"`
+	EntryID  string    `json:"entry_id"`
+}
+
+// balanceAt answers the posted balance at ?at= (now when absent). Holds
+// do not count: the journal records postings only.
+func (s *Server) balanceAt(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.pathAccount(r)
+	if err != nil {
+		return err
+	}
+	at, err := queryTime(r.URL.Query(), "at")
+	if err != nil {
+		return err
+	}
+	if at.IsZero() {
+		at = s.l.Now()
+	}
+	b, err := s.l.BalanceAt(r.Context(), a.Number, at)
+	if err != nil {
+		return fieldErr("at", err)
+	}
+	writeJSON(w, http.StatusOK, BalanceView{Account: a.Number, Currency: a.Currency, At: at.UTC(), Balance: b.Balance, EntryID: b.EntryID})
+	return nil
 }

@@ -146,6 +146,7 @@ func (s *Server) routes() chi.Router {
 			r.Post("/accounts", s.handle(s.openAccount))
 			r.Get("/accounts/{number}", s.handle(s.getAccount))
 			r.Get("/accounts/{number}/entries", s.handle(s.entries))
+			r.Get("/accounts/{number}/balance", s.handle(s.balanceAt))
 			r.Get("/accounts/{number}/holds", s.handle(s.accountHolds))
 			r.Post("/transfers", s.handle(s.transfer))
 			r.Get("/transfers/{id}", s.handle(s.getTransfer))

@@ -35,6 +35,7 @@ func TestAuthorization(t *testing.T) {
 	notFound := []req{
 		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number},
 		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number + "/entries"},
+		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number + "/balance"},
 		{Method: "GET", Path: "/v1/accounts/" + bAcct.Number + "/holds"},
 		{Method: "GET", Path: "/v1/holds/" + hold.ID},
 		{Method: "GET", Path: "/v1/transfers/" + tr.ID},

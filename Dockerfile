@@ -8,8 +8,11 @@ RUN go mod download
 COPY src/ src/
 # Static (no cgo), reproducible, with the time zone database inside (the
 # scheduler's --timezone; scratch has no /usr/share/zoneinfo).
+ARG VERSION=0.1.0
+ARG COMMIT=unknown
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags timetzdata \
-      -ldflags "-s -w -buildid=" -o /out/usr/local/bin/bank ./src/cmd/bank \
+      -ldflags "-s -w -buildid= -X github.com/kubebank/kubebank/src/buildinfo.Version=${VERSION} -X github.com/kubebank/kubebank/src/buildinfo.Commit=${COMMIT}" \
+      -o /out/usr/local/bin/bank ./src/cmd/bank \
  && mkdir -m 1777 /out/tmp
 
 FROM scratch

@@ -8,8 +8,10 @@ PKGS  := ./src/... ./tests/...
 
 .PHONY: run test bench bench-jobs lint validate build deps deps-browser image loadgen clean
 
+# -buildvcs=auto: `bank version` and bank_build_info name the commit
+# (GOFLAGS may turn the stamp off).
 build:
-	$(GO) build -o $(BIN) ./src/cmd/bank
+	$(GO) build -buildvcs=auto -o $(BIN) ./src/cmd/bank
 
 # need CMD,PACKAGE,WHAT: install Debian's PACKAGE when CMD is missing and we
 # are root with apt-get; otherwise stop and say what to install.

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/kubebank/kubebank/src/buildinfo"
 )
 
 // EnvName is the environment variable that backs a flag.
@@ -49,5 +51,8 @@ func Logger(level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	// The first line says which build this is.
+	log.Info("bank starting", buildinfo.Attrs()...)
+	return log
 }

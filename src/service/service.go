@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kubebank/kubebank/src/buildinfo"
 )
 
 // Check reports whether a dependency is reachable.
@@ -39,7 +41,8 @@ func (p *Probes) Mount(mux *http.ServeMux, gatherer prometheus.Gatherer) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", p.Ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	// Every process's metrics include which build it is (bank_build_info).
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{gatherer, buildinfo.Gatherer()}, promhttp.HandlerOpts{}))
 }
 
 // Ready serves /readyz.

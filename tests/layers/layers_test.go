@@ -20,8 +20,8 @@ const module = "github.com/kubebank/kubebank/src/"
 var layer = map[string]int{
 	"bank": 0,
 
-	"keyspace": 1, "redishash": 1, "cli": 1, "redisproc": 1, "service": 1, "redispool": 1,
-	"luascript": 2, "redistest": 2, "apiclient": 2,
+	"keyspace": 1, "redishash": 1, "redisproc": 1, "redispool": 1, "buildinfo": 1,
+	"luascript": 2, "redistest": 2, "apiclient": 2, "cli": 2, "service": 2,
 
 	"ledger": 3, "auth": 3, "webhooks": 3,
 	"standing": 4, "statements": 4,

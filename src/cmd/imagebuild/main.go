@@ -36,6 +36,9 @@ func main() {
 	}
 }
 
+// buildinfoPkg receives the version and commit at link time.
+const buildinfoPkg = "github.com/kubebank/kubebank/src/buildinfo"
+
 func run(out, repo, version, revision, arch, pkg, ca string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -45,7 +48,7 @@ func run(out, repo, version, revision, arch, pkg, ca string) error {
 	// with the time zone database inside: the scheduler's --timezone
 	// must work on an image that has no /usr/share/zoneinfo.
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "timetzdata",
-		"-ldflags", "-s -w -buildid=", "-o", bin, pkg)
+		"-ldflags", "-s -w -buildid= -X "+buildinfoPkg+".Version="+version+" -X "+buildinfoPkg+".Commit="+revision, "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -20,7 +20,7 @@ const module = "github.com/kubebank/kubebank/src/"
 var layer = map[string]int{
 	"bank": 0,
 
-	"keyspace": 1, "redishash": 1, "redisproc": 1, "redispool": 1, "buildinfo": 1,
+	"keyspace": 1, "redishash": 1, "redisproc": 1, "redispool": 1, "buildinfo": 1, "requestid": 1,
 	"luascript": 2, "redistest": 2, "apiclient": 2, "cli": 2, "service": 2,
 
 	"ledger": 3, "auth": 3, "webhooks": 3,

@@ -3,10 +3,12 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kubebank/kubebank/src/api"
 	"github.com/kubebank/kubebank/src/bank"
 )
 
@@ -14,6 +16,7 @@ import (
 // right 4xx problem+json, and none may change any balance or journal.
 func TestBadInput(t *testing.T) {
 	e := newEnv(t)
+	e.client.Transport = secondKeyTransport{e.client.Transport}
 	c := e.user(t, "carl", bank.Customer)
 	other := e.user(t, "olga", bank.Customer)
 	teller := e.user(t, "tess", bank.Teller)
@@ -52,6 +55,9 @@ func TestBadInput(t *testing.T) {
 		{"to an account in another currency", req{Body: fmt.Sprintf(`{"from":%q,"to":%q,"amount":100,"currency":"EUR"}`, from.Number, usd.Number)}, 422, "currency_mismatch"},
 		{"unknown field", req{Body: tr(`"amount":100,"currency":"EUR","fee":0`)}, 400, "unknown_field"},
 		{"duplicate field", req{Body: tr(`"amount":1,"currency":"EUR","amount":100000`)}, 400, "duplicate_field"},
+		{"field name in capitals overriding it", req{Body: tr(`"amount":10,"AMOUNT":77,"currency":"EUR"`)}, 400, "unknown_field"},
+		{"field name in other case", req{Body: fmt.Sprintf(`{"from":%q,"To":%q,"amount":1,"currency":"EUR"}`, from.Number, to.Number)}, 400, "unknown_field"},
+		{"field name in other case, alone", req{Body: tr(`"amount":1,"Currency":"EUR"`)}, 400, "unknown_field"},
 		{"wrong type for account", req{Body: `{"from":1234567890,"to":"x","amount":1,"currency":"EUR"}`}, 400, "invalid_type"},
 		{"malformed JSON", req{Body: `{"from": "1`}, 400, "invalid_json"},
 		{"trailing garbage", req{Body: tr(`"amount":100,"currency":"EUR"`) + `{}`}, 400, "invalid_json"},
@@ -66,6 +72,10 @@ func TestBadInput(t *testing.T) {
 		{"form-encoded body", req{Body: "from=1&to=2", Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 415, "unsupported_media_type"},
 		{"missing idempotency key", req{Key: "-", Body: tr(`"amount":100,"currency":"EUR"`)}, 400, "idempotency_key_required"},
 		{"idempotency key too long", req{Key: strings.Repeat("k", 101), Body: tr(`"amount":100,"currency":"EUR"`)}, 400, "invalid_idempotency_key"},
+		{"two idempotency keys", req{Header: map[string]string{secondKey: "other-key"}, Body: tr(`"amount":100,"currency":"EUR"`)}, 400, "invalid_idempotency_key"},
+		{"one idempotency key twice", req{Key: "twice-key", Header: map[string]string{secondKey: "twice-key"}, Body: tr(`"amount":100,"currency":"EUR"`)}, 400, "invalid_idempotency_key"},
+		{"a used idempotency key before a new one", req{Key: "used-key", Header: map[string]string{secondKey: "fresh-key"}, Body: tr(`"amount":100,"currency":"EUR"`)}, 400, "invalid_idempotency_key"},
+		{"a new idempotency key before a used one", req{Header: map[string]string{secondKey: "used-key"}, Body: tr(`"amount":2,"currency":"EUR"`)}, 400, "invalid_idempotency_key"},
 		{"reused idempotency key, other body", req{Key: "used-key", Body: tr(`"amount":2,"currency":"EUR"`)}, 409, "idempotency_conflict"},
 		{"account number with wrong check digit", req{Body: fmt.Sprintf(`{"from":%q,"to":%q,"amount":1,"currency":"EUR"}`, badCheck, to.Number)}, 400, "invalid_account_number"},
 		{"SQL-looking account number", req{Body: fmt.Sprintf(`{"from":%q,"to":"1' OR '1'='1","amount":1,"currency":"EUR"}`, from.Number)}, 400, "invalid_account_number"},
@@ -85,6 +95,8 @@ func TestBadInput(t *testing.T) {
 		{"account number in path with letters", req{Method: "GET", Path: "/v1/accounts/10000000a6"}, 400, "invalid_account_number"},
 		{"capture more than held", req{Path: "/v1/holds/" + hold.ID + "/capture", Body: `{"amount":1001}`}, 422, "capture_exceeds_hold"},
 		{"capture negative", req{Path: "/v1/holds/" + hold.ID + "/capture", Body: `{"amount":-1}`}, 400, "invalid_amount"},
+		{"capture: field name in other case", req{Path: "/v1/holds/" + hold.ID + "/capture", Body: `{"Amount":5}`}, 400, "unknown_field"},
+		{"void: two idempotency keys", req{Path: "/v1/holds/" + hold.ID + "/void", Header: map[string]string{secondKey: "other-key"}}, 400, "invalid_idempotency_key"},
 		{"hold expiry too far", req{Path: "/v1/holds", Body: fmt.Sprintf(`{"account":%q,"payee":%q,"amount":1,"currency":"EUR","expires_in_seconds":99999999}`, from.Number, to.Number)}, 400, "invalid_expiry"},
 		{"hold id not ours", req{Method: "GET", Path: "/v1/holds/hd_nothex"}, 404, "hold_not_found"},
 		{"open account: unknown type", req{Path: "/v1/accounts", Key: "-", Body: `{"type":"bitcoin","currency":"EUR"}`}, 400, "invalid_account_type"},
@@ -93,6 +105,9 @@ func TestBadInput(t *testing.T) {
 		{"register: Cyrillic look-alike username", req{Path: "/v1/auth/register", Key: "-", Token: "-", Body: `{"username":"саrl","password":"password-123"}`}, 400, "invalid_username"},
 		{"register: taken username", req{Path: "/v1/auth/register", Key: "-", Token: "-", Body: `{"username":"CARL","password":"password-123"}`}, 409, "username_taken"},
 		{"register: role smuggling", req{Path: "/v1/auth/register", Key: "-", Token: "-", Body: `{"username":"mallory","password":"password-123","role":"admin"}`}, 400, "unknown_field"},
+		{"register: USERNAME", req{Path: "/v1/auth/register", Key: "-", Token: "-", Body: `{"USERNAME":"mallory","password":"password-123"}`}, 400, "unknown_field"},
+		{"register: field name by Unicode case folding", req{Path: "/v1/auth/register", Key: "-", Token: "-", Body: `{"username":"mallory","pa\u017f\u017fword":"password-123"}`}, 400, "unknown_field"},
+		{"open account: field name in other case", req{Path: "/v1/accounts", Key: "-", Body: `{"type":"checking","currency":"EUR","Overdraft_Limit":100000000}`}, 400, "unknown_field"},
 	}
 	if len(cases) < 30 {
 		t.Fatalf("only %d cases", len(cases))
@@ -150,3 +165,60 @@ func TestBadInput(t *testing.T) {
 }
 
 var time0 time.Time
+
+// secondKey, a header of a test request, is sent as a second
+// Idempotency-Key header line (the test client sets one line per name).
+const secondKey = "X-Test-Second-Idempotency-Key"
+
+type secondKeyTransport struct{ http.RoundTripper }
+
+func (t secondKeyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if v := r.Header.Get(secondKey); v != "" {
+		r = r.Clone(r.Context())
+		r.Header.Del(secondKey)
+		r.Header.Add("Idempotency-Key", v)
+	}
+	return t.RoundTripper.RoundTrip(r)
+}
+
+// TestDecodeStrictExactNames: every object's keys, at any depth, must
+// spell a field of what they decode into exactly.
+func TestDecodeStrictExactNames(t *testing.T) {
+	type leg struct {
+		Amount int64 `json:"amount"`
+	}
+	type Note struct {
+		Text string `json:"text"`
+	}
+	type body struct {
+		Legs  []leg          `json:"legs"`
+		ByKey map[string]leg `json:"by_key"`
+		Ptr   *leg           `json:"ptr"`
+		Any   any            `json:"any"`
+		Plain string
+		Note
+	}
+	var ok body
+	if err := api.DecodeStrict([]byte(`{"legs":[{"amount":1}],"by_key":{"Any Key":{"amount":2}},"ptr":{"amount":3},"any":{"AMOUNT":4},"Plain":"p","text":"t"}`), &ok); err != nil {
+		t.Fatalf("exact names refused: %v", err)
+	}
+	if ok.Legs[0].Amount != 1 || ok.ByKey["Any Key"].Amount != 2 || ok.Ptr.Amount != 3 || ok.Plain != "p" || ok.Text != "t" {
+		t.Fatalf("decoded %+v", ok)
+	}
+	for in, key := range map[string]string{
+		`{"LEGS":[]}`:                          "LEGS",
+		`{"legs":[{"amount":1},{"Amount":2}]}`: "Amount",
+		`{"by_key":{"k":{"amounT":1}}}`:        "amounT",
+		`{"ptr":{"amount":1,"AMOUNT":2}}`:      "AMOUNT",
+		`{"plain":"p"}`:                        "plain",
+		`{"TEXT":"t"}`:                         "TEXT",
+		`{"Note":{"text":"t"}}`:                "Note",
+		`{"legs":[{"fee":1}]}`:                 "fee",
+	} {
+		var b body
+		err := api.DecodeStrict([]byte(in), &b)
+		if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("unknown_field: unknown field %q", key)) {
+			t.Errorf("%s: %v, want unknown_field %q", in, err, key)
+		}
+	}
+}

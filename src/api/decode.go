@@ -2,13 +2,16 @@ package api
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -63,7 +66,7 @@ func DecodeStrict(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return invalid("invalid_json", "", "the request body is not valid UTF-8")
 	}
-	if err := checkDuplicateKeys(body); err != nil {
+	if err := checkKeys(body, dst); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -110,13 +113,16 @@ func decodeError(err error) error {
 	return invalid("invalid_json", "", "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// checkDuplicateKeys rejects objects that name a key twice. encoding/json
-// keeps the last one; a proxy or log reader may keep the first, and a
-// request that means two things is not one we want to execute.
-func checkDuplicateKeys(body []byte) error {
+// checkKeys rejects objects that name a key twice, and keys that are not
+// exactly the name of a field of the Go value they decode into (nested
+// objects too). encoding/json keeps the last of two equal keys and
+// matches field names case-insensitively, so {"amount":1,"AMOUNT":77}
+// would move 77; a proxy or log reader may see the first, and a request
+// that means two things is not one we want to execute.
+func checkKeys(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var kc keyChecker
+	kc := keyChecker{root: target(reflect.TypeOf(dst))}
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -131,16 +137,19 @@ func checkDuplicateKeys(body []byte) error {
 	}
 }
 
-// keyChecker follows the objects and arrays open at the current token
-// and the keys each object has named so far.
+// keyChecker follows the objects and arrays open at the current token,
+// the keys each object has named so far and the Go types they decode into.
 type keyChecker struct {
+	root  reflect.Type
 	stack []*keyFrame
 }
 
 type keyFrame struct {
 	obj  bool
 	keys map[string]bool
-	key  bool // next string token is a key
+	key  bool         // next string token is a key
+	typ  reflect.Type // what this object or array decodes into; nil: anything
+	next reflect.Type // what the value after the current key decodes into
 }
 
 func (kc *keyChecker) token(tok json.Token) error {
@@ -162,11 +171,25 @@ func (kc *keyChecker) top() *keyFrame {
 	return kc.stack[len(kc.stack)-1]
 }
 
+// valueType is what the value starting at the current token decodes into.
+func (kc *keyChecker) valueType() reflect.Type {
+	top := kc.top()
+	switch {
+	case top == nil:
+		return kc.root
+	case top.obj:
+		return top.next
+	case top.typ != nil && (top.typ.Kind() == reflect.Slice || top.typ.Kind() == reflect.Array):
+		return target(top.typ.Elem())
+	}
+	return nil
+}
+
 func (kc *keyChecker) delim(d json.Delim) error {
 	switch d {
 	case '{', '[':
 		// The parent expects a key again once this value closes (below).
-		kc.stack = append(kc.stack, &keyFrame{obj: d == '{', keys: map[string]bool{}, key: d == '{'})
+		kc.stack = append(kc.stack, &keyFrame{obj: d == '{', keys: map[string]bool{}, key: d == '{', typ: kc.valueType()})
 		if len(kc.stack) > 32 {
 			return invalid("invalid_json", "", "the request body is nested too deeply")
 		}
@@ -189,7 +212,33 @@ func (kc *keyChecker) str(t string) error {
 	}
 	top.keys[t] = true
 	top.key = false
+	top.next = nil
+	switch {
+	case top.typ == nil:
+	case top.typ.Kind() == reflect.Map:
+		top.next = target(top.typ.Elem())
+	case top.typ.Kind() == reflect.Struct:
+		fields := jsonFields(top.typ)
+		ft, ok := fields[t]
+		if !ok {
+			return unknownField(t, fields)
+		}
+		top.next = target(ft)
+	}
 	return nil
+}
+
+// unknownField is the problem for a key that names no field exactly,
+// pointing at the field a case-insensitive decoder would have taken.
+func unknownField(key string, fields map[string]reflect.Type) error {
+	msg := fmt.Sprintf("unknown field %q", key)
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			msg += fmt.Sprintf(" (field names are case-sensitive: did you mean %q?)", name)
+			break
+		}
+	}
+	return invalid("unknown_field", key, msg)
 }
 
 // valueDone notes that a value has ended: an enclosing object expects a
@@ -198,6 +247,78 @@ func (kc *keyChecker) valueDone() {
 	if top := kc.top(); top != nil && top.obj {
 		top.key = true
 	}
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// target is the type whose keys checkKeys checks for a value decoded
+// into t: pointers followed; nil (anything goes) for interfaces and for
+// types that decode themselves.
+func target(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface {
+		return nil
+	}
+	if p := reflect.PointerTo(t); p.Implements(jsonUnmarshaler) || p.Implements(textUnmarshaler) {
+		return nil
+	}
+	return t
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
+
+// jsonFields are the JSON names encoding/json decodes into struct type t,
+// spelled exactly, with their types: tag names, else Go names, and the
+// fields of embedded structs (the shallowest of a name wins, as in
+// encoding/json).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	fields := map[string]reflect.Type{}
+	depth := map[string]int{}
+	var walk func(t reflect.Type, d int, seen map[reflect.Type]bool)
+	walk = func(t reflect.Type, d int, seen map[reflect.Type]bool) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, _, _ := strings.Cut(tag, ",")
+			ft := f.Type
+			if f.Anonymous && name == "" {
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if ft.Kind() == reflect.Struct {
+					walk(ft, d+1, seen)
+					continue
+				}
+			}
+			if !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if old, ok := depth[name]; !ok || d < old {
+				fields[name], depth[name] = f.Type, d
+			}
+		}
+	}
+	walk(t, 0, map[reflect.Type]bool{})
+	fieldCache.Store(t, fields)
+	return fields
 }
 
 // MaxName and MaxDescription bound free text (bytes).

@@ -7,16 +7,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
-// idempotency reads the Idempotency-Key header and fingerprints the
+// idempotency reads the one Idempotency-Key header and fingerprints the
 // request (method, path, and the decoded body re-encoded canonically, so
 // whitespace or key order do not make a retry look different).
 func idempotency(r *http.Request, req any) (ledger.Idem, error) {
+	keys := r.Header.Values("Idempotency-Key")
+	if len(keys) > 1 {
+		// Get would take the first; a proxy, a log or a retry may take
+		// another: one operation has one key.
+		return ledger.Idem{}, invalid("invalid_idempotency_key", "Idempotency-Key",
+			fmt.Sprintf("send exactly one Idempotency-Key header, not %d", len(keys)))
+	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		return ledger.Idem{}, invalid("idempotency_key_required", "Idempotency-Key",

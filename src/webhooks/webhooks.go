@@ -138,9 +138,70 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001::/32"),      // Teredo: embeds an IPv4 address
 }
 
+// v4at names the bytes of an IPv6 address that hold an IPv4 address.
+type v4at [4]int
+
+// low32 is where most forms keep it: the last 32 bits.
+var low32 = v4at{12, 13, 14, 15}
+
+// ipv4In are the IPv6 forms that carry an IPv4 address (which a host,
+// translator or tunnel may deliver to) and where it may sit; xor: stored
+// inverted (Teredo's client). NAT64, 6to4 and Teredo are refused whole
+// above; their embedded address is checked too, so that this stays true
+// if those ranges are ever allowed.
+var ipv4In = []struct {
+	prefix netip.Prefix
+	at     []v4at
+	xor    bool
+}{
+	{netip.MustParsePrefix("::/96"), []v4at{low32}, false},           // IPv4-compatible (deprecated): ::127.0.0.1
+	{netip.MustParsePrefix("::ffff:0:0/96"), []v4at{low32}, false},   // IPv4-mapped: ::ffff:127.0.0.1
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), []v4at{low32}, false}, // IPv4-translated (SIIT): ::ffff:0:7f00:1
+	{netip.MustParsePrefix("64:ff9b::/96"), []v4at{low32}, false},    // NAT64 well-known prefix
+	// Local-use NAT64 (RFC 8215) may use any RFC 6052 prefix length from
+	// /48 on (/48, /56, /64, /96; byte 8 is never part of the address).
+	{netip.MustParsePrefix("64:ff9b:1::/48"), []v4at{{6, 7, 9, 10}, {7, 9, 10, 11}, {9, 10, 11, 12}, low32}, false},
+	{netip.MustParsePrefix("2002::/16"), []v4at{{2, 3, 4, 5}}, false}, // 6to4: the IPv4 in bits 16-48
+	{netip.MustParsePrefix("2001::/32"), []v4at{{4, 5, 6, 7}}, false}, // Teredo server
+	{netip.MustParsePrefix("2001::/32"), []v4at{low32}, true},         // Teredo client, inverted
+}
+
+// embeddedIPv4 returns the IPv4 addresses that IPv6 address a carries,
+// in any of the forms above or as an ISATAP interface identifier
+// (::0:5efe:a.b.c.d or ::200:5efe:a.b.c.d in any /64).
+func embeddedIPv4(a netip.Addr) []netip.Addr {
+	if !a.Is6() {
+		return nil
+	}
+	b := a.As16()
+	v4 := func(at v4at, xor bool) netip.Addr {
+		var q [4]byte
+		for j, i := range at {
+			q[j] = b[i]
+			if xor {
+				q[j] ^= 0xff
+			}
+		}
+		return netip.AddrFrom4(q)
+	}
+	var out []netip.Addr
+	for _, e := range ipv4In {
+		if e.prefix.Contains(a) {
+			for _, at := range e.at {
+				out = append(out, v4(at, e.xor))
+			}
+		}
+	}
+	if (b[8] == 0 || b[8] == 2) && b[9] == 0 && b[10] == 0x5e && b[11] == 0xfe {
+		out = append(out, v4(low32, false))
+	}
+	return out
+}
+
 // PublicAddr reports whether a is an address a webhook may reach by
 // default: not loopback, private, link-local, unspecified, multicast or
-// one of the special ranges above.
+// one of the special ranges above, and, for an IPv6 address that embeds
+// an IPv4 address, neither is that.
 func PublicAddr(a netip.Addr) bool {
 	a = a.Unmap()
 	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
@@ -149,6 +210,11 @@ func PublicAddr(a netip.Addr) bool {
 	}
 	for _, p := range nonPublic {
 		if p.Contains(a) {
+			return false
+		}
+	}
+	for _, v4 := range embeddedIPv4(a) {
+		if !PublicAddr(v4) {
 			return false
 		}
 	}

@@ -28,13 +28,27 @@ func TestRegistrationRefusesInternalTargets(t *testing.T) {
 		"https://192.168.1.1/", "https://172.16.0.1/", "https://[fd00::1]/",
 		"https://0.0.0.0/", "https://100.64.0.1/", "https://224.0.0.1/",
 		"https://no-such-host.invalid/hook", // cannot be checked: refused
+		// IPv6 forms that embed a refused IPv4 address:
+		"https://[::127.0.0.1]/hook",             // IPv4-compatible loopback
+		"https://[::10.96.0.1]/hook",             // IPv4-compatible private
+		"https://[::ffff:0:7f00:1]/hook",         // IPv4-translated loopback
+		"https://[::ffff:0:a9fe:a9fe]/latest",    // IPv4-translated metadata
+		"https://[::ffff:a9fe:a9fe]/latest",      // IPv4-mapped metadata
+		"https://[64:ff9b::a00:1]/",              // NAT64 of 10.0.0.1
+		"https://[64:ff9b:1::7f:0:100:0]/",       // local-use NAT64 /64 of 127.0.0.1
+		"https://[2002:a9fe:a9fe::1]/",           // 6to4 of the metadata address
+		"https://[2001:0:7f00:1::1]/",            // Teredo server 127.0.0.1
+		"https://[2001:0:cb00:710a::f5ff:fffe]/", // Teredo client 10.0.0.1 (inverted)
+		"https://[2a00:1450:4001::5efe:a00:1]/",  // ISATAP interface id of 10.0.0.1
 	} {
 		if _, err := store.Create(ctx, "alice", u, nil, time.Now()); err == nil || !strings.Contains(err.Error(), "url") {
 			t.Errorf("%s registered (err %v), want invalid_url", u, err)
 		}
 	}
-	if _, err := store.Create(ctx, "alice", "https://203.0.113.10/hook", nil, time.Now()); err != nil {
-		t.Fatalf("public https URL refused: %v", err)
+	for _, u := range []string{"https://203.0.113.10/hook", "https://[2a00:1450:4001:80b::200e]/hook"} {
+		if _, err := store.Create(ctx, "alice", u, nil, time.Now()); err != nil {
+			t.Fatalf("public https URL %s refused: %v", u, err)
+		}
 	}
 	// The explicit opt-in (bank dev, tests) accepts local http receivers.
 	dev := webhooks.NewStore(redistest.Start(t).Pool(t), webhooks.Options{AllowPrivate: true})
@@ -72,6 +86,21 @@ func TestDeliveryRefusesInternalAddressAtDialTime(t *testing.T) {
 	}
 	if n := rc.n.Load(); n != 0 {
 		t.Fatalf("internal receiver got %d requests", n)
+	}
+}
+
+// The dialer refuses an IPv6 address that embeds a loopback IPv4 one
+// (a host may resolve to it after registration) before connecting.
+func TestDialRefusesEmbeddedIPv4(t *testing.T) {
+	client := webhooks.NewClient(webhooks.Options{}, 5*time.Second)
+	for _, u := range []string{"https://[::127.0.0.1]:1/", "https://[::ffff:0:7f00:1]:1/", "https://[::ffff:127.0.0.1]:1/"} {
+		res, err := client.Get(u)
+		if err == nil {
+			res.Body.Close()
+		}
+		if !errors.Is(err, webhooks.ErrForbiddenAddress) {
+			t.Errorf("dial %s: %v, want ErrForbiddenAddress", u, err)
+		}
 	}
 }
 

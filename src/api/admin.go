@@ -27,7 +27,7 @@ func (s *Server) setStatus(action string) handler {
 		if a, err = s.l.SetStatus(r.Context(), n, action); err != nil {
 			return err
 		}
-		s.log.Info("account status changed", "account", n, "action", action, "by", userOf(r).ID)
+		s.log.InfoContext(r.Context(), "account status changed", "account", n, "action", action, "by", userOf(r).ID)
 		writeJSON(w, http.StatusOK, view(a))
 		return nil
 	}

@@ -6,10 +6,7 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/requestid"
 	"github.com/kubebank/kubebank/src/service"
 )
 
@@ -26,13 +24,10 @@ import (
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
+		// The web app's id (or a new one): its log lines and ours match.
+		id := requestid.Of(r)
+		w.Header().Set(requestid.Header, id)
+		r = r.WithContext(requestid.With(r.Context(), id))
 		sw := service.NewStatusRecorder(w)
 		next.ServeHTTP(sw, r)
 		code := sw.Code()
@@ -42,11 +37,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.m.observe(route, r.Method, code, d.Seconds())
-		lvl := slog.LevelDebug
-		if code >= 500 {
-			lvl = slog.LevelError
-		}
-		s.log.Log(r.Context(), lvl, "request", "id", id, "method", r.Method, "route", route, "status", code, "duration_ms", d.Milliseconds())
+		service.AccessLog(r.Context(), s.log, r.Method, route, code, d)
 	})
 }
 
@@ -57,7 +48,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", v)
 				s.fail(w, r, errors.New("panic"))
 			}
 		}()

@@ -118,7 +118,7 @@ func noContent(w http.ResponseWriter, err error) error {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	if p.Status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err.Error())
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err.Error())
 	}
 	var le *auth.LimitError
 	if errors.As(err, &le) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/requestid"
 )
 
 // Client talks to one API base URL, e.g. http://api:8000.
@@ -276,6 +277,9 @@ func (c *Client) send(ctx context.Context, method, path, token, idemKey, accept 
 	}
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	if id := requestid.From(ctx); id != "" {
+		req.Header.Set(requestid.Header, id)
 	}
 	if addr, ok := ctx.Value(forwardedKey{}).(string); ok && addr != "" {
 		req.Header.Set("X-Forwarded-For", addr)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kubebank/kubebank/src/buildinfo"
+	"github.com/kubebank/kubebank/src/requestid"
 )
 
 // EnvName is the environment variable that backs a flag.
@@ -51,7 +52,7 @@ func Logger(level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	log := slog.New(requestid.LogHandler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})})
 	// The first line says which build this is.
 	log.Info("bank starting", buildinfo.Attrs()...)
 	return log

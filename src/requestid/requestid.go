@@ -72,3 +72,11 @@ func (h LogHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 // WithGroup implements slog.Handler.
 func (h LogHandler) WithGroup(name string) slog.Handler { return LogHandler{h.Handler.WithGroup(name)} }
+
+// Logger returns log with a LogHandler, unless it has one already.
+func Logger(log *slog.Logger) *slog.Logger {
+	if _, ok := log.Handler().(LogHandler); ok {
+		return log
+	}
+	return slog.New(LogHandler{log.Handler()})
+}

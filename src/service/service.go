@@ -154,3 +154,14 @@ func (r *StatusRecorder) Code() int {
 	}
 	return r.code
 }
+
+// AccessLog writes the one line every process logs per request, with the
+// same fields everywhere (request_id comes from ctx through the logger's
+// requestid.LogHandler): at info, or error for a 5xx.
+func AccessLog(ctx context.Context, log *slog.Logger, method, route string, status int, d time.Duration) {
+	lvl := slog.LevelInfo
+	if status >= 500 {
+		lvl = slog.LevelError
+	}
+	log.Log(ctx, lvl, "request", "method", method, "route", route, "status", status, "duration_ms", d.Milliseconds())
+}

@@ -84,7 +84,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		code, msg := loginError(err)
 		if code >= 500 {
-			s.log.Error("login", "err", err)
+			s.log.ErrorContext(r.Context(), "login", "err", err)
 		}
 		d.Error = msg
 		s.render(w, r, code, "login", page{Title: "Log in", Nav: "login", Data: d})
@@ -159,7 +159,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 			fail(p.Status, describe(p))
 			return
 		}
-		s.log.Error("register", "err", err)
+		s.log.ErrorContext(r.Context(), "register", "err", err)
 		fail(http.StatusBadGateway, "We could not reach the banking service. Please try again in a moment.")
 		return
 	}
@@ -176,10 +176,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if sess != nil {
 		// Revoke the API token too: a stolen session id must not outlive logout.
 		if err := s.api.Logout(r.Context(), sess.Token); err != nil && !apiclient.IsStatus(err, http.StatusUnauthorized) {
-			s.log.Warn("api logout", "err", err)
+			s.log.WarnContext(r.Context(), "api logout", "err", err)
 		}
 		if err := s.sessions.Delete(r.Context(), sess.ID); err != nil {
-			s.log.Warn("deleting session", "err", err)
+			s.log.WarnContext(r.Context(), "deleting session", "err", err)
 		}
 	}
 	s.clearCookie(w)

@@ -278,7 +278,7 @@ func (s *Server) statementCSV(w http.ResponseWriter, r *http.Request, sess *Sess
 	w.Header().Set("Content-Disposition", `attachment; filename="statement-`+number+`-`+month+`.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	if _, err := io.Copy(w, body); err != nil {
-		s.log.Warn("streaming statement", "err", err)
+		s.log.WarnContext(r.Context(), "streaming statement", "err", err)
 	}
 }
 

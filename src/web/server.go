@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/requestid"
 	"github.com/kubebank/kubebank/src/service"
 )
 
@@ -74,6 +75,7 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.Logger = requestid.Logger(o.Logger) // every line about a request names it
 	s := &Server{api: o.API, sessions: o.Sessions, log: o.Logger, secure: o.SecureCookies, trusted: o.TrustedProxies, pages: map[string]*template.Template{}}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -114,7 +116,7 @@ func New(o Options) (*Server, error) {
 	// posted from, so no token has to be threaded through each form.
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.log.Warn("cross-origin request rejected", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		s.log.WarnContext(r.Context(), "cross-origin request rejected", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		s.renderError(w, r, http.StatusForbidden, "Request blocked", "This form was sent from another website, so it was not processed. Open the bank's own page and try again.")
 	}))
 	s.handler = s.observe(securityHeaders(cop.Handler(mux)))
@@ -189,6 +191,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// One id per request, passed on to the API (apiclient sends it).
+		id := requestid.Of(r)
+		w.Header().Set(requestid.Header, id)
+		r = r.WithContext(requestid.With(r.Context(), id))
 		rec := service.NewStatusRecorder(w)
 		next.ServeHTTP(rec, r)
 		route := r.Pattern
@@ -198,7 +204,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.duration.WithLabelValues(route, r.Method, strconv.Itoa(rec.Code())).Observe(d.Seconds())
 		if route != "GET /healthz" {
-			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", route, "code", rec.Code(), "ms", d.Milliseconds())
+			service.AccessLog(r.Context(), s.log, r.Method, route, rec.Code(), d)
 		}
 	})
 }
@@ -255,7 +261,7 @@ func (s *Server) user(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, expired, err := s.load(r)
 		if err != nil {
-			s.log.Error("session store", "err", err)
+			s.log.ErrorContext(r.Context(), "session store", "err", err)
 			s.renderError(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "We cannot reach the session store right now. Please try again in a moment.")
 			return
 		}
@@ -268,7 +274,7 @@ func (s *Server) user(h handlerFunc) http.Handler {
 			flash := sess.Flash
 			sess.Flash = ""
 			if err := s.sessions.Save(r.Context(), sess); err != nil {
-				s.log.Warn("clearing flash", "err", err)
+				s.log.WarnContext(r.Context(), "clearing flash", "err", err)
 			}
 			sess.Flash = flash
 		}
@@ -316,7 +322,7 @@ func (s *Server) clearCookie(w http.ResponseWriter) {
 func (s *Server) flash(r *http.Request, sess *Session, msg string) {
 	sess.Flash = msg
 	if err := s.sessions.Save(r.Context(), sess); err != nil {
-		s.log.Warn("saving flash", "err", err)
+		s.log.WarnContext(r.Context(), "saving flash", "err", err)
 	}
 }
 
@@ -334,7 +340,7 @@ type page struct {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
 	t, ok := s.pages[name]
 	if !ok {
-		s.log.Error("unknown template", "name", name)
+		s.log.ErrorContext(r.Context(), "unknown template", "name", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -346,7 +352,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
-		s.log.Error("rendering", "template", name, "err", err)
+		s.log.ErrorContext(r.Context(), "rendering", "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -372,7 +378,7 @@ func (s *Server) apiFailure(w http.ResponseWriter, r *http.Request, sess *Sessio
 	p, ok := apiclient.AsProblem(err)
 	switch {
 	case !ok:
-		s.log.Error("api call failed", "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "api call failed", "path", r.URL.Path, "err", err)
 		s.renderError(w, r, http.StatusBadGateway, "The bank is not answering", "We could not reach the banking service. Please try again in a moment.")
 	case p.Status == http.StatusUnauthorized:
 		s.expire(w, r, sess)

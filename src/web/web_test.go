@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -352,4 +356,63 @@ func TestStaffLandOnTheTellerConsole(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/teller/operations" {
 		t.Fatalf("login with next: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
+}
+
+// One request id follows a request from the browser through the web app to
+// the API: the web app keeps a valid incoming X-Request-ID, answers with
+// it and sends it on, and both processes' access lines carry it with the
+// same field names.
+func TestRequestIDEndToEnd(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	st := webtest.Start(t, webtest.Options{Log: log})
+	st.CreateUser(t, "rita", pw, bank.Customer)
+	b := newBrowser(t, st)
+	r := b.post("/login", url.Values{"username": {"rita"}, "password": {pw}}, "X-Request-ID", "e2e-req-1")
+	if got := r.Header.Get("X-Request-ID"); got != "e2e-req-1" {
+		t.Fatalf("web answered X-Request-ID %q, want e2e-req-1", got)
+	}
+	routes := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "request" || rec["request_id"] != "e2e-req-1" {
+			continue
+		}
+		for _, f := range []string{"method", "route", "status", "duration_ms"} {
+			if _, ok := rec[f]; !ok {
+				t.Errorf("access line lacks %s: %s", f, line)
+			}
+		}
+		routes[fmt.Sprint(rec["route"])] = true
+	}
+	if !routes["POST /login"] || !routes["/v1/auth/login"] {
+		t.Fatalf("access lines with the request id name routes %v, want the web app's POST /login and the API's /v1/auth/login\n%s", routes, buf.String())
+	}
+	// Without an incoming id the web app makes one; one that could break a
+	// log line is replaced, not echoed.
+	if id := b.get("/login").Header.Get("X-Request-ID"); id == "" {
+		t.Fatal("no X-Request-ID on a response")
+	}
+	r = b.post("/login", url.Values{"username": {"rita"}, "password": {"wrong"}}, "X-Request-ID", `x" injected="1`)
+	if id := r.Header.Get("X-Request-ID"); id == "" || strings.Contains(id, `"`) {
+		t.Fatalf("hostile X-Request-ID answered as %q", id)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the two servers' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -173,6 +173,7 @@ func (s *Server) routes() chi.Router {
 				r.Post("/admin/accounts/{number}/freeze", s.handle(s.setStatus(ledger.ActionFreeze)))
 				r.Post("/admin/accounts/{number}/unfreeze", s.handle(s.setStatus(ledger.ActionUnfreeze)))
 				r.Post("/admin/accounts/{number}/close", s.handle(s.setStatus(ledger.ActionClose)))
+				r.Post("/admin/accounts/{number}/overdraft", s.handle(s.setOverdraft))
 				r.Get("/admin/reconciliation", s.handle(s.reconciliation))
 				r.Get("/admin/jobs", s.handle(s.jobStats))
 			})

@@ -70,6 +70,10 @@ var (
 	ErrAccountNotEmpty     = &Error{KindRejected, "account_not_empty", "only an account with zero balance and no holds can be closed"}
 	ErrInvalidTransition   = &Error{KindRejected, "invalid_status_transition", "the account's status does not allow this change"}
 	ErrSystemAccount       = &Error{KindRejected, "system_account", "system accounts cannot be changed this way"}
+	// Exposure limits: per customer, across all their accounts.
+	ErrAccountLimitReached  = &Error{KindRejected, "account_limit_reached", "the customer already has the most open accounts allowed"}
+	ErrOverdraftCapExceeded = &Error{KindRejected, "overdraft_cap_exceeded", "the customer's overdraft limits in this currency would exceed the total allowed per customer"}
+	ErrNotCheckingAccount   = &Error{KindRejected, "not_checking_account", "only checking accounts have an overdraft limit"}
 )
 
 // LedgerErrors indexes the rule violations by code, for decoding script replies.
@@ -79,7 +83,7 @@ func init() {
 	for _, e := range []*Error{ErrAccountNotFound, ErrHoldNotFound, ErrTransferNotFound, ErrInsufficientFunds,
 		ErrAccountFrozen, ErrAccountClosed, ErrCurrencyMismatch, ErrSameAccount, ErrBalanceLimit,
 		ErrIdempotencyConflict, ErrHoldExpired, ErrHoldNotActive, ErrCaptureExceedsHold, ErrAccountNotEmpty,
-		ErrInvalidTransition, ErrSystemAccount} {
+		ErrInvalidTransition, ErrSystemAccount, ErrAccountLimitReached, ErrOverdraftCapExceeded, ErrNotCheckingAccount} {
 		LedgerErrors[e.Code] = e
 	}
 }

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"sync"
 	"testing"
@@ -96,7 +97,7 @@ func TestInterestIdempotentAndConcurrent(t *testing.T) {
 	l.Now = func() time.Time { return start }
 	var accts []bank.Account
 	for i := 0; i < 20; i++ {
-		a := openSavings(t, l, "u", "EUR", int64(100+i*37))
+		a := openSavings(t, l, fmt.Sprintf("u%d", i%4), "EUR", int64(100+i*37))
 		deposit(t, l, a.Number, int64(123_457+i*99_991), "EUR")
 		accts = append(accts, a)
 	}

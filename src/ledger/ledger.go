@@ -34,9 +34,10 @@ var scripts, _ = fs.Sub(embedded, "scripts")
 // DefaultIdempotencyTTL is how long a replay returns the original result.
 const DefaultIdempotencyTTL = 7 * 24 * time.Hour
 
-// loadScript returns the ledger script name, run after the money helpers.
-func loadScript(keys int, name string) *redis.Script {
-	return luascript.Load(scripts, keys, "money", name)
+// loadScript returns the ledger script made of names (helpers first,
+// the operation last), run after the money helpers.
+func loadScript(keys int, names ...string) *redis.Script {
+	return luascript.Load(scripts, keys, append([]string{"money"}, names...)...)
 }
 
 var (
@@ -46,6 +47,8 @@ var (
 	scriptStatus    = loadScript(1, "status")
 	scriptSums      = loadScript(2, "sums")
 	scriptSystem    = loadScript(2, "system_account")
+	scriptOpen      = loadScript(3, "exposure", "open")
+	scriptOverdraft = loadScript(2, "exposure", "set_overdraft")
 )
 
 // Ledger is the money store.
@@ -55,11 +58,14 @@ type Ledger struct {
 	// Tests and jobs replace it; it defaults to time.Now.
 	Now            func() time.Time
 	IdempotencyTTL time.Duration
+	// Limits bound each customer's exposure (open.go); DefaultLimits
+	// unless the caller sets them.
+	Limits Limits
 }
 
 // New returns a ledger on pool.
 func New(pool *redis.Pool) *Ledger {
-	return &Ledger{pool: pool, Now: time.Now, IdempotencyTTL: DefaultIdempotencyTTL}
+	return &Ledger{pool: pool, Now: time.Now, IdempotencyTTL: DefaultIdempotencyTTL, Limits: DefaultLimits}
 }
 
 func (l *Ledger) conn(ctx context.Context) (redis.Conn, error) {
@@ -129,68 +135,6 @@ func SystemAccount(purpose int, currency string) (string, error) {
 		return "", err
 	}
 	return bank.SystemAccountNumber(purpose, cur), nil
-}
-
-// OpenRequest describes a new customer account.
-type OpenRequest struct {
-	Owner          string
-	Name           string
-	Type           bank.AccountType
-	Currency       string
-	OverdraftLimit int64 // checking only, minor units, ≥ 0
-	InterestRate   int64 // savings only, basis points per year
-}
-
-// MaxInterestRate bounds savings rates (basis points): 100%.
-const MaxInterestRate = 10_000
-
-// Open creates an account with a fresh account number.
-func (l *Ledger) Open(ctx context.Context, r OpenRequest) (bank.Account, error) {
-	if _, err := bank.LookupCurrency(r.Currency); err != nil {
-		return bank.Account{}, err
-	}
-	switch r.Type {
-	case bank.Checking:
-		if r.InterestRate != 0 {
-			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_interest_rate", "only savings accounts earn interest")
-		}
-		if r.OverdraftLimit < 0 || r.OverdraftLimit > bank.MaxAmount {
-			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_overdraft_limit", "overdraft_limit must be between 0 and %d minor units", bank.MaxAmount)
-		}
-	case bank.Savings:
-		if r.OverdraftLimit != 0 {
-			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_overdraft_limit", "savings accounts cannot have an overdraft")
-		}
-		if r.InterestRate < 0 || r.InterestRate > MaxInterestRate {
-			return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_interest_rate", "interest_rate_bps must be between 0 and %d", MaxInterestRate)
-		}
-	default:
-		return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_account_type", "type must be \"checking\" or \"savings\"")
-	}
-	if r.Owner == "" {
-		return bank.Account{}, bank.Errorf(bank.KindInvalid, "invalid_owner", "an account needs an owner")
-	}
-	c, err := l.conn(ctx)
-	if err != nil {
-		return bank.Account{}, err
-	}
-	defer c.Close()
-	seq, err := redis.Int64(c.Do("INCR", keyspace.AccountSeq))
-	if err != nil {
-		return bank.Account{}, fmt.Errorf("ledger: %w", err)
-	}
-	n := bank.CustomerAccountNumber(seq)
-	now := l.nowMs()
-	c.Send("MULTI")
-	c.Send("HSET", accountKey(n), "number", n, "owner", r.Owner, "name", r.Name, "type", string(r.Type),
-		"currency", r.Currency, "status", string(bank.Active), "balance", 0, "held", 0,
-		"overdraft", r.OverdraftLimit, "rate", r.InterestRate, "created", now, "last_activity", now)
-	c.Send("SADD", keyspace.Accounts, n)
-	c.Send("SADD", ownerKey(r.Owner), n)
-	if _, err := c.Do("EXEC"); err != nil {
-		return bank.Account{}, fmt.Errorf("ledger: %w", err)
-	}
-	return l.Account(ctx, n)
 }
 
 // parseStored parses a number the ledger stored; "" (not written yet) is

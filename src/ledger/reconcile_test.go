@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,7 @@ func TestReconcileUnderLoadHasNoFalseAlarms(t *testing.T) {
 	l := newLedger(t)
 	var accts []string
 	for i := 0; i < 40; i++ {
-		a := open(t, l, "u", bank.Checking, "EUR", 0)
+		a := open(t, l, fmt.Sprintf("u%d", i%8), bank.Checking, "EUR", 0)
 		deposit(t, l, a.Number, 1_000_000, "EUR")
 		accts = append(accts, a.Number)
 	}

@@ -40,6 +40,7 @@ type apiFlags struct {
 	tokenTTL, drainDelay, shutdownTimeout          time.Duration
 	maxBody, customerMaxOverdraft, customerMaxRate int64
 	limits                                         auth.Limits
+	exposure                                       ledger.Limits
 	webhookAllowPrivate                            bool
 }
 
@@ -56,6 +57,9 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBody, "largest accepted request body")
 	fs.Int64Var(&f.customerMaxOverdraft, "customer-max-overdraft", api.DefaultCustomerMaxOverdraft, "largest overdraft limit (minor units) a customer may choose when opening an account")
 	fs.Int64Var(&f.customerMaxRate, "customer-max-rate-bps", api.DefaultCustomerMaxRateBps, "largest savings interest rate (basis points) a customer may choose")
+	f.exposure = ledger.DefaultLimits
+	fs.Int64Var(&f.exposure.MaxTotalOverdraft, "customer-max-total-overdraft", f.exposure.MaxTotalOverdraft, "largest sum (minor units) of the overdraft limits of one customer's open accounts in one currency")
+	fs.Int64Var(&f.exposure.MaxAccounts, "customer-max-accounts", f.exposure.MaxAccounts, "most open (not closed) accounts one customer may have")
 	fs.BoolVar(&f.webhookAllowPrivate, "webhook-allow-private", false, "accept webhook URLs over http and on loopback/private addresses (local development only)")
 	f.limits = auth.DefaultLimits
 	fs.IntVar(&f.limits.FailuresPerUser, "login-failures-per-user", f.limits.FailuresPerUser, "login attempts per username from one client address per --login-user-window before 429 (a success clears the count)")
@@ -120,7 +124,11 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	if err != nil {
 		return nil, nil, fmt.Errorf("--timezone: %v", err)
 	}
+	if err := f.exposure.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("--customer-max-accounts, --customer-max-total-overdraft: %v", err)
+	}
 	l := ledger.New(pool)
+	l.Limits = f.exposure
 	a := auth.New(pool, f.limits)
 	a.TokenTTL = f.tokenTTL
 	var setUp atomic.Bool

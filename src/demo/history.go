@@ -19,7 +19,7 @@ const (
 	salaryAlice     = 325000
 	salaryBob       = 290000
 	rent            = 95000
-	toSavings       = 40000
+	toSavings       = 100000
 	pendingHold     = 12000
 )
 

@@ -201,3 +201,33 @@ func TestSeedTwiceChangesNothing(t *testing.T) {
 		t.Errorf("standing orders after a second history: %d, %v", len(orders), err)
 	}
 }
+
+// Just after midnight on the 1st, the last day's interest and last month's
+// statement fall due after now: they are written at now, and nothing later.
+func TestSeedOnTheFirst(t *testing.T) {
+	ctx := context.Background()
+	pool := redistest.Start(t).Pool(t)
+	first := time.Date(2026, 6, 1, 0, 0, 30, 0, time.UTC)
+	if err := ledger.New(pool).EnsureSystemAccounts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := Seed(ctx, Deps{Pool: pool, Auth: auth.New(pool, auth.DefaultLimits)}, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ledger.New(pool)
+	if rep, err := l.Reconcile(ctx); err != nil || !rep.Balanced() {
+		t.Fatalf("reconciliation: %+v, %v", rep, err)
+	}
+	savings := accts["alice"][1].Number
+	es, err := l.EntriesBetween(ctx, savings, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := es[len(es)-1]; last.Description != "Interest 2026-05-31" || last.Time.After(first) {
+		t.Errorf("savings' last entry: %+v", last)
+	}
+	if _, err := statements.NewStore(pool).Get(ctx, savings, "2026-05"); err != nil {
+		t.Errorf("May's statement: %v", err)
+	}
+}

@@ -27,7 +27,7 @@ var layer = map[string]int{
 	"standing": 4, "statements": 4,
 
 	"jobs":     5,
-	"schedule": 6, "delivery": 6, "worker": 6,
+	"schedule": 6, "delivery": 6, "worker": 6, "demo": 6,
 
 	"api": 7, "web": 7, "loadgen": 7,
 	"web/webtest": 8,

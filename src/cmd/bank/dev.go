@@ -12,31 +12,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gocraft/work"
 	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/auth"
-	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
+	"github.com/kubebank/kubebank/src/delivery"
+	"github.com/kubebank/kubebank/src/demo"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redisproc"
+	"github.com/kubebank/kubebank/src/webhooks"
 )
 
 func init() {
 	commands["dev"] = command{"run the whole bank on a laptop: private redis-server, api, worker, scheduler and web, with demo data", runDev}
-}
-
-// Demo logins printed by bank dev. They exist only in the local dev Redis.
-var demoUsers = []struct {
-	name, password string
-	role           bank.Role
-}{
-	{"alice", "alice-demo-password", bank.Customer},
-	{"bob", "bob-demo-password", bank.Customer},
-	{"teller", "teller-demo-password", bank.Teller},
-	{"admin", "admin-demo-password", bank.Admin},
 }
 
 func runDev(ctx context.Context, args []string) error {
@@ -57,7 +49,7 @@ func runDev(ctx context.Context, args []string) error {
 	defer stop()
 	pool := redispool.New(redispool.Options{URL: url})
 	defer pool.Close()
-	accounts, err := prepareDevLedger(ctx, pool, f.seed)
+	accounts, err := prepareDevLedger(ctx, log, pool, f.seed)
 	if err != nil {
 		return err
 	}
@@ -112,7 +104,7 @@ func parseDevFlags(args []string) (devFlags, error) {
 	fs.StringVar(&f.apiAddr, "api-addr", "127.0.0.1:8000", "API listen address")
 	fs.StringVar(&f.webAddr, "web-addr", "127.0.0.1:3000", "web app listen address")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9090", "worker health and metrics listen address")
-	fs.BoolVar(&f.seed, "seed", true, "create the demo users and accounts (idempotent)")
+	fs.BoolVar(&f.seed, "seed", true, "create the demo users, accounts and their history when new (idempotent)")
 	fs.StringVar(&f.level, "log-level", "warn", "log level: debug, info, warn, error (info logs every request and job)")
 	return f, cli.Parse(fs, args)
 }
@@ -139,8 +131,8 @@ func devRedis(log *slog.Logger, f devFlags) (url string, stop func(), _ error) {
 }
 
 // prepareDevLedger checks Redis, creates the system accounts and, with
-// seed, the demo users and accounts.
-func prepareDevLedger(ctx context.Context, pool *redis.Pool, seed bool) (map[string][]bank.Account, error) {
+// seed, the demo bank (demo.Seed: users, accounts and their history).
+func prepareDevLedger(ctx context.Context, log *slog.Logger, pool *redis.Pool, seed bool) (demo.Accounts, error) {
 	if err := redispool.Ping(ctx, pool); err != nil {
 		return nil, err
 	}
@@ -151,10 +143,16 @@ func prepareDevLedger(ctx context.Context, pool *redis.Pool, seed bool) (map[str
 	if !seed {
 		return nil, nil
 	}
-	accounts, err := seedDemo(ctx, pool, l)
+	// The seed's statements are announced the way the worker announces
+	// them (the demo registers no webhooks, so nothing is delivered).
+	pub := delivery.NewPublisher(webhooks.NewStore(pool, webhooks.Options{AllowPrivate: true}), work.NewEnqueuer(jobs.Namespace, pool))
+	began := time.Now()
+	accounts, err := demo.Seed(ctx, demo.Deps{Pool: pool, Auth: auth.New(pool, auth.DefaultLimits), Publisher: pub,
+		Location: time.UTC, Log: log}, began)
 	if err != nil {
 		return nil, fmt.Errorf("seeding demo data: %w", err)
 	}
+	log.Info("demo data ready", "took", time.Since(began).String())
 	return accounts, nil
 }
 
@@ -210,50 +208,7 @@ func serveDevAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net
 	return serveAPI(ctx, log, pool, ln, f)
 }
 
-// seedDemo creates the demo users and accounts once; later runs find them.
-func seedDemo(ctx context.Context, pool *redis.Pool, l *ledger.Ledger) (map[string][]bank.Account, error) {
-	a := auth.New(pool, auth.DefaultLimits)
-	users := map[string]bank.User{}
-	for _, d := range demoUsers {
-		u, err := a.UserByName(ctx, d.name)
-		if err != nil {
-			if u, err = a.CreateUser(ctx, d.name, d.password, d.role); err != nil {
-				return nil, err
-			}
-		}
-		users[d.name] = u
-	}
-	out := map[string][]bank.Account{}
-	for _, name := range []string{"alice", "bob"} {
-		accts, err := l.AccountsOf(ctx, users[name].ID)
-		if err != nil {
-			return nil, err
-		}
-		if len(accts) == 0 {
-			opens := []ledger.OpenRequest{{Owner: users[name].ID, Name: "Everyday", Type: bank.Checking, Currency: "EUR", OverdraftLimit: 50000}}
-			if name == "alice" {
-				opens = append(opens, ledger.OpenRequest{Owner: users[name].ID, Name: "Savings", Type: bank.Savings, Currency: "EUR", InterestRate: 250})
-			}
-			for _, r := range opens {
-				acct, err := l.Open(ctx, r)
-				if err != nil {
-					return nil, err
-				}
-				if _, _, err := l.Deposit(ctx, acct.Number, 100000, "EUR", "Welcome deposit", users["teller"].ID,
-					ledger.Idem{Scope: "dev-seed", Key: acct.Number, Hash: "seed"}); err != nil {
-					return nil, err
-				}
-			}
-			if accts, err = l.AccountsOf(ctx, users[name].ID); err != nil {
-				return nil, err
-			}
-		}
-		out[name] = accts
-	}
-	return out, nil
-}
-
-func printBanner(apiURL, webURL, redisURL, metricsAddr string, accts map[string][]bank.Account) {
+func printBanner(apiURL, webURL, redisURL, metricsAddr string, accts demo.Accounts) {
 	fmt.Printf(`
 kubebank is running (Ctrl-C stops everything).
 
@@ -264,10 +219,10 @@ kubebank is running (Ctrl-C stops everything).
 
 Demo logins (web app and API):
 `, webURL, apiURL, apiURL, metricsAddr, redisURL)
-	for _, d := range demoUsers {
-		fmt.Printf("  %-8s %-22s (%s)\n", d.name, d.password, d.role)
+	for _, d := range demo.Users {
+		fmt.Printf("  %-8s %-22s (%s)\n", d.Name, d.Password, d.Role)
 	}
-	for _, name := range []string{"alice", "bob"} {
+	for _, name := range demo.Customers {
 		for _, a := range accts[name] {
 			fmt.Printf("  %s's %s account: %s\n", name, a.Type, a.Number)
 		}

@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: run test bench bench-jobs lint validate build deps deps-browser image loadgen clean
+.PHONY: run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -29,10 +29,30 @@ deps:
 deps-browser:
 	$(call need,chromium,chromium, for the browser tests)
 
+# deps-axe puts the pinned axe-core (the accessibility checker the browser
+# test injects into every page) under .cache/axe/, with Debian's nodejs and
+# npm when they are missing. Nothing is fetched when it is already there.
+AXE_VERSION := 4.14.1
+AXE_DIR     := $(CURDIR)/.cache/axe/$(AXE_VERSION)
+export BANK_AXE_JS := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+deps-axe:
+	@if [ ! -s "$(BANK_AXE_JS)" ]; then \
+	  $(MAKE) --no-print-directory deps-node && \
+	  echo "installing axe-core $(AXE_VERSION) into .cache/axe/ (npm)" && \
+	  mkdir -p "$(AXE_DIR)" && \
+	  npm install --prefix "$(AXE_DIR)" --no-save --no-package-lock --no-audit --no-fund --ignore-scripts "axe-core@$(AXE_VERSION)" >/dev/null && \
+	  test -s "$(BANK_AXE_JS)"; \
+	fi
+
+.PHONY: deps-node
+deps-node:
+	$(call need,node,nodejs, for the accessibility checks)
+	$(call need,npm,npm, for the accessibility checks)
+
 run: deps build
 	$(BIN) dev
 
-test: deps deps-browser
+test: deps deps-browser deps-axe
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 

@@ -167,7 +167,7 @@ func TestCrossSiteFormPostIsRejected(t *testing.T) {
 	}
 }
 
-var entryRow = regexp.MustCompile(`<tr>\s*<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>`)
+var entryRow = regexp.MustCompile(`<tr>\s*<td data-label="Date"><span class="date">\d{4}-\d\d-\d\d \d\d:\d\d UTC</span></td>`)
 
 func TestAccountPage(t *testing.T) {
 	st := webtest.Start(t, webtest.Options{})
@@ -180,7 +180,7 @@ func TestAccountPage(t *testing.T) {
 	mustStatus(t, r, http.StatusOK)
 	mustContain(t, r, "325.00 EUR", `<svg id="balance-chart"`, `role="img"`, "over 25 postings", "Older entries", "No holds")
 	// The teller's till is named, not shown as its account number.
-	mustContain(t, r, "<td>Cash deposit</td>")
+	mustContain(t, r, `<td data-label="Counterparty">Cash deposit</td>`)
 	if strings.Contains(r.body, "9197 800 007") {
 		t.Fatal("the account page shows the till's number instead of its name")
 	}
@@ -350,8 +350,8 @@ func TestTellerConsole(t *testing.T) {
 	}
 	ops = tb.get("/teller/operations")
 	mustContain(t, ops, `<span class="badge badge-active">balanced</span>`, "Sum of all EUR balances", "0.00 EUR",
-		`<td class="mono">`+jobs.HoldExpiry+`</td><td class="num">1</td>`)
-	mustContain(t, ops, `id="recon-status"`, `<table id="jobs">`)
+		`<td class="mono" data-label="Job">`+jobs.HoldExpiry+`</td><td class="num" data-label="Queued">1</td>`)
+	mustContain(t, ops, `id="recon-status"`, `<table id="jobs"`)
 
 	// A balance changed behind the ledger's back: the next reconciliation
 	// reports it and the page says so, naming the account.

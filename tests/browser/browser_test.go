@@ -154,6 +154,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 
 	// Sign up.
 	step(t, ctx, "open signup", chromedp.Navigate(base+"/signup"))
+	checkPage(t, ctx, "signup")
 	step(t, ctx, "fill signup", fill("#username", "alice", "#password", "alice password", "#confirm", "alice password")...)
 	if code := submit(t, ctx, `button[type="submit"]`); code != http.StatusOK {
 		t.Fatalf("signup landed on status %d", code)
@@ -180,6 +181,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	submit(t, ctx, `form[action="/login"] button`)
 	step(t, ctx, "teller search", chromedp.Navigate(base+"/teller"), chromedp.SetValue(chromedp.CSS("#q"), "ali"))
 	submit(t, ctx, `form[role="search"] button`)
+	checkPage(t, ctx, "teller-search")
 	submit(t, ctx, `a[href="/teller/accounts/`+number+`"]`)
 	step(t, ctx, "fill deposit", fill("#deposit-amount", "250.00", "#deposit-desc", "cash at the counter")...)
 	submit(t, ctx, "#deposit-submit")
@@ -187,12 +189,15 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("deposit flash %q", s)
 	}
 	shot(t, ctx, "teller-account")
+	checkPage(t, ctx, "teller-account")
 	step(t, ctx, "operations", chromedp.Navigate(base+"/teller/operations"))
 	shot(t, ctx, "operations")
+	checkPage(t, ctx, "operations")
 	if got := st.Balance(t, number); got != 25_000 {
 		t.Fatalf("balance after deposit %d, want 25000", got)
 	}
 	step(t, ctx, "log out teller", chromedp.Click(chromedp.CSS(".logout button")), chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)))
+	checkPage(t, ctx, "login")
 
 	// The customer transfers 42.50 EUR and double-clicks "Send money".
 	step(t, ctx, "customer login", fill("#username", "alice", "#password", "alice password")...)
@@ -200,10 +205,12 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	step(t, ctx, "transfer form", chromedp.Navigate(base+"/transfer?from="+number))
 	step(t, ctx, "fill transfer", fill("#to", payee, "#amount", "42.5", "#description", "Dinner")...)
 	shot(t, ctx, "transfer-form")
+	checkPage(t, ctx, "transfer-form")
 	submit(t, ctx, `form[action="/transfer"] button`)
 	if s := text(t, ctx, "#confirm-amount"); s != "42.50 EUR" {
 		t.Fatalf("confirmation shows %q", s)
 	}
+	checkPage(t, ctx, "transfer-confirm")
 	confirmsBefore := postCount(t, st.Ops.URL, "POST /transfer/confirm")
 	xy, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector('#send').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()`))
 	if err != nil || len(xy) != 2 {
@@ -250,6 +257,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("chart is not drawn at a useful size (width %v): %v", w, err)
 	}
 	shot(t, ctx, "account")
+	checkPage(t, ctx, "account")
 
 	// The dashboard, for the README, with a second account in another
 	// currency (opened and funded through the API to keep the test short).
@@ -270,6 +278,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("dashboard balance %q", s)
 	}
 	shot(t, ctx, "dashboard")
+	checkPage(t, ctx, "dashboard")
 	// On a phone the page fits the screen: no sideways scrolling.
 	step(t, ctx, "phone viewport", chromedp.EmulateViewport(390, 844), chromedp.Reload())
 	sw, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`))
@@ -296,6 +305,7 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	if body := text(t, ctx, "main"); strings.Contains(body, "42.50") {
 		t.Fatal("another customer's account page leaks its balance")
 	}
+	checkPage(t, ctx, "error")
 
 	// A form on another site that posts to the bank is refused. The
 	// attacker is on "localhost", the bank on "127.0.0.1": different sites.
@@ -320,8 +330,23 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("cross-site post moved money: balance %d", got)
 	}
 
+	keyboardTransfer(t, ctx, base, number, payee)
+	if got := st.Balance(t, number); got != 20_750-1_000 {
+		t.Fatalf("balance after the keyboard-only transfer %d, want %d", got, 20_750-1_000)
+	}
+	if got := st.Balance(t, payee); got != 4_250+1_000 {
+		t.Fatalf("payee balance after the keyboard-only transfer %d, want %d", got, 4_250+1_000)
+	}
+
+	// A standing order, so that the list has a row to check.
 	step(t, ctx, "standing orders", chromedp.Navigate(base+"/standing-orders"))
+	step(t, ctx, "fill standing order", fill("#to", payee, "#amount", "1234.56", "#description", "Rent")...)
+	submit(t, ctx, `form[action="/standing-orders"] button`)
+	if s := text(t, ctx, "main table"); !strings.Contains(s, "1,234.56 EUR") || !strings.Contains(s, "Cancel") {
+		t.Fatalf("standing orders list: %q", s)
+	}
 	shot(t, ctx, "standing-orders")
+	checkPage(t, ctx, "standing-orders")
 
 	// Log out; the dashboard then asks for a login again.
 	step(t, ctx, "dashboard again", chromedp.Navigate(base+"/dashboard"))
@@ -393,5 +418,29 @@ func logRenderTimes(t *testing.T, opsURL string) {
 		if v := m[k]; v[1] > 0 && strings.HasPrefix(k, "GET /") && !strings.Contains(k, "metrics") {
 			t.Logf("server time %-40s n=%-3d avg %.1f ms", k, int(v[1]), 1000*v[0]/v[1])
 		}
+	}
+}
+
+// keyboardTransfer sends 10.00 EUR with the keyboard alone: Tab moves from
+// field to field, the values are typed, Enter presses the buttons.
+func keyboardTransfer(t *testing.T, ctx context.Context, base, from, to string) {
+	t.Helper()
+	step(t, ctx, "keyboard: transfer form", chromedp.Navigate(base+"/transfer?from="+from))
+	tabTo(t, ctx, "#to")
+	typeKeys(t, ctx, to)
+	tabTo(t, ctx, "#amount")
+	typeKeys(t, ctx, "10")
+	tabTo(t, ctx, "#description")
+	typeKeys(t, ctx, "By keyboard")
+	tabTo(t, ctx, `form[action="/transfer"] button[type="submit"]`)
+	step(t, ctx, "keyboard: review", chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS("#send")))
+	if s := text(t, ctx, "#confirm-amount"); s != "10.00 EUR" {
+		t.Fatalf("keyboard transfer: confirmation shows %q", s)
+	}
+	tabTo(t, ctx, "#send")
+	step(t, ctx, "keyboard: send", chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	time.Sleep(300 * time.Millisecond)
+	if s := text(t, ctx, ".flash"); !strings.Contains(s, "10.00 EUR") {
+		t.Fatalf("keyboard transfer: flash %q", s)
 	}
 }

@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
+.PHONY: screenshots run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -55,6 +55,11 @@ run: deps build
 test: deps deps-browser deps-axe
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
+
+# screenshots regenerates docs/screenshots/ (the README's) in Chromium from
+# the demo data a fresh `make run` seeds, at desktop and phone width.
+screenshots: deps deps-browser
+	BANK_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestScreenshotsOfTheDemo ./tests/browser
 
 # bench prints throughput numbers; nothing in it fails on a slow machine.
 # BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.

@@ -96,16 +96,24 @@ type chart struct {
 	MinLabel      string
 	ZeroY         int
 	ShowZero      bool
-	StartLabel    string
-	EndLabel      string
+	Ticks         []tick // the time axis, oldest first, evenly spaced
 	Points        int
 }
 
+// tick is one time-axis label and its vertical grid line.
+type tick struct {
+	X     int
+	Label string
+}
+
 const (
-	chartW = 640
-	chartH = 200
-	chartP = 4 // padding so the stroke is not clipped
+	chartW     = 640
+	chartH     = 200
+	chartP     = 4 // padding so the stroke is not clipped
+	chartTicks = 5
 )
+
+type chartPoint struct{ t, bal int64 }
 
 // buildChart plots entries (newest first, as the API returns them) as a
 // step line ending at now with the account's current balance.
@@ -113,25 +121,15 @@ func buildChart(entries []bank.Entry, acct apiclient.Account, now time.Time) *ch
 	if len(entries) == 0 {
 		return nil
 	}
-	type pt struct{ t, bal int64 }
-	pts := make([]pt, 0, len(entries)+2)
-	oldest := entries[len(entries)-1]
-	// The balance just before the oldest plotted entry.
-	pts = append(pts, pt{oldest.Time.UnixMilli(), oldest.BalanceAfter - oldest.Amount})
-	for i := len(entries) - 1; i >= 0; i-- {
-		pts = append(pts, pt{entries[i].Time.UnixMilli(), entries[i].BalanceAfter})
-	}
-	end := now.UnixMilli()
-	if last := pts[len(pts)-1].t; end < last {
-		end = last
-	}
-	pts = append(pts, pt{end, pts[len(pts)-1].bal})
-
-	t0, t1 := pts[0].t, end
-	minB, maxB := int64(0), int64(0) // always include zero as a reference
+	pts := chartPoints(entries, acct, now)
+	t0, t1 := pts[0].t, pts[len(pts)-1].t
+	// The scale keeps zero in view, as a reference; the labels name only
+	// balances the account really had.
+	minB, maxB := int64(0), int64(0)
+	lo, hi := pts[0].bal, pts[0].bal
 	for _, p := range pts {
-		minB = min(minB, p.bal)
-		maxB = max(maxB, p.bal)
+		minB, maxB = min(minB, p.bal), max(maxB, p.bal)
+		lo, hi = min(lo, p.bal), max(hi, p.bal)
 	}
 	spanT := max(t1-t0, 1)
 	spanB := max(maxB-minB, 1)
@@ -148,18 +146,68 @@ func buildChart(entries []bank.Entry, acct apiclient.Account, now time.Time) *ch
 	cur := acct.Account.Currency
 	c := &chart{
 		Width: chartW, Height: chartH,
-		Path:       template.HTML(d.String()), // only digits, spaces and M/H/V
-		MaxLabel:   money(maxB, cur),
-		MinLabel:   money(minB, cur),
-		ZeroY:      int(y(0)),
-		ShowZero:   minB < 0,
-		StartLabel: formatDate(time.UnixMilli(t0)),
-		EndLabel:   formatDate(time.UnixMilli(t1)),
-		Points:     len(entries),
+		Path:     template.HTML(d.String()), // only digits, spaces and M/H/V
+		MaxLabel: money(hi, cur),
+		MinLabel: money(lo, cur),
+		ZeroY:    int(y(0)),
+		ShowZero: minB < 0,
+		Points:   len(entries),
 	}
+	c.Ticks = axis(t0, spanT, x)
 	c.Label = fmt.Sprintf("Balance from %s to %s over %d postings: lowest %s, highest %s, now %s.",
-		c.StartLabel, c.EndLabel, len(entries), c.MinLabel, c.MaxLabel, money(acct.Balance, cur))
+		formatDate(time.UnixMilli(t0)), formatDate(time.UnixMilli(t1)), len(entries), c.MinLabel, c.MaxLabel, money(acct.Balance, cur))
 	return c
+}
+
+// chartPoints are the balances to plot, oldest first, ending at now. The
+// balance before the oldest entry is plotted only when the account existed
+// before it: a new account's first deposit does not start from a 0.00 it
+// never had.
+func chartPoints(entries []bank.Entry, acct apiclient.Account, now time.Time) []chartPoint {
+	pts := make([]chartPoint, 0, len(entries)+2)
+	oldest := entries[len(entries)-1]
+	if acct.CreatedAt.IsZero() || acct.CreatedAt.Before(oldest.Time.Add(-time.Second)) {
+		pts = append(pts, chartPoint{oldest.Time.UnixMilli(), oldest.BalanceAfter - oldest.Amount})
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		pts = append(pts, chartPoint{entries[i].Time.UnixMilli(), entries[i].BalanceAfter})
+	}
+	end := max(now.UnixMilli(), pts[len(pts)-1].t)
+	return append(pts, chartPoint{end, pts[len(pts)-1].bal})
+}
+
+// axis spaces chartTicks labels evenly over the span from t0; where the
+// span is too short for them to differ (postings minutes apart) only the
+// first and the last remain, or one.
+func axis(t0, spanT int64, x func(int64) int64) []tick {
+	var ticks []tick
+	for i := range chartTicks {
+		t := t0 + spanT*int64(i)/(chartTicks-1)
+		ticks = append(ticks, tick{X: int(x(t)), Label: tickLabel(time.UnixMilli(t), time.Duration(spanT)*time.Millisecond)})
+	}
+	for i := 1; i < len(ticks); i++ {
+		if ticks[i].Label == ticks[i-1].Label {
+			first, last := ticks[0], ticks[len(ticks)-1]
+			if first.Label == last.Label {
+				return []tick{first}
+			}
+			return []tick{first, last}
+		}
+	}
+	return ticks
+}
+
+// tickLabel writes a time-axis label as precisely as the chart's span
+// needs: hours within two days, days within two months, else months.
+func tickLabel(t time.Time, span time.Duration) string {
+	t = t.UTC()
+	switch {
+	case span <= 48*time.Hour:
+		return t.Format("Jan 2 15:04")
+	case span <= 62*24*time.Hour:
+		return t.Format("Jan 2")
+	}
+	return t.Format("Jan 2006")
 }
 
 // systemParty names the bank's own side of a posting in currency cur, the

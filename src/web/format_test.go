@@ -173,3 +173,59 @@ func TestPlaceholderAccountNumbersAreValid(t *testing.T) {
 		t.Fatalf("read %d placeholders: %v", n, err)
 	}
 }
+
+// A new account's first deposit does not start the chart from a 0.00 it
+// never had; an older account's period starts from its balance before.
+func TestChartStartsWhenTheAccountDid(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	entries := []bank.Entry{
+		{Time: t0.Add(2 * time.Hour), Amount: -2_000, BalanceAfter: 8_000},
+		{Time: t0, Amount: 10_000, BalanceAfter: 10_000},
+	}
+	fresh := apiclient.Account{Account: bank.Account{Currency: "EUR", Balance: 8_000, CreatedAt: t0}}
+	c := buildChart(entries, fresh, t0.Add(3*time.Hour))
+	if c.MinLabel != "80.00 EUR" || c.MaxLabel != "100.00 EUR" {
+		t.Errorf("new account: lowest %s highest %s, want 80.00 and 100.00 EUR", c.MinLabel, c.MaxLabel)
+	}
+	older := fresh
+	older.CreatedAt = t0.AddDate(0, -1, 0)
+	if c := buildChart(entries, older, t0.Add(3*time.Hour)); c.MinLabel != "0.00 EUR" {
+		t.Errorf("account that existed before the period: lowest %s, want its balance before, 0.00 EUR", c.MinLabel)
+	}
+}
+
+// The time axis has evenly spaced labels as precise as the span needs:
+// hours for one day of postings, months for a year.
+func TestChartTimeAxis(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	acct := apiclient.Account{Account: bank.Account{Currency: "EUR", CreatedAt: t0}}
+	day := buildChart([]bank.Entry{{Time: t0.Add(4 * time.Hour), Amount: 5, BalanceAfter: 5}, {Time: t0, Amount: 0}}, acct, t0.Add(8*time.Hour))
+	year := buildChart([]bank.Entry{{Time: t0.AddDate(1, 0, 0), Amount: 5, BalanceAfter: 5}, {Time: t0, Amount: 0}}, acct, t0.AddDate(1, 0, 0))
+	for name, c := range map[string]*chart{"one day": day, "one year": year} {
+		if len(c.Ticks) != chartTicks || c.Ticks[0].X != chartP || c.Ticks[len(c.Ticks)-1].X != chartW-chartP {
+			t.Fatalf("%s: ticks %+v", name, c.Ticks)
+		}
+		for i := 1; i < len(c.Ticks); i++ {
+			if c.Ticks[i].X <= c.Ticks[i-1].X || c.Ticks[i].Label == c.Ticks[i-1].Label {
+				t.Errorf("%s: ticks not increasing or repeated: %+v", name, c.Ticks)
+			}
+		}
+	}
+	if day.Ticks[0].Label != "Mar 1 09:00" || day.Ticks[4].Label != "Mar 1 17:00" {
+		t.Errorf("one day: labels %+v, want hours", day.Ticks)
+	}
+	if year.Ticks[0].Label != "Mar 2026" || year.Ticks[4].Label != "Mar 2027" {
+		t.Errorf("one year: labels %+v, want months", year.Ticks)
+	}
+}
+
+// Postings minutes apart leave labels that would repeat: only the first
+// and the last are kept.
+func TestChartAxisWithoutRepeats(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	acct := apiclient.Account{Account: bank.Account{Currency: "EUR", CreatedAt: t0}}
+	c := buildChart([]bank.Entry{{Time: t0.Add(time.Minute), Amount: 5, BalanceAfter: 5}, {Time: t0, Amount: 0}}, acct, t0.Add(3*time.Minute))
+	if len(c.Ticks) != 2 || c.Ticks[0].Label != "Mar 1 09:00" || c.Ticks[1].Label != "Mar 1 09:03" {
+		t.Fatalf("ticks %+v", c.Ticks)
+	}
+}

@@ -159,7 +159,10 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	concurrency := fs.Uint("concurrency", 4, "jobs run at once")
 	batch := fs.Int("batch-size", 500, "accounts per fan-out batch job")
 	dormant := fs.Duration("dormant-after", 180*24*time.Hour, "inactivity after which the weekly sweep marks an account dormant")
-	grace := fs.Duration("grace-period", 20*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
+	// --shutdown-timeout, as api and web name the same thing; the older
+	// --grace-period (BANK_GRACE_PERIOD) still works.
+	grace := fs.Duration("shutdown-timeout", 20*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
+	fs.DurationVar(grace, "grace-period", 20*time.Second, "deprecated: --shutdown-timeout")
 	allowPrivate := fs.Bool("webhook-allow-private", false, "deliver webhooks over http and to loopback/private addresses (local development only)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err

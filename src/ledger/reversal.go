@@ -125,19 +125,7 @@ func (l *Ledger) Reversals(ctx context.Context, status bank.ReversalStatus, limi
 		return nil, err
 	}
 	defer c.Close()
-	ids, err := redis.Strings(c.Do("ZREVRANGE", reversalsKey(status), 0, limit-1))
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	out := make([]bank.Reversal, 0, len(ids))
-	for _, id := range ids {
-		r, err := getReversal(c, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return newestOf(c, reversalsKey(status), limit, getReversal)
 }
 
 func getReversal(c redis.Conn, id string) (bank.Reversal, error) {

@@ -93,6 +93,9 @@ const (
 	PostingCapture       PostingKind = "capture"
 	PostingInterest      PostingKind = "interest"
 	PostingStandingOrder PostingKind = "standing_order"
+	// PostingReversal pays back (part of) an earlier posting: from its
+	// payee to its payer, approved by a second admin (see Reversal).
+	PostingReversal PostingKind = "reversal"
 )
 
 // TransferStatus is a transfer's state; every stored transfer is completed.
@@ -114,6 +117,45 @@ type Transfer struct {
 	InitiatedBy string         `json:"initiated_by,omitempty"`
 	Status      TransferStatus `json:"status"`
 	CreatedAt   time.Time      `json:"created_at"`
+	// Reversed is how much of this transfer approved reversals have paid
+	// back so far, Reversals their ids, oldest first.
+	Reversed  int64    `json:"reversed,omitempty"`
+	Reversals []string `json:"reversals,omitempty"`
+	// ReversalOf and ReversalID are set on a reversal posting: the
+	// transfer it pays back and the reversal that approved it.
+	ReversalOf string `json:"reversal_of,omitempty"`
+	ReversalID string `json:"reversal_id,omitempty"`
+}
+
+// ReversalStatus is where a reversal is in its life: pending until a
+// second admin approves (the money moves) or rejects it.
+type ReversalStatus string
+
+// Reversal statuses.
+const (
+	ReversalPending  ReversalStatus = "pending"
+	ReversalApproved ReversalStatus = "approved"
+	ReversalRejected ReversalStatus = "rejected"
+)
+
+// Reversal is a staff request to pay back Amount of the posted transfer
+// TransferID, from its payee (From) to its payer (To). A different admin
+// than RequestedBy decides it; an approval posts PostingID.
+type Reversal struct {
+	ID           string         `json:"id"`
+	TransferID   string         `json:"transfer_id"`
+	From         string         `json:"from"`
+	To           string         `json:"to"`
+	Amount       int64          `json:"amount"`
+	Currency     string         `json:"currency"`
+	Reason       string         `json:"reason"`
+	Status       ReversalStatus `json:"status"`
+	RequestedBy  string         `json:"requested_by"`
+	CreatedAt    time.Time      `json:"created_at"`
+	DecidedBy    string         `json:"decided_by,omitempty"`
+	DecidedAt    *time.Time     `json:"decided_at,omitempty"`
+	RejectReason string         `json:"reject_reason,omitempty"`
+	PostingID    string         `json:"posting_id,omitempty"`
 }
 
 // HoldStatus is where a hold is in its life.

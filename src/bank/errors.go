@@ -74,6 +74,12 @@ var (
 	ErrAccountLimitReached  = &Error{KindRejected, "account_limit_reached", "the customer already has the most open accounts allowed"}
 	ErrOverdraftCapExceeded = &Error{KindRejected, "overdraft_cap_exceeded", "the customer's overdraft limits in this currency would exceed the total allowed per customer"}
 	ErrNotCheckingAccount   = &Error{KindRejected, "not_checking_account", "only checking accounts have an overdraft limit"}
+	// Reversals: requested by staff, decided by a second admin.
+	ErrReversalNotFound      = &Error{KindNotFound, "reversal_not_found", "reversal not found"}
+	ErrReversalExceeds       = &Error{KindRejected, "reversal_exceeds_transfer", "the amount exceeds what remains unreversed of the transfer"}
+	ErrReversalNotPending    = &Error{KindRejected, "reversal_not_pending", "the reversal was already approved or rejected"}
+	ErrTransferNotReversible = &Error{KindRejected, "transfer_not_reversible", "a reversal cannot itself be reversed"}
+	ErrFourEyes              = &Error{KindForbidden, "four_eyes", "a reversal must be approved or rejected by an admin other than the one who requested it"}
 )
 
 // LedgerErrors indexes the rule violations by code, for decoding script replies.
@@ -83,7 +89,8 @@ func init() {
 	for _, e := range []*Error{ErrAccountNotFound, ErrHoldNotFound, ErrTransferNotFound, ErrInsufficientFunds,
 		ErrAccountFrozen, ErrAccountClosed, ErrCurrencyMismatch, ErrSameAccount, ErrBalanceLimit,
 		ErrIdempotencyConflict, ErrHoldExpired, ErrHoldNotActive, ErrCaptureExceedsHold, ErrAccountNotEmpty,
-		ErrInvalidTransition, ErrSystemAccount, ErrAccountLimitReached, ErrOverdraftCapExceeded, ErrNotCheckingAccount} {
+		ErrInvalidTransition, ErrSystemAccount, ErrAccountLimitReached, ErrOverdraftCapExceeded, ErrNotCheckingAccount,
+		ErrReversalNotFound, ErrReversalExceeds, ErrReversalNotPending, ErrTransferNotReversible, ErrFourEyes} {
 		LedgerErrors[e.Code] = e
 	}
 }

@@ -44,7 +44,7 @@ func NewRelay(pool *redis.Pool, l *ledger.Ledger, pub *Publisher, log *slog.Logg
 }
 
 // RelayOutbox moves the events the posting scripts appended to the outbox
-// (transfer.completed, hold.captured) to webhook-delivery jobs, then
+// (transfer.completed, transfer.reversed, hold.captured) to webhook-delivery jobs, then
 // removes them from the outbox. Events are announced with the posting's
 // time and their business key as id, so a second relay of the same event
 // builds the same event; it returns how many events it relayed.
@@ -105,7 +105,7 @@ func (r *Relay) relayOne(ctx context.Context, ev ledger.OutboxEvent) error {
 // type is unknown, or what it names is gone.
 func (r *Relay) subject(ctx context.Context, ev ledger.OutboxEvent) (accounts []string, data any, err error) {
 	switch ev.Type {
-	case webhooks.TransferCompleted:
+	case webhooks.TransferCompleted, webhooks.TransferReversed: // a reversal's id is its posting's
 		t, err := r.l.Transfer(ctx, ev.ID)
 		return r.found(err, bank.ErrTransferNotFound, "transfer", ev.ID, t, t.From, t.To)
 	case webhooks.HoldCaptured:

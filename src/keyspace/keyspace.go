@@ -28,6 +28,8 @@ const (
 	ReconCheck    = "bank:recon:checkpoint:"
 	ReconLast     = "bank:reconciliation:last"
 	ReconSuccess  = "bank:reconciliation:last-success"
+	Reversal      = "bank:reversal:"  // + reversal id
+	Reversals     = "bank:reversals:" // + status (pending, approved, rejected)
 )
 
 // Users, tokens and rate limits (package auth).
@@ -104,6 +106,8 @@ var Families = []Family{
 	{ReconCheck, false, "string", "ledger", "forever", "how far an account's journal has been reconciled"},
 	{ReconLast, true, "string", "ledger", "replaced by each run", "the last reconciliation report (JSON)"},
 	{ReconSuccess, true, "string", "ledger", "replaced by each run", "when reconciliation last completed (Unix s)"},
+	{Reversal, false, "hash", "ledger", "forever", "a reversal request of a transfer: amount, reason, status, requester, decision"},
+	{Reversals, false, "zset", "ledger", "forever (an id moves from pending to approved or rejected)", "reversal ids by creation time, one index per status"},
 	{User, false, "hash", "auth", "forever", "a user: username, role, password hash"},
 	{Username, false, "string", "auth", "forever", "a username's user id"},
 	{Usernames, true, "zset", "auth", "forever", "every username, for prefix search"},

@@ -133,17 +133,23 @@ func (l *Ledger) HoldsOf(ctx context.Context, account string, limit int) ([]bank
 		return nil, err
 	}
 	defer c.Close()
-	ids, err := redis.Strings(c.Do("ZREVRANGE", acctHoldsKey(account), 0, limit-1))
+	return newestOf(c, acctHoldsKey(account), limit, getHold)
+}
+
+// newestOf loads, with get, the records whose ids the sorted set index
+// holds, highest score (newest) first, at most limit.
+func newestOf[T any](c redis.Conn, index string, limit int, get func(redis.Conn, string) (T, error)) ([]T, error) {
+	ids, err := redis.Strings(c.Do("ZREVRANGE", index, 0, limit-1))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	out := make([]bank.Hold, 0, len(ids))
+	out := make([]T, 0, len(ids))
 	for _, id := range ids {
-		h, err := getHold(c, id)
+		v, err := get(c, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, h)
+		out = append(out, v)
 	}
 	return out, nil
 }

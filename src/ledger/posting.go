@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gomodule/redigo/redis"
 
@@ -135,6 +136,8 @@ func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
 		ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
 		Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
 		Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
+		Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
+		ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
 	}
 	if err := f.Err(); err != nil {
 		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)

@@ -47,13 +47,14 @@ import (
 // Event types.
 const (
 	TransferCompleted   = "transfer.completed"
+	TransferReversed    = "transfer.reversed" // data: the reversal posting, naming the original (reversal_of)
 	HoldCaptured        = "hold.captured"
 	StatementReady      = "statement.ready"
 	StandingOrderFailed = "standing_order.failed"
 )
 
 // EventTypes lists every event a webhook can subscribe to.
-var EventTypes = []string{TransferCompleted, HoldCaptured, StatementReady, StandingOrderFailed}
+var EventTypes = []string{TransferCompleted, TransferReversed, HoldCaptured, StatementReady, StandingOrderFailed}
 
 // Headers of a delivery.
 const (

@@ -67,18 +67,11 @@ func TestPermissionMatrix(t *testing.T) {
 		tokens[role] = e.user(t, names[role], role)
 	}
 	cust := tokens[bank.Customer]
-	a := e.open(t, cust, map[string]any{"type": "checking", "currency": "EUR"})
-	b := e.open(t, cust, map[string]any{"type": "savings", "currency": "EUR"})
-	e.deposit(t, tokens[bank.Teller], a.Number, 1_000_00, "EUR")
-	hold := e.hold(t, cust, map[string]any{"account": a.Number, "payee": b.Number, "amount": 10_00, "currency": "EUR"})
+	a, b, hold, tr := e.customerMoney(t, cust, tokens[bank.Teller])
 	move := map[string]any{"from": a.Number, "to": b.Number, "amount": 1_00, "currency": "EUR"}
-	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: cust, Key: newKey(), Body: move})
-	want(t, r, 201, "")
-	var tr bank.Transfer
-	r.decode(t, &tr)
 	today := time.Now().UTC().Format("2006-01-02")
 	order := map[string]any{"from": a.Number, "to": b.Number, "amount": 1_00, "currency": "EUR", "frequency": "monthly", "first_date": today}
-	r = e.do(t, req{Method: "POST", Path: "/v1/standing-orders", Token: cust, Key: newKey(), Body: order})
+	r := e.do(t, req{Method: "POST", Path: "/v1/standing-orders", Token: cust, Key: newKey(), Body: order})
 	want(t, r, 201, "")
 	var so struct{ ID string }
 	r.decode(t, &so)
@@ -222,18 +215,10 @@ func TestAuditorReadsButMovesNothing(t *testing.T) {
 	cara := e.user(t, "cara", bank.Customer)
 	teller := e.user(t, "tess", bank.Teller)
 	aud := e.user(t, "audrey", bank.Auditor)
-	a := e.open(t, cara, map[string]any{"type": "checking", "currency": "EUR"})
-	b := e.open(t, cara, map[string]any{"type": "savings", "currency": "EUR"})
-	e.deposit(t, teller, a.Number, 500_00, "EUR")
-	hold := e.hold(t, cara, map[string]any{"account": a.Number, "payee": b.Number, "amount": 50_00, "currency": "EUR"})
-	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: cara, Key: newKey(),
-		Body: map[string]any{"from": a.Number, "to": b.Number, "amount": 10_00, "currency": "EUR"}})
-	want(t, r, 201, "")
-	var tr bank.Transfer
-	r.decode(t, &tr)
+	a, b, hold, tr := e.customerMoney(t, cara, teller)
 	before := e.account(t, a.Number)
 
-	r = e.do(t, req{Method: "GET", Path: "/v1/me", Token: aud})
+	r := e.do(t, req{Method: "GET", Path: "/v1/me", Token: aud})
 	want(t, r, 200, "")
 	var me bank.User
 	if r.decode(t, &me); me.Role != bank.Auditor {
@@ -285,4 +270,20 @@ func TestAuditorReadsButMovesNothing(t *testing.T) {
 	// What the auditor may not, a teller may: void the hold.
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + hold.ID + "/void", Token: teller, Key: newKey()}), 200, "")
 	e.balanced(t)
+}
+
+// customerMoney gives the customer a checking account a, funded at the
+// till, and a savings account b, with a hold and a transfer from a to b:
+// something of theirs for every kind of route to touch.
+func (e *env) customerMoney(t *testing.T, customer, teller string) (a, b api.AccountView, hold bank.Hold, tr bank.Transfer) {
+	t.Helper()
+	a = e.open(t, customer, map[string]any{"type": "checking", "currency": "EUR"})
+	b = e.open(t, customer, map[string]any{"type": "savings", "currency": "EUR"})
+	e.deposit(t, teller, a.Number, 1_000_00, "EUR")
+	hold = e.hold(t, customer, map[string]any{"account": a.Number, "payee": b.Number, "amount": 50_00, "currency": "EUR"})
+	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: customer, Key: newKey(),
+		Body: map[string]any{"from": a.Number, "to": b.Number, "amount": 10_00, "currency": "EUR"}})
+	want(t, r, 201, "")
+	r.decode(t, &tr)
+	return a, b, hold, tr
 }

@@ -70,6 +70,7 @@ func TestWalkthrough(t *testing.T) {
 	alice := e.user(t, "alice", bank.Customer)
 	bob := e.user(t, "bob", bank.Customer)
 	teller := e.user(t, "tina", bank.Teller)
+	admin := e.user(t, "ada", bank.Admin)
 
 	r := e.do(t, req{Method: "GET", Path: "/v1/me", Token: alice})
 	want(t, r, 200, "")
@@ -221,7 +222,7 @@ func TestWalkthrough(t *testing.T) {
 		t.Fatalf("accounts list: %s", r.Body)
 	}
 
-	// Teller: withdrawal, customer search, freeze/unfreeze/close.
+	// Teller: withdrawal, customer search, freeze; admin: unfreeze, close.
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/teller/withdrawals", Token: teller, Key: newKey(),
 		Body: map[string]any{"account": bobs.Number, "amount": 5_00, "currency": "EUR"}}), 201, "")
 	r = e.do(t, req{Method: "GET", Path: "/v1/teller/customers?q=al", Token: teller})
@@ -245,12 +246,13 @@ func TestWalkthrough(t *testing.T) {
 	// A frozen account still receives.
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: bob, Key: newKey(),
 		Body: map[string]any{"from": bobs.Number, "to": chk.Number, "amount": 1, "currency": "EUR"}}), 201, "")
-	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + chk.Number + "/unfreeze", Token: teller}), 200, "")
-	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + chk.Number + "/close", Token: teller}), 422, "account_not_empty")
-	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + sav.Number + "/close", Token: teller}), 422, "account_not_empty")
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + chk.Number + "/unfreeze", Token: teller}), 403, "forbidden")
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + chk.Number + "/unfreeze", Token: admin}), 200, "")
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + chk.Number + "/close", Token: admin}), 422, "account_not_empty")
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + sav.Number + "/close", Token: admin}), 422, "account_not_empty")
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(),
 		Body: map[string]any{"from": sav.Number, "to": chk.Number, "amount": 120_00, "currency": "EUR"}}), 201, "")
-	r = e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + sav.Number + "/close", Token: teller})
+	r = e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + sav.Number + "/close", Token: admin})
 	want(t, r, 200, "")
 	if !strings.Contains(string(r.Body), `"status":"closed"`) {
 		t.Fatalf("close: %s", r.Body)

@@ -115,10 +115,13 @@ func TestStaffCannotSelfDeal(t *testing.T) {
 		{Method: "POST", Path: "/v1/teller/deposits", Key: newKey(), Body: map[string]any{"account": own.Number, "amount": 1_000_00, "currency": "EUR"}},
 		{Method: "POST", Path: "/v1/teller/withdrawals", Key: newKey(), Body: map[string]any{"account": own.Number, "amount": 1, "currency": "EUR"}},
 		{Method: "POST", Path: "/v1/admin/accounts/" + own.Number + "/freeze"},
-		{Method: "POST", Path: "/v1/admin/accounts/" + own.Number + "/close"},
 	} {
 		rq.Token = teller
 		want(t, e.do(t, rq), 403, "own_account")
+	}
+	adminsOwn := e.open(t, admin, map[string]any{"type": "checking", "currency": "EUR"})
+	for _, action := range []string{"freeze", "unfreeze", "close"} {
+		want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + adminsOwn.Number + "/" + action, Token: admin}), 403, "own_account")
 	}
 	if a := e.account(t, own.Number); a.Balance != 0 || a.Status != bank.Active {
 		t.Fatalf("own account changed: %+v", a)

@@ -25,6 +25,7 @@ func TestBackgroundRoutes(t *testing.T) {
 	alice := e.user(t, "alice", bank.Customer)
 	bob := e.user(t, "bob", bank.Customer)
 	teller := e.user(t, "teller", bank.Teller)
+	admin := e.user(t, "admin", bank.Admin)
 	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
 	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
 	e.deposit(t, teller, a.Number, 10_000, "EUR")
@@ -135,16 +136,17 @@ func TestBackgroundRoutes(t *testing.T) {
 
 	// Staff views.
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/jobs", Token: alice}), http.StatusForbidden, "forbidden")
-	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/reconciliation", Token: teller}), http.StatusNotFound, "not_found")
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/jobs", Token: teller}), http.StatusForbidden, "forbidden")
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/reconciliation", Token: admin}), http.StatusNotFound, "not_found")
 	if err := runner.Handle(context.Background(), jobs.Reconciliation, nil); err != nil {
 		t.Fatal(err)
 	}
-	r = e.do(t, req{Method: "GET", Path: "/v1/admin/reconciliation", Token: teller})
+	r = e.do(t, req{Method: "GET", Path: "/v1/admin/reconciliation", Token: admin})
 	want(t, r, http.StatusOK, "")
 	if !strings.Contains(string(r.Body), `"balanced":true`) {
 		t.Fatalf("reconciliation: %s", r.Body)
 	}
-	r = e.do(t, req{Method: "GET", Path: "/v1/admin/jobs", Token: teller})
+	r = e.do(t, req{Method: "GET", Path: "/v1/admin/jobs", Token: admin})
 	want(t, r, http.StatusOK, "")
 	if !strings.Contains(string(r.Body), `"job":"interest-accrual"`) {
 		t.Fatalf("jobs: %s", r.Body)

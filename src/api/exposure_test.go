@@ -35,10 +35,13 @@ func TestExposureLimitsHTTP(t *testing.T) {
 	want(t, set(mallory, sink.Number, 100_000), 403, "forbidden")
 	want(t, set(carol, sink.Number, 100_000), 403, "forbidden")
 
-	// Staff: beyond the customer's total in EUR, 422; moving the limit
+	// Limits are for admins; tellers get 403.
+	want(t, set(teller, sink.Number, 1), 403, "forbidden")
+
+	// Admins: beyond the customer's total in EUR, 422; moving the limit
 	// from one account to another, 200.
-	want(t, set(teller, sink.Number, 1), 422, "overdraft_cap_exceeded")
-	r := set(teller, first.Number, 40_000)
+	want(t, set(admin, sink.Number, 1), 422, "overdraft_cap_exceeded")
+	r := set(admin, first.Number, 40_000)
 	want(t, r, 200, "")
 	var got bank.Account
 	r.decode(t, &got)
@@ -47,21 +50,21 @@ func TestExposureLimitsHTTP(t *testing.T) {
 	}
 	want(t, set(admin, sink.Number, 60_000), 200, "")
 	want(t, set(admin, sink.Number, 60_001), 422, "overdraft_cap_exceeded")
-	want(t, set(teller, usd.Number, 100_000), 200, "") // the same limit again
-	want(t, set(teller, sav.Number, 1), 422, "not_checking_account")
+	want(t, set(admin, usd.Number, 100_000), 200, "") // the same limit again
+	want(t, set(admin, sav.Number, 1), 422, "not_checking_account")
 	cash, _ := ledger.SystemAccount(bank.PurposeTellerCash, "EUR")
-	want(t, set(teller, cash, 1), 422, "system_account")
-	want(t, set(teller, bank.CustomerAccountNumber(999_999), 1), 404, "account_not_found")
-	want(t, set(teller, "1234567890", 1), 400, "invalid_account_number")
-	want(t, set(teller, sink.Number, -1), 400, "invalid_overdraft_limit")
-	want(t, e.do(t, req{Method: "POST", Path: path(sink.Number), Token: teller, Body: map[string]any{}}), 400, "invalid_overdraft_limit")
-	want(t, e.do(t, req{Method: "POST", Path: path(sink.Number), Token: teller, Body: map[string]any{"overdraft_limit": 1, "x": 1}}), 400, "unknown_field")
+	want(t, set(admin, cash, 1), 422, "system_account")
+	want(t, set(admin, bank.CustomerAccountNumber(999_999), 1), 404, "account_not_found")
+	want(t, set(admin, "1234567890", 1), 400, "invalid_account_number")
+	want(t, set(admin, sink.Number, -1), 400, "invalid_overdraft_limit")
+	want(t, e.do(t, req{Method: "POST", Path: path(sink.Number), Token: admin, Body: map[string]any{}}), 400, "invalid_overdraft_limit")
+	want(t, e.do(t, req{Method: "POST", Path: path(sink.Number), Token: admin, Body: map[string]any{"overdraft_limit": 1, "x": 1}}), 400, "unknown_field")
 	if a := e.account(t, sink.Number); a.OverdraftLimit != 60_000 {
 		t.Fatalf("refusals changed the limit: %d", a.OverdraftLimit)
 	}
 	// Staff cannot raise their own credit.
-	own := e.open(t, teller, map[string]any{"type": "checking", "currency": "EUR"})
-	want(t, set(teller, own.Number, 1_000), 403, "own_account")
+	own := e.open(t, admin, map[string]any{"type": "checking", "currency": "EUR"})
+	want(t, set(admin, own.Number, 1_000), 403, "own_account")
 
 	// All the credit there is: 400.00 + 600.00, the cap, and not a cent
 	// more into the sink or out as cash.
@@ -77,8 +80,8 @@ func TestExposureLimitsHTTP(t *testing.T) {
 		e.open(t, mallory, map[string]any{"type": "savings", "currency": "GBP"})
 	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/accounts", Token: mallory, Body: map[string]any{"type": "savings", "currency": "GBP"}}), 422, "account_limit_reached")
-	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + usd.Number + "/close", Token: teller}), 200, "")
-	want(t, set(teller, usd.Number, 0), 422, "account_closed")
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + usd.Number + "/close", Token: admin}), 200, "")
+	want(t, set(admin, usd.Number, 0), 422, "account_closed")
 	e.open(t, mallory, map[string]any{"type": "savings", "currency": "GBP"})
 	e.balanced(t)
 }

@@ -2,7 +2,8 @@ package api
 
 // The middleware every request passes: request ids, metrics and logs,
 // panics, security headers, and bearer-token authentication (which puts
-// the caller into the request's context for userOf).
+// the caller into the request's context for userOf). Which role may use
+// which route is permit, in permissions.go.
 
 import (
 	"context"
@@ -93,18 +94,4 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, ctxToken, tok)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-var errForbidden = bank.Errorf(bank.KindForbidden, "forbidden", "this route is for tellers and admins")
-
-func staffOnly(s *Server) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !userOf(r).Role.Staff() {
-				s.fail(w, r, errForbidden)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
 }

@@ -80,7 +80,7 @@ func TestReversalRoutes(t *testing.T) {
 	// Only a second admin decides.
 	approve := path + "/" + rv.ID + "/approve"
 	want(t, e.do(t, req{Method: "POST", Path: approve, Token: alice, Key: newKey()}), http.StatusForbidden, "forbidden")
-	want(t, e.do(t, req{Method: "POST", Path: approve, Token: teller, Key: newKey()}), http.StatusForbidden, "admin_only")
+	want(t, e.do(t, req{Method: "POST", Path: approve, Token: teller, Key: newKey()}), http.StatusForbidden, "forbidden")
 	want(t, e.do(t, req{Method: "POST", Path: approve, Token: admin2}), http.StatusBadRequest, "idempotency_key_required")
 
 	// An admin's own request: they may not approve or reject it; another admin may.
@@ -90,7 +90,7 @@ func TestReversalRoutes(t *testing.T) {
 	r.decode(t, &own)
 	want(t, e.do(t, req{Method: "POST", Path: path + "/" + own.ID + "/approve", Token: admin1, Key: newKey()}), http.StatusForbidden, "four_eyes")
 	want(t, e.do(t, req{Method: "POST", Path: path + "/" + own.ID + "/reject", Token: admin1, Body: map[string]any{"reason": "mine"}}), http.StatusForbidden, "four_eyes")
-	want(t, e.do(t, req{Method: "POST", Path: path + "/" + own.ID + "/reject", Token: teller, Body: map[string]any{"reason": "no"}}), http.StatusForbidden, "admin_only")
+	want(t, e.do(t, req{Method: "POST", Path: path + "/" + own.ID + "/reject", Token: teller, Body: map[string]any{"reason": "no"}}), http.StatusForbidden, "forbidden")
 	want(t, e.do(t, req{Method: "POST", Path: path + "/" + own.ID + "/reject", Token: admin2, Body: map[string]any{}}), http.StatusBadRequest, "invalid_reason")
 	r = e.do(t, req{Method: "POST", Path: path + "/" + own.ID + "/reject", Token: admin2, Body: map[string]any{"reason": "not a duplicate"}})
 	want(t, r, http.StatusOK, "")

@@ -155,7 +155,7 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 		return bank.User{}, err
 	}
 	if !role.Valid() {
-		return bank.User{}, bank.Errorf(bank.KindInvalid, "invalid_role", "role must be customer, teller or admin")
+		return bank.User{}, bank.Errorf(bank.KindInvalid, "invalid_role", "role must be customer, teller, admin or auditor")
 	}
 	if err := ValidatePassword(password); err != nil {
 		return bank.User{}, err

@@ -42,17 +42,32 @@ const (
 // Role of a user.
 type Role string
 
+// The roles. Tellers serve customers at the till (cash, look-ups,
+// freezing); admins do everything tellers do and run the bank (unfreeze,
+// close, limits, reconciliation, jobs); auditors are read-only staff who
+// look but never move money or change an account. Which route each role
+// may use is the API's permission table.
 const (
 	Customer Role = "customer"
 	Teller   Role = "teller"
 	Admin    Role = "admin"
+	Auditor  Role = "auditor"
 )
 
-// Valid reports whether r is one of the known roles.
-func (r Role) Valid() bool { return r == Customer || r == Teller || r == Admin }
+// Roles lists every known role.
+func Roles() []Role { return []Role{Customer, Teller, Admin, Auditor} }
 
-// Staff reports whether the role may use teller routes.
-func (r Role) Staff() bool { return r == Teller || r == Admin }
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool { return r == Customer || r.Staff() }
+
+// Staff reports whether the role works for the bank: staff may read every
+// customer's accounts, transfers and holds. Auditors are staff but
+// read-only (see ReadOnly).
+func (r Role) Staff() bool { return r == Teller || r == Admin || r == Auditor }
+
+// ReadOnly reports whether the role may only look: an auditor moves no
+// money, not even their own, and changes nothing.
+func (r Role) ReadOnly() bool { return r == Auditor }
 
 // User is a person who can log in.
 type User struct {

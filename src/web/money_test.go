@@ -322,6 +322,13 @@ func TestTellerConsole(t *testing.T) {
 	}
 	mustStatus(t, status("freeze"), http.StatusSeeOther)
 	mustContain(t, tb.get("/teller/accounts/"+acct), "is now frozen", `badge-frozen`, `value="unfreeze"`)
+	// Unfreezing, closing and the operations page are for admins: the
+	// API refuses a teller, and the page says so.
+	mustStatus(t, status("unfreeze"), http.StatusForbidden)
+	mustStatus(t, tb.get("/teller/operations"), http.StatusForbidden)
+	st.CreateUser(t, "ada", pw, bank.Admin)
+	tb = newBrowser(t, st) // the helpers above act as the admin from here on
+	tb.staffLogin("ada", pw)
 	mustStatus(t, status("unfreeze"), http.StatusSeeOther)
 	// Closing asks first, and asking changes nothing.
 	r = status("close")
@@ -364,6 +371,29 @@ func TestTellerConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, tb.get("/teller/operations"), `<span class="badge badge-closed">mismatch</span>`, "1 account(s) disagree with their journal", acct)
+}
+
+// An auditor (read-only staff) gets the teller console to look with: the
+// search, an account and the operations page; its forms are refused by
+// the API, and nothing moves.
+func TestAuditorConsoleIsReadOnly(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	cust := newBrowser(t, st)
+	cust.signup("kim", pw)
+	acct := st.OpenAccount(t, mustSession(t, st).Token, "EUR").Number
+	st.CreateUser(t, "audrey", pw, bank.Auditor)
+	ab := newBrowser(t, st)
+	ab.staffLogin("audrey", pw)
+	mustContain(t, ab.get("/teller?q=ki"), "kim")
+	mustStatus(t, ab.get("/teller/accounts/"+acct), http.StatusOK)
+	mustStatus(t, ab.get("/teller/operations"), http.StatusOK)
+	r := ab.post("/teller/accounts/"+acct+"/cash", url.Values{"kind": {"deposit"}, "amount": {"100"}, "idempotency_key": {"aud-1"}})
+	mustStatus(t, r, http.StatusUnprocessableEntity) // the form again, with the API's refusal
+	mustContain(t, r, "You are not allowed to do this.")
+	mustStatus(t, ab.post("/teller/accounts/"+acct+"/status", url.Values{"action": {"freeze"}}), http.StatusForbidden)
+	if a, err := st.Ledger.Account(context.Background(), acct); err != nil || a.Balance != 0 || a.Status != bank.Active {
+		t.Fatalf("an auditor changed the account: %+v %v", a, err)
+	}
 }
 
 func TestStandingOrdersPage(t *testing.T) {

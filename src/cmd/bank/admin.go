@@ -21,7 +21,7 @@ func init() {
 	commands["admin"] = command{"operator tasks: create-user (bootstrap tellers and admins), reconcile (check the ledger now)", runAdmin}
 }
 
-const adminUsage = `usage: bank admin create-user --username NAME --role admin|teller|customer [--password PW | --password-stdin]
+const adminUsage = `usage: bank admin create-user --username NAME --role admin|teller|auditor|customer [--password PW | --password-stdin]
        bank admin reconcile [--full]`
 
 func runAdmin(ctx context.Context, args []string) error {
@@ -43,7 +43,7 @@ func runCreateUser(ctx context.Context, args []string) error {
 	username := fs.String("username", "", "login name (3-32 of a-z 0-9 . _ -)")
 	password := fs.String("password", "", "password (8-128 bytes); prefer --password-stdin or BANK_PASSWORD so it stays out of the process list")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	role := fs.String("role", "teller", "admin, teller or customer")
+	role := fs.String("role", "teller", "admin, teller, auditor (read-only staff) or customer")
 	existsOK := fs.Bool("exists-ok", false, "succeed without changes when the username already exists (for repeatable bootstrap jobs)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err

@@ -321,9 +321,13 @@ func TestTellerConsole(t *testing.T) {
 		return tb.post("/teller/accounts/"+acct+"/status", url.Values{"action": {"close"}, "confirm": {"yes"}})
 	}
 	mustStatus(t, status("freeze"), http.StatusSeeOther)
-	mustContain(t, tb.get("/teller/accounts/"+acct), "is now frozen", `badge-frozen`, `value="unfreeze"`)
+	frozen := tb.get("/teller/accounts/" + acct)
+	mustContain(t, frozen, "is now frozen", `badge-frozen`)
+	if strings.Contains(frozen.body, `value="unfreeze"`) || strings.Contains(frozen.body, `value="close"`) || strings.Contains(frozen.body, `href="/teller/operations"`) {
+		t.Fatal("a teller is offered unfreeze, close or operations, which are for admins")
+	}
 	// Unfreezing, closing and the operations page are for admins: the
-	// API refuses a teller, and the page says so.
+	// API refuses a teller who posts the form anyway, and the page says so.
 	mustStatus(t, status("unfreeze"), http.StatusForbidden)
 	mustStatus(t, tb.get("/teller/operations"), http.StatusForbidden)
 	st.CreateUser(t, "ada", pw, bank.Admin)
@@ -385,11 +389,15 @@ func TestAuditorConsoleIsReadOnly(t *testing.T) {
 	ab := newBrowser(t, st)
 	ab.staffLogin("audrey", pw)
 	mustContain(t, ab.get("/teller?q=ki"), "kim")
-	mustStatus(t, ab.get("/teller/accounts/"+acct), http.StatusOK)
+	page := ab.get("/teller/accounts/" + acct)
+	mustStatus(t, page, http.StatusOK)
+	if strings.Contains(page.body, `action="/teller/accounts/`+acct+`/cash"`) || strings.Contains(page.body, `value="freeze"`) {
+		t.Fatal("an auditor is offered the cash or status forms")
+	}
 	mustStatus(t, ab.get("/teller/operations"), http.StatusOK)
+	// A form posted anyway is refused by the API.
 	r := ab.post("/teller/accounts/"+acct+"/cash", url.Values{"kind": {"deposit"}, "amount": {"100"}, "idempotency_key": {"aud-1"}})
-	mustStatus(t, r, http.StatusUnprocessableEntity) // the form again, with the API's refusal
-	mustContain(t, r, "You are not allowed to do this.")
+	mustStatus(t, r, http.StatusUnprocessableEntity)
 	mustStatus(t, ab.post("/teller/accounts/"+acct+"/status", url.Values{"action": {"freeze"}}), http.StatusForbidden)
 	if a, err := st.Ledger.Account(context.Background(), acct); err != nil || a.Balance != 0 || a.Status != bank.Active {
 		t.Fatalf("an auditor changed the account: %+v %v", a, err)

@@ -36,6 +36,18 @@ type Session struct {
 // Staff reports whether the session's user may use the teller console.
 func (s *Session) Staff() bool { return s != nil && s.Role.Staff() }
 
+// The console shows each staff member only what the API's permission
+// table lets them do (the API refuses the rest anyway).
+
+// Till reports whether the user works the till: cash and freezing.
+func (s *Session) Till() bool { return s != nil && (s.Role == bank.Teller || s.Role == bank.Admin) }
+
+// Admin reports whether the user may unfreeze and close accounts.
+func (s *Session) Admin() bool { return s != nil && s.Role == bank.Admin }
+
+// Overseer reports whether the user may see reconciliation and the jobs.
+func (s *Session) Overseer() bool { return s != nil && (s.Role == bank.Admin || s.Role == bank.Auditor) }
+
 // Sessions is the server-side session store in Redis. Redis expires keys
 // itself, so an abandoned session disappears without a sweeper.
 type Sessions struct {

@@ -144,7 +144,8 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	}))
 	defer slow.Close()
 	base := slow.URL
-	_, tellerTok := st.CreateUser(t, "teller", "teller password", bank.Teller)
+	// An admin at the till: it also sees the operations page (tellers may not).
+	_, tellerTok := st.CreateUser(t, "teller", "teller password", bank.Admin)
 	// A payee: another customer with an EUR account.
 	_, payeeTok := st.CreateUser(t, "paula", "paula password", bank.Customer)
 	payee := st.OpenAccount(t, payeeTok, "EUR").Number
@@ -191,6 +192,9 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	shot(t, ctx, "teller-account")
 	checkPage(t, ctx, "teller-account")
 	step(t, ctx, "operations", chromedp.Navigate(base+"/teller/operations"))
+	if h := text(t, ctx, "h1"); !strings.Contains(h, "Operations") {
+		t.Fatalf("operations page heading %q", h)
+	}
 	shot(t, ctx, "operations")
 	checkPage(t, ctx, "operations")
 	if got := st.Balance(t, number); got != 25_000 {

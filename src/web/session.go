@@ -46,7 +46,9 @@ func (s *Session) Till() bool { return s != nil && (s.Role == bank.Teller || s.R
 func (s *Session) Admin() bool { return s != nil && s.Role == bank.Admin }
 
 // Overseer reports whether the user may see reconciliation and the jobs.
-func (s *Session) Overseer() bool { return s != nil && (s.Role == bank.Admin || s.Role == bank.Auditor) }
+func (s *Session) Overseer() bool {
+	return s != nil && (s.Role == bank.Admin || s.Role == bank.Auditor)
+}
 
 // Sessions is the server-side session store in Redis. Redis expires keys
 // itself, so an abandoned session disappears without a sweeper.

@@ -25,10 +25,7 @@ import (
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		// The web app's id (or a new one): its log lines and ours match.
-		id := requestid.Of(r)
-		w.Header().Set(requestid.Header, id)
-		r = r.WithContext(requestid.With(r.Context(), id))
+		r = requestid.Start(w, r) // the web app's id, or a new one: its log lines and ours match
 		sw := service.NewStatusRecorder(w)
 		next.ServeHTTP(sw, r)
 		code := sw.Code()

@@ -53,6 +53,14 @@ func valid(id string) bool {
 	return true
 }
 
+// Start gives request r its id (Of), answers with it, and returns r with
+// the id in its context for everything the request calls and logs.
+func Start(w http.ResponseWriter, r *http.Request) *http.Request {
+	id := Of(r)
+	w.Header().Set(Header, id)
+	return r.WithContext(With(r.Context(), id))
+}
+
 // LogHandler adds request_id to every record logged with a context that
 // carries one (log.InfoContext(ctx, ...) and friends).
 type LogHandler struct{ slog.Handler }

@@ -191,10 +191,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		// One id per request, passed on to the API (apiclient sends it).
-		id := requestid.Of(r)
-		w.Header().Set(requestid.Header, id)
-		r = r.WithContext(requestid.With(r.Context(), id))
+		r = requestid.Start(w, r) // one id per request, passed on to the API (apiclient sends it)
 		rec := service.NewStatusRecorder(w)
 		next.ServeHTTP(rec, r)
 		route := r.Pattern

@@ -170,6 +170,7 @@ func (s *Server) routes() chi.Router {
 				r.Post("/teller/deposits", s.handle(s.tellerDeposit))
 				r.Post("/teller/withdrawals", s.handle(s.tellerWithdrawal))
 				r.Get("/teller/customers", s.handle(s.searchCustomers))
+				r.Get("/teller/till", s.handle(s.till))
 				r.Post("/admin/accounts/{number}/freeze", s.handle(s.setStatus(ledger.ActionFreeze)))
 				r.Post("/admin/accounts/{number}/unfreeze", s.handle(s.setStatus(ledger.ActionUnfreeze)))
 				r.Post("/admin/accounts/{number}/close", s.handle(s.setStatus(ledger.ActionClose)))

@@ -68,6 +68,7 @@ var permissions = map[string][]bank.Role{
 	"POST /v1/teller/deposits":                     tellers,
 	"POST /v1/teller/withdrawals":                  tellers,
 	"GET /v1/teller/customers":                     lookups,
+	"GET /v1/teller/till":                          tellers,
 	"POST /v1/admin/accounts/{number}/freeze":      tellers,
 	"POST /v1/admin/accounts/{number}/unfreeze":    admins,
 	"POST /v1/admin/accounts/{number}/close":       admins,

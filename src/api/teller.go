@@ -5,6 +5,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -100,4 +101,37 @@ func (s *Server) matchingUsers(r *http.Request, q string) ([]bank.User, error) {
 		return nil, nil
 	}
 	return []bank.User{u}, nil
+}
+
+// till answers what the caller did at the till, by default today (from
+// midnight UTC until now): cash in and out per currency, and the accounts
+// served, for the teller console.
+func (s *Server) till(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	from, err := queryTime(q, "from")
+	if err != nil {
+		return err
+	}
+	to, err := queryTime(q, "to")
+	if err != nil {
+		return err
+	}
+	now := s.l.Now().UTC()
+	if from.IsZero() {
+		from = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	if to.IsZero() {
+		to = now.Add(time.Millisecond) // to is exclusive: include this instant
+	}
+	if !to.After(from) {
+		return invalid("invalid_time", "to", "to must be after from")
+	}
+	t, err := s.l.TillOf(r.Context(), userOf(r).ID, from, to)
+	return reply(w, http.StatusOK, tillView{From: from, To: to, Till: t}, err)
+}
+
+type tillView struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	ledger.Till
 }

@@ -421,6 +421,29 @@ func (c *Client) SearchCustomers(ctx context.Context, token, q string) ([]Custom
 	return out.Customers, err
 }
 
+// Till is what the caller did at the till (GET /v1/teller/till).
+type Till struct {
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
+	Totals   []TillTotal `json:"totals"`
+	Accounts []string    `json:"accounts"`
+}
+
+// TillTotal is one currency's cash at the till, in minor units.
+type TillTotal struct {
+	Currency    string `json:"currency"`
+	Deposits    int64  `json:"deposits"`
+	Withdrawals int64  `json:"withdrawals"`
+	Postings    int    `json:"postings"`
+}
+
+// TodaysTill returns the caller's till since midnight UTC.
+func (c *Client) TodaysTill(ctx context.Context, token string) (Till, error) {
+	var out Till
+	err := c.do(ctx, "GET", "/v1/teller/till", token, "", nil, &out)
+	return out, err
+}
+
 // SetStatus runs an admin account action: "freeze", "unfreeze" or "close".
 func (c *Client) SetStatus(ctx context.Context, token, number, action string) (Account, error) {
 	switch action {

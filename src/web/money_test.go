@@ -313,6 +313,9 @@ func TestTellerConsole(t *testing.T) {
 	if got := st.Balance(t, acct); got != 30_000 {
 		t.Fatalf("balance after withdrawal %d", got)
 	}
+	// The console's start page sums the teller's own day at the till.
+	mustContain(t, tb.get("/teller"), "Today at your till", `in <span class="amount">500.00 EUR</span>`,
+		`out <span class="amount">200.00 EUR</span>`, `href="/teller/accounts/`+acct+`"`)
 
 	status := func(action string) resp {
 		return tb.post("/teller/accounts/"+acct+"/status", url.Values{"action": {action}})

@@ -13,6 +13,7 @@ type searchData struct {
 	Query   string
 	Results []apiclient.CustomerMatch
 	Error   string
+	Till    *apiclient.Till // today's work at the till, for those who work it
 }
 
 func (s *Server) tellerSearch(w http.ResponseWriter, r *http.Request, sess *Session) {
@@ -30,6 +31,14 @@ func (s *Server) tellerSearch(w http.ResponseWriter, r *http.Request, sess *Sess
 			return
 		}
 		d.Results = res
+	}
+	if sess.Till() {
+		till, err := s.api.TodaysTill(r.Context(), sess.Token)
+		if err != nil {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		d.Till = &till
 	}
 	s.render(w, r, http.StatusOK, "teller", page{Title: "Teller console", Nav: "teller", Data: d})
 }

@@ -444,6 +444,45 @@ func (c *Client) TodaysTill(ctx context.Context, token string) (Till, error) {
 	return out, err
 }
 
+// ReversalRequest asks for the reversal of a posted transfer; Amount 0
+// reverses all that remains.
+type ReversalRequest struct {
+	TransferID string `json:"transfer_id"`
+	Amount     int64  `json:"amount,omitempty"`
+	Reason     string `json:"reason"`
+}
+
+// RequestReversal records a reversal request for another admin to decide.
+func (c *Client) RequestReversal(ctx context.Context, token, idemKey string, r ReversalRequest) (bank.Reversal, error) {
+	var out bank.Reversal
+	err := c.do(ctx, "POST", "/v1/admin/reversals", token, idemKey, r, &out)
+	return out, err
+}
+
+// PendingReversals lists the reversal requests waiting for a decision.
+func (c *Client) PendingReversals(ctx context.Context, token string) ([]bank.Reversal, error) {
+	var out struct {
+		Reversals []bank.Reversal `json:"reversals"`
+	}
+	err := c.do(ctx, "GET", "/v1/admin/reversals?status=pending", token, "", nil, &out)
+	return out.Reversals, err
+}
+
+// ApproveReversal posts a requested reversal (an admin other than the
+// one who asked).
+func (c *Client) ApproveReversal(ctx context.Context, token, idemKey, id string) (bank.Reversal, error) {
+	var out bank.Reversal
+	err := c.do(ctx, "POST", "/v1/admin/reversals/"+url.PathEscape(id)+"/approve", token, idemKey, nil, &out)
+	return out, err
+}
+
+// RejectReversal refuses a requested reversal with a reason.
+func (c *Client) RejectReversal(ctx context.Context, token, id, reason string) (bank.Reversal, error) {
+	var out bank.Reversal
+	err := c.do(ctx, "POST", "/v1/admin/reversals/"+url.PathEscape(id)+"/reject", token, "", map[string]string{"reason": reason}, &out)
+	return out, err
+}
+
 // SetStatus runs an admin account action: "freeze", "unfreeze" or "close".
 func (c *Client) SetStatus(ctx context.Context, token, number, action string) (Account, error) {
 	switch action {

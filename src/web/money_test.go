@@ -444,3 +444,56 @@ func TestStandingOrdersPage(t *testing.T) {
 		t.Fatalf("creating a future standing order moved money: %d", got)
 	}
 }
+
+// Reversals in the console: a teller asks from an account's postings, the
+// admin's start page lists the request, and an admin other than the one
+// who asked approves it; the money goes back and both histories show it.
+func TestReversalInTheConsole(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	cust := newBrowser(t, st)
+	acct, _ := customerWithMoney(t, st, cust, "rosa", 10_000)
+	// A posting to reverse: a deposit by a teller.
+	st.CreateUser(t, "tilly", pw, bank.Teller)
+	tb := newBrowser(t, st)
+	tb.staffLogin("tilly", pw)
+	keys := idemKeys(t, tb.get("/teller/accounts/"+acct).body)
+	mustStatus(t, tb.post("/teller/accounts/"+acct+"/cash", url.Values{"kind": {"deposit"}, "amount": {"30.00"}, "idempotency_key": {keys[0]}}), http.StatusSeeOther)
+	page := tb.get("/teller/accounts/" + acct)
+	link := regexp.MustCompile(`href="(/teller/reversals/new\?account=\d+&amp;transfer=tr_[0-9a-f]+)"`).FindStringSubmatch(page.body)
+	if link == nil {
+		t.Fatalf("no Reverse link on the account page:\n%s", page.body)
+	}
+	form := tb.get(strings.ReplaceAll(link[1], "&amp;", "&"))
+	mustStatus(t, form, http.StatusOK)
+	tr := regexp.MustCompile(`name="transfer_id" value="(tr_[0-9a-f]+)"`).FindStringSubmatch(form.body)
+	key := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if tr == nil || key == nil {
+		t.Fatalf("reversal form lacks its fields:\n%s", form.body)
+	}
+	r := tb.post("/teller/reversals", url.Values{"account": {acct}, "transfer_id": {tr[1]}, "amount": {"12.50"}, "reason": {"counted twice"}, "idempotency_key": {key[1]}})
+	mustStatus(t, r, http.StatusSeeOther)
+	mustContain(t, tb.follow(r), "Reversal of 12.50 EUR requested")
+	if got := st.Balance(t, acct); got != 13_000 {
+		t.Fatalf("a request moved money: balance %d", got)
+	}
+
+	st.CreateUser(t, "ada", pw, bank.Admin)
+	ab := newBrowser(t, st)
+	ab.staffLogin("ada", pw)
+	start := ab.get("/teller")
+	mustContain(t, start, "Reversals waiting for approval", "counted twice", "12.50 EUR")
+	id := regexp.MustCompile(`action="/teller/reversals/(rv_[0-9a-f]+)/decision"`).FindStringSubmatch(start.body)
+	if id == nil {
+		t.Fatal("no decision form for the pending reversal")
+	}
+	r = ab.post("/teller/reversals/"+id[1]+"/decision", url.Values{"decision": {"approve"}, "idempotency_key": {"approve-" + id[1]}})
+	mustStatus(t, r, http.StatusSeeOther)
+	mustContain(t, ab.follow(r), "Reversal of 12.50 EUR approved")
+	if got := st.Balance(t, acct); got != 11_750 {
+		t.Fatalf("balance after the reversal %d, want 11750", got)
+	}
+	mustContain(t, cust.get("/accounts/"+acct), "−12.50 EUR")
+	if strings.Contains(ab.get("/teller").body, "Reversals waiting for approval") {
+		t.Fatal("the approved reversal is still listed as waiting")
+	}
+}

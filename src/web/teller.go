@@ -14,6 +14,7 @@ type searchData struct {
 	Results []apiclient.CustomerMatch
 	Error   string
 	Till    *apiclient.Till // today's work at the till, for those who work it
+	Pending []bank.Reversal // reversals waiting for an admin's decision
 }
 
 func (s *Server) tellerSearch(w http.ResponseWriter, r *http.Request, sess *Session) {
@@ -39,6 +40,14 @@ func (s *Server) tellerSearch(w http.ResponseWriter, r *http.Request, sess *Sess
 			return
 		}
 		d.Till = &till
+	}
+	if sess.Admin() {
+		pending, err := s.api.PendingReversals(r.Context(), sess.Token)
+		if err != nil {
+			s.apiFailure(w, r, sess, err)
+			return
+		}
+		d.Pending = pending
 	}
 	s.render(w, r, http.StatusOK, "teller", page{Title: "Teller console", Nav: "teller", Data: d})
 }

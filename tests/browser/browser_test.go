@@ -191,6 +191,24 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	}
 	shot(t, ctx, "teller-account")
 	checkPage(t, ctx, "teller-account")
+	// Closing asks first: the confirmation page, then "Keep it open".
+	submit(t, ctx, `button[value="close"]`)
+	checkPage(t, ctx, "close-confirm")
+	submit(t, ctx, `a.button.secondary`)
+	// A reversal asked for from the postings, then waiting on the start
+	// page (this admin sees the requests; another admin decides).
+	submit(t, ctx, `a[href^="/teller/reversals/new"]`)
+	checkPage(t, ctx, "reversal-form")
+	step(t, ctx, "fill reversal", fill("#amount", "1.00", "#reason", "test of the console")...)
+	submit(t, ctx, `form[action="/teller/reversals"] button[type="submit"]`)
+	if s := text(t, ctx, ".flash"); !strings.Contains(s, "Reversal of 1.00 EUR requested") {
+		t.Fatalf("reversal flash %q", s)
+	}
+	step(t, ctx, "teller start", chromedp.Navigate(base+"/teller"))
+	if s := text(t, ctx, "#pending-h"); !strings.Contains(s, "waiting for approval") {
+		t.Fatalf("pending reversals heading %q", s)
+	}
+	checkPage(t, ctx, "teller-start")
 	step(t, ctx, "operations", chromedp.Navigate(base+"/teller/operations"))
 	if h := text(t, ctx, "h1"); !strings.Contains(h, "Operations") {
 		t.Fatalf("operations page heading %q", h)

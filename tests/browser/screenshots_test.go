@@ -38,6 +38,14 @@ func TestScreenshotsOfTheDemo(t *testing.T) {
 		{"dashboard", "/dashboard", "Everyday", true},
 		{"account", "/accounts/" + checking, "Rent", false},
 	}
+	// The demo's pages carry every kind of list (history, holds,
+	// statements): each passes axe and fits a phone.
+	for _, p := range pages {
+		step(t, ctx, "open "+p.name, chromedp.Navigate(base+p.path))
+		checkPage(t, ctx, "demo-"+p.name)
+	}
+	step(t, ctx, "standing orders", chromedp.Navigate(base+"/standing-orders"))
+	checkPage(t, ctx, "demo-standing-orders")
 	for _, size := range []struct {
 		suffix string
 		w, h   int64

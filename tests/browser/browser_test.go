@@ -180,6 +180,10 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	step(t, ctx, "log out customer", chromedp.Click(chromedp.CSS(".logout button")), chromedp.WaitVisible(chromedp.CSS(`form[action="/login"]`)))
 	step(t, ctx, "teller login", fill("#username", "teller", "#password", "teller password")...)
 	submit(t, ctx, `form[action="/login"] button`)
+	// Staff land on the teller console, not on a customer dashboard.
+	if l := location(t, ctx); !strings.HasSuffix(l, "/teller") {
+		t.Fatalf("a teller landed on %s, want /teller", l)
+	}
 	step(t, ctx, "teller search", chromedp.Navigate(base+"/teller"), chromedp.SetValue(chromedp.CSS("#q"), "ali"))
 	submit(t, ctx, `form[role="search"] button`)
 	checkPage(t, ctx, "teller-search")
@@ -264,6 +268,9 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 		t.Fatalf("balance shows %q", s)
 	}
 	hist := text(t, ctx, "table.history")
+	if !strings.Contains(hist, "Cash deposit") || strings.Contains(hist, "9197 800 007") {
+		t.Fatalf("the till is not named in the history:\n%s", hist)
+	}
 	if !strings.Contains(hist, "−42.50 EUR") || !strings.Contains(hist, "Dinner") || !strings.Contains(hist, "250.00 EUR") {
 		t.Fatalf("history table:\n%s", hist)
 	}

@@ -68,7 +68,8 @@ func (l *Ledger) TillOf(ctx context.Context, staff string, from, to time.Time) (
 			out.Totals = append(out.Totals, total)
 		}
 	}
-	// Newest first across currencies.
+	// Newest first across currencies (to the millisecond: postings in one
+	// millisecond in two currencies have no order between them).
 	slices.SortStableFunc(served, func(a, b bank.Entry) int { return b.Time.Compare(a.Time) })
 	for _, e := range served {
 		if !slices.Contains(out.Accounts, e.Counterparty) {

@@ -20,6 +20,8 @@ func TestTillOfOneStaffMember(t *testing.T) {
 	start := time.Now().Add(-time.Minute)
 	cash := func(dep bool, acct, cur, by string, amount int64) {
 		t.Helper()
+		// Journal times are milliseconds: "newest first" needs them apart.
+		time.Sleep(2 * time.Millisecond)
 		var err error
 		if dep {
 			_, _, err = l.Deposit(ctx, acct, amount, cur, "", by, ledger.Idem{})

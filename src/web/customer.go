@@ -420,9 +420,8 @@ func (s *Server) sendTransfer(w http.ResponseWriter, r *http.Request, sess *Sess
 		From: from.Number, To: f.To, Amount: minor, Currency: from.Account.Currency, Description: f.Description,
 	})
 	if err != nil {
-		p, ok := formProblem(err)
+		p, ok := s.refused(w, r, sess, err)
 		if !ok {
-			s.apiFailure(w, r, sess, err)
 			return
 		}
 		s.apiErrs.WithLabelValues(p.Code).Inc()

@@ -48,9 +48,8 @@ func (s *Server) reversalCreate(w http.ResponseWriter, r *http.Request, sess *Se
 	}
 	rv, err := s.api.RequestReversal(r.Context(), sess.Token, f.Key, req)
 	if err != nil {
-		p, ok := formProblem(err)
+		p, ok := s.refused(w, r, sess, err)
 		if !ok {
-			s.apiFailure(w, r, sess, err)
 			return
 		}
 		f.Error = describe(p)
@@ -76,9 +75,8 @@ func (s *Server) reversalDecide(w http.ResponseWriter, r *http.Request, sess *Se
 		return
 	}
 	if err != nil {
-		p, ok := formProblem(err)
+		p, ok := s.refused(w, r, sess, err)
 		if !ok {
-			s.apiFailure(w, r, sess, err)
 			return
 		}
 		s.flash(r, sess, "The reversal was not "+decision+"d: "+describe(p))

@@ -65,9 +65,8 @@ func (s *Server) createStandingOrder(w http.ResponseWriter, r *http.Request, ses
 		Description: f.Description, Frequency: f.Frequency, FirstDate: f.FirstDate, EndDate: f.EndDate,
 	})
 	if err != nil {
-		p, ok := formProblem(err)
+		p, ok := s.refused(w, r, sess, err)
 		if !ok {
-			s.apiFailure(w, r, sess, err)
 			return
 		}
 		if p.Code == "invalid_date" {

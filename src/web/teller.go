@@ -135,9 +135,8 @@ func (s *Server) tellerCash(w http.ResponseWriter, r *http.Request, sess *Sessio
 	}
 	t, err := call(r.Context(), sess.Token, f.Key, req)
 	if err != nil {
-		p, ok := formProblem(err)
+		p, ok := s.refused(w, r, sess, err)
 		if !ok {
-			s.apiFailure(w, r, sess, err)
 			return
 		}
 		f.Error = describe(p)

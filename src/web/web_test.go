@@ -1,13 +1,13 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -363,9 +363,8 @@ func TestStaffLandOnTheTellerConsole(t *testing.T) {
 // it and sends it on, and both processes' access lines carry it with the
 // same field names.
 func TestRequestIDEndToEnd(t *testing.T) {
-	var buf syncBuffer
-	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	st := webtest.Start(t, webtest.Options{Log: log})
+	recs := newRecords()
+	st := webtest.Start(t, webtest.Options{Log: slog.New(recs)})
 	st.CreateUser(t, "rita", pw, bank.Customer)
 	b := newBrowser(t, st)
 	r := b.post("/login", url.Values{"username": {"rita"}, "password": {pw}}, "X-Request-ID", "e2e-req-1")
@@ -373,20 +372,19 @@ func TestRequestIDEndToEnd(t *testing.T) {
 		t.Fatalf("web answered X-Request-ID %q, want e2e-req-1", got)
 	}
 	routes := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "request" || rec["request_id"] != "e2e-req-1" {
+	for _, rec := range recs.list() {
+		if rec["msg"] != "request" || rec["request_id"] != "e2e-req-1" {
 			continue
 		}
 		for _, f := range []string{"method", "route", "status", "duration_ms"} {
 			if _, ok := rec[f]; !ok {
-				t.Errorf("access line lacks %s: %s", f, line)
+				t.Errorf("access line lacks %s: %v", f, rec)
 			}
 		}
 		routes[fmt.Sprint(rec["route"])] = true
 	}
 	if !routes["POST /login"] || !routes["/v1/auth/login"] {
-		t.Fatalf("access lines with the request id name routes %v, want the web app's POST /login and the API's /v1/auth/login\n%s", routes, buf.String())
+		t.Fatalf("access lines with the request id name routes %v, want the web app's POST /login and the API's /v1/auth/login", routes)
 	}
 	// Without an incoming id the web app makes one; one that could break a
 	// log line is replaced, not echoed.
@@ -399,20 +397,39 @@ func TestRequestIDEndToEnd(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the two servers' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// records keeps every log record of both servers as a map, for tests
+// that read log fields.
+type records struct {
+	mu   *sync.Mutex
+	all  *[]map[string]any
+	with []slog.Attr
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func newRecords() records { return records{mu: &sync.Mutex{}, all: &[]map[string]any{}} }
+
+func (h records) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h records) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]any{"msg": r.Message}
+	for _, a := range h.with {
+		m[a.Key] = a.Value.Any()
+	}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.Any(); return true })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.all = append(*h.all, m)
+	return nil
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (h records) WithAttrs(as []slog.Attr) slog.Handler {
+	h.with = append(slices.Clip(h.with), as...)
+	return h
+}
+
+func (h records) WithGroup(string) slog.Handler { return h }
+
+func (h records) list() []map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(*h.all)
 }

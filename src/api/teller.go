@@ -126,9 +126,16 @@ func (s *Server) till(w http.ResponseWriter, r *http.Request) error {
 	if !to.After(from) {
 		return invalid("invalid_time", "to", "to must be after from")
 	}
+	// The report reads every teller-cash journal over the range: bounded,
+	// so that one request cannot scan the bank's whole history.
+	if to.Sub(from) > maxTillRange {
+		return invalid("invalid_time", "from", "the range may span at most 31 days")
+	}
 	t, err := s.l.TillOf(r.Context(), userOf(r).ID, from, to)
 	return reply(w, http.StatusOK, tillView{From: from, To: to, Till: t}, err)
 }
+
+const maxTillRange = 31 * 24 * time.Hour
 
 type tillView struct {
 	From time.Time `json:"from"`

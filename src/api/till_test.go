@@ -39,6 +39,7 @@ func TestTellerTill(t *testing.T) {
 		t.Fatalf("accounts served %v, want %s", till.Accounts, a.Number)
 	}
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/teller/till?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", Token: tina}), 400, "invalid_time")
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/teller/till?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", Token: tina}), 400, "invalid_time")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/teller/till", Token: alice}), 403, "forbidden")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/teller/till", Token: e.user(t, "audrey", bank.Auditor)}), 403, "forbidden")
 }

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -282,6 +283,29 @@ func TestConcurrentReversalsNeverExceedTheTransfer(t *testing.T) {
 	}
 	if got := balance(t, l, a.Number).Balance; got != 9000+orig.Reversed {
 		t.Fatalf("payer balance %d", got)
+	}
+	reconciled(t, l)
+}
+
+// The usual fraud case: money lands on an account, the bank freezes it,
+// then reverses the posting. The freeze stops the owner, not the
+// four-eyes reversal; a closed account still refuses.
+func TestReversalFromAFrozenAccount(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	a, b, tr := reversalSetup(t, l, 1000)
+	if _, err := l.SetStatus(ctx, b.Number, ledger.ActionFreeze); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.Post(ctx, ledger.Posting{From: b.Number, To: a.Number, Amount: 1, Currency: "EUR"}); !errors.Is(err, bank.ErrAccountFrozen) {
+		t.Fatalf("the frozen owner sent money: %v", err)
+	}
+	r := requestReversal(t, l, tr.ID, 1000, "teller1")
+	if got, _, err := l.ApproveReversal(ctx, r.ID, "admin2", ledger.Idem{}); err != nil || got.Status != bank.ReversalApproved {
+		t.Fatalf("reversal out of a frozen account: %+v %v", got, err)
+	}
+	if bal := balance(t, l, b.Number).Balance; bal != 0 {
+		t.Fatalf("frozen payee's balance %d after the reversal, want 0", bal)
 	}
 	reconciled(t, l)
 }

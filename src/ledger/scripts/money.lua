@@ -36,13 +36,30 @@ local function can_move(a, b)
   return nil
 end
 
--- check_parties checks a new movement from a to b (either may be nil) in
--- currency: both exist, differ, are kept in currency and can_move.
-local function check_parties(a, b, currency)
+-- check_pair checks that a and b (either may be nil) exist, differ and
+-- are kept in currency.
+local function check_pair(a, b, currency)
   if not a or not b then return 'account_not_found' end
   if a.number == b.number then return 'same_account' end
   if a.currency ~= currency or b.currency ~= currency then return 'currency_mismatch' end
-  return can_move(a, b)
+  return nil
+end
+
+-- check_parties checks a new movement from a to b in currency:
+-- check_pair, and can_move.
+local function check_parties(a, b, currency)
+  return check_pair(a, b, currency) or can_move(a, b)
+end
+
+-- check_correction checks a correction the bank posts from a to b (an
+-- approved reversal): check_pair, and neither side closed. A frozen a may
+-- be debited: freezing stops its owner, not the bank taking back, under
+-- four eyes, money that should never have reached it.
+local function check_correction(a, b, currency)
+  local why = check_pair(a, b, currency)
+  if why then return why end
+  if a.status == 'closed' or b.status == 'closed' then return 'account_closed' end
+  return nil
 end
 
 -- has_funds checks that debiting amount leaves a's available balance

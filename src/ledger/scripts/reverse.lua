@@ -39,7 +39,7 @@ if action == 'approve' then
   if amount > tonumber(t[2]) - tonumber(t[3] or '0') then return fail('reversal_exceeds_transfer') end
   local a = load_account(KEYS[3])
   local b = load_account(KEYS[4])
-  local why = check_parties(a, b, r[5])
+  local why = check_correction(a, b, r[5])
   if why then return fail(why) end
   if not has_funds(a, amount, 0) then return fail('insufficient_funds') end
   if not within_limits(a, b, amount, tonumber(ARGV[7])) then return fail('balance_limit') end

@@ -9,6 +9,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 var scriptAccrue = loadScript(6, "accrue")
@@ -50,8 +51,8 @@ func (l *Ledger) InterestStates(ctx context.Context, accounts []string) ([]Inter
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		lastDay, err1 := parseStored(interestKey(accounts[i])+" last_day", v[0])
-		carry, err2 := parseStored(interestKey(accounts[i])+" carry", v[2])
+		lastDay, err1 := redishash.Int("ledger: "+interestKey(accounts[i])+" last_day", v[0])
+		carry, err2 := redishash.Int("ledger: "+interestKey(accounts[i])+" carry", v[2])
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
@@ -158,8 +159,8 @@ func receiveAccrual(c redis.Conn, r Accrual) (AccrualResult, error) {
 	}
 	out.Status = vals[0]
 	var errs [3]error
-	out.Amount, errs[0] = parseStored("accrued amount", vals[1])
-	out.Carry, errs[1] = parseStored("carry", vals[2])
-	out.Balance, errs[2] = parseStored("balance", vals[3])
+	out.Amount, errs[0] = redishash.Int("ledger: accrued amount", vals[1])
+	out.Carry, errs[1] = redishash.Int("ledger: carry", vals[2])
+	out.Balance, errs[2] = redishash.Int("ledger: balance", vals[3])
 	return out, errors.Join(errs[:]...)
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -135,19 +134,6 @@ func SystemAccount(purpose int, currency string) (string, error) {
 		return "", err
 	}
 	return bank.SystemAccountNumber(purpose, cur), nil
-}
-
-// parseStored parses a number the ledger stored; "" (not written yet) is
-// 0, anything else that does not parse is an error, never 0.
-func parseStored(what, s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: %s: malformed integer %q", what, s)
-	}
-	return v, nil
 }
 
 // accountFrom decodes an account's hash; a malformed number is an error,

@@ -13,6 +13,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/keyspace"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // Mismatch is an account whose balance differs from the sum of its
@@ -141,8 +142,8 @@ func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, []HeldMi
 	bad, _ := redis.Strings(reply[1], nil)
 	held := []HeldMismatch{}
 	for i := 0; i+2 < len(bad); i += 3 {
-		h, err1 := parseStored("held of "+bad[i], bad[i+1])
-		hs, err2 := parseStored("holds of "+bad[i], bad[i+2])
+		h, err1 := redishash.Int("ledger: held of "+bad[i], bad[i+1])
+		hs, err2 := redishash.Int("ledger: holds of "+bad[i], bad[i+2])
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, nil, err
 		}
@@ -163,7 +164,7 @@ func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int
 			return nil, 0, fmt.Errorf("ledger: %w", err)
 		}
 		if id, sum, ok := strings.Cut(ck, " "); ok && streamID.MatchString(id) {
-			if verified, err = parseStored(reconCheckKey(n), sum); err != nil {
+			if verified, err = redishash.Int("ledger: "+reconCheckKey(n), sum); err != nil {
 				return nil, 0, err
 			}
 			lastID = "(" + id

@@ -25,15 +25,25 @@ func (f *Fields) Str(name string) string { return f.m[name] }
 
 // Int returns an integer field; missing or empty is 0.
 func (f *Fields) Int(name string) int64 {
-	s := f.m[name]
-	if s == "" {
-		return 0
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
+	v, err := Int("redis hash "+f.key+": field "+name, f.m[name])
 	if err != nil && f.err == nil {
-		f.err = fmt.Errorf("redis hash %s: field %s: malformed integer %q", f.key, name, s)
+		f.err = err
 	}
 	return v
+}
+
+// Int parses one stored integer that what names (a hash field, a script's
+// reply): "" (not written yet) is 0, anything else that does not parse is
+// an error, never 0.
+func Int(what, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: malformed integer %q", what, s)
+	}
+	return v, nil
 }
 
 // Millis returns a field holding Unix milliseconds as a UTC time; missing

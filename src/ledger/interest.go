@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/luascript"
 	"github.com/kubebank/kubebank/src/redishash"
 )
 
@@ -144,14 +144,8 @@ func sendAccrual(c redis.Conn, r Accrual, now int64) error {
 func receiveAccrual(c redis.Conn, r Accrual) (AccrualResult, error) {
 	out := AccrualResult{Accrual: r}
 	vals, err := redis.Strings(c.Receive())
-	var re redis.Error
-	if errors.As(err, &re) {
-		code := strings.TrimPrefix(string(re), "ERR ")
-		if be, ok := bank.LedgerErrors[code]; ok {
-			out.Err = be
-		} else {
-			out.Err = bank.Errorf(bank.KindRejected, code, "interest not accrued: %s", code)
-		}
+	if refused, ok := luascript.Refusal(err); ok {
+		out.Err = refused
 		return out, nil
 	}
 	if err != nil || len(vals) != 4 {

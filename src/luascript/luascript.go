@@ -51,13 +51,28 @@ func Load(fsys fs.FS, keyCount int, names ...string) *redis.Script {
 	return New(keyCount, parts...)
 }
 
-// Error turns a script's error reply that names a rule (fail('code') in
-// Lua, e.g. "idempotency_conflict") into the domain error with that code;
-// any other error is wrapped with what, the caller's package name.
-func Error(what string, err error) error {
+// Refusal is the rule a script's error reply names (fail('code') in Lua):
+// the domain error with that code, or a KindRejected one for a code the
+// domain does not list. ok is false for any other error (transport,
+// syntax), which is not a refusal.
+func Refusal(err error) (_ *bank.Error, ok bool) {
 	var re redis.Error
-	if errors.As(err, &re) {
-		if e, ok := bank.LedgerErrors[strings.TrimPrefix(string(re), "ERR ")]; ok {
+	if !errors.As(err, &re) {
+		return nil, false
+	}
+	code := strings.TrimPrefix(string(re), "ERR ")
+	if e, known := bank.LedgerErrors[code]; known {
+		return e, true
+	}
+	return bank.Errorf(bank.KindRejected, code, "refused: %s", code), true
+}
+
+// Error turns a script's error reply that names a known rule into the
+// domain error with that code; any other error is wrapped with what, the
+// caller's package name.
+func Error(what string, err error) error {
+	if e, ok := Refusal(err); ok {
+		if _, known := bank.LedgerErrors[e.Code]; known {
 			return e
 		}
 	}

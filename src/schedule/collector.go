@@ -38,7 +38,7 @@ func (sc *Collector) Describe(ch chan<- *prometheus.Desc) { ch <- sc.last; ch <-
 func (sc *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for _, e := range sc.entries {
-		ch <- prometheus.MustNewConstMetric(sc.next, prometheus.GaugeValue, float64(e.schedule.Next(now).Unix()), e.Job)
+		ch <- prometheus.MustNewConstMetric(sc.next, prometheus.GaugeValue, float64(e.Next(now).Unix()), e.Job)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()

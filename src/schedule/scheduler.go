@@ -107,7 +107,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 func (s *Scheduler) catchUp(c redis.Conn, now time.Time) error {
 	for _, e := range s.entries {
 		var due time.Time
-		for t := e.schedule.Next(now.Add(-s.CatchUp)); !t.After(now); t = e.schedule.Next(t) {
+		for t := e.Next(now.Add(-s.CatchUp)); !t.After(now); t = e.Next(t) {
 			due = t
 		}
 		if due.IsZero() {

@@ -29,13 +29,13 @@ var (
 	// nothing, not even on accounts of their own.
 	writers = []bank.Role{bank.Customer, bank.Teller, bank.Admin}
 	// tellers work the till: cash, freezing. Admins can do all of it.
-	tellers = []bank.Role{bank.Teller, bank.Admin}
+	tellers = bank.TillRoles
 	// lookups find customers: all staff.
 	lookups = []bank.Role{bank.Teller, bank.Admin, bank.Auditor}
 	// admins alone reopen, close, set limits.
-	admins = []bank.Role{bank.Admin}
+	admins = bank.AdminRoles
 	// overseers read the bank's own state: reconciliation and the jobs.
-	overseers = []bank.Role{bank.Admin, bank.Auditor}
+	overseers = bank.OverseerRoles
 )
 
 // permissions maps "METHOD /pattern" (as Server.Routes lists them) to the

@@ -5,7 +5,10 @@
 // one meaning for each word.
 package bank
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // MaxAmount is the largest amount a single posting may move, in minor units.
 //
@@ -68,6 +71,20 @@ func (r Role) Staff() bool { return r == Teller || r == Admin || r == Auditor }
 // ReadOnly reports whether the role may only look: an auditor moves no
 // money, not even their own, and changes nothing.
 func (r Role) ReadOnly() bool { return r == Auditor }
+
+// The groups of staff roles that the API's permission table and the
+// teller console share, so that the two cannot disagree.
+var (
+	// TillRoles work the till: cash, freezing, asking for reversals.
+	TillRoles = []Role{Teller, Admin}
+	// AdminRoles alone unfreeze, close, set limits and decide reversals.
+	AdminRoles = []Role{Admin}
+	// OverseerRoles read the bank's own state: reconciliation, the jobs.
+	OverseerRoles = []Role{Admin, Auditor}
+)
+
+// In reports whether r is one of roles.
+func (r Role) In(roles []Role) bool { return slices.Contains(roles, r) }
 
 // User is a person who can log in.
 type User struct {

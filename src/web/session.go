@@ -40,15 +40,13 @@ func (s *Session) Staff() bool { return s != nil && s.Role.Staff() }
 // table lets them do (the API refuses the rest anyway).
 
 // Till reports whether the user works the till: cash and freezing.
-func (s *Session) Till() bool { return s != nil && (s.Role == bank.Teller || s.Role == bank.Admin) }
+func (s *Session) Till() bool { return s != nil && s.Role.In(bank.TillRoles) }
 
 // Admin reports whether the user may unfreeze and close accounts.
-func (s *Session) Admin() bool { return s != nil && s.Role == bank.Admin }
+func (s *Session) Admin() bool { return s != nil && s.Role.In(bank.AdminRoles) }
 
 // Overseer reports whether the user may see reconciliation and the jobs.
-func (s *Session) Overseer() bool {
-	return s != nil && (s.Role == bank.Admin || s.Role == bank.Auditor)
-}
+func (s *Session) Overseer() bool { return s != nil && s.Role.In(bank.OverseerRoles) }
 
 // Sessions is the server-side session store in Redis. Redis expires keys
 // itself, so an abandoned session disappears without a sweeper.

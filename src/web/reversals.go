@@ -39,8 +39,7 @@ func (s *Server) reversalCreate(w http.ResponseWriter, r *http.Request, sess *Se
 			s.apiFailure(w, r, sess, err)
 			return
 		}
-		cur, _ := bank.LookupCurrency(a.Account.Currency)
-		if req.Amount, err = bank.ParseAmount(f.Amount, cur); err != nil {
+		if req.Amount, err = bank.ParseAmount(f.Amount, a.CurrencyInfo()); err != nil {
 			f.Error = "Enter the amount to reverse, such as 12.50, or leave it empty to reverse all that remains."
 			s.renderReversalForm(w, r, http.StatusUnprocessableEntity, f)
 			return

@@ -399,9 +399,6 @@ func (s *Server) apiFailure(w http.ResponseWriter, r *http.Request, sess *Sessio
 	}
 }
 
-// formProblem returns the API problem in err when a form can show it for
-// the user to fix; ok is false for what apiFailure must handle instead:
-// no answer, a server error, or a rejected token.
 // refused is err as a problem the page shows (the API refused the form),
 // or, for any other error, the failure page already answered.
 func (s *Server) refused(w http.ResponseWriter, r *http.Request, sess *Session, err error) (*apiclient.Problem, bool) {
@@ -412,6 +409,9 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, sess *Session, 
 	return p, ok
 }
 
+// formProblem returns the API problem in err when a form can show it for
+// the user to fix; ok is false for what apiFailure must handle instead:
+// no answer, a server error, or a rejected token.
 func formProblem(err error) (p *apiclient.Problem, ok bool) {
 	p, ok = apiclient.AsProblem(err)
 	return p, ok && p.Status < 500 && p.Status != http.StatusUnauthorized

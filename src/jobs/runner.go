@@ -36,8 +36,9 @@ type Options struct {
 	Backlog *prometheus.CounterVec
 }
 
-// withDefaults returns o with its zero fields set to their defaults.
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with its zero fields set to their defaults
+// (main builds the stores that must agree with them, e.g. the zone).
+func (o Options) WithDefaults() Options {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
@@ -87,7 +88,7 @@ type Runner struct {
 
 // New returns a runner of the handlers on d.
 func New(d Deps, o Options) *Runner {
-	return &Runner{l: d.Ledger, opt: o.withDefaults(), enq: d.Enqueuer, Statements: d.Statements, Standing: d.Standing,
+	return &Runner{l: d.Ledger, opt: o.WithDefaults(), enq: d.Enqueuer, Statements: d.Statements, Standing: d.Standing,
 		Publisher: d.Publisher, relay: d.Relay, deliver: d.Deliverer}
 }
 

@@ -81,7 +81,7 @@ func newRunner(pool *redis.Pool, l *ledger.Ledger, namespace string, allowPrivat
 	hooks := webhooks.NewStore(pool, hookOpt)
 	enq := work.NewEnqueuer(cmp.Or(namespace, jobs.Namespace), pool)
 	pub := delivery.NewPublisher(hooks, enq)
-	o.Location = cmp.Or(o.Location, time.UTC) // the store needs the zone jobs.New would default
+	o = o.WithDefaults() // the standing-order store counts days in the runner's zone
 	return jobs.New(jobs.Deps{Ledger: l, Enqueuer: enq, Statements: statements.NewStore(pool), Standing: standing.NewStore(pool, l, o.Location),
 		Publisher: pub, Relay: delivery.NewRelay(pool, l, pub, o.Log), Deliverer: delivery.NewDeliverer(hooks, hookOpt)}, o)
 }

@@ -27,11 +27,12 @@ local function load_account(key)
 end
 
 -- can_move checks the status rules for moving money from a to b: a closed
--- or frozen account cannot send, a closed one cannot receive. It returns
--- the refusal's code, or nil.
-local function can_move(a, b)
+-- or frozen account cannot send (frozen may send only when
+-- frozen_may_send: a correction the bank posts), a closed one cannot
+-- receive. It returns the refusal's code, or nil.
+local function can_move(a, b, frozen_may_send)
   if a.status == 'closed' then return 'account_closed' end
-  if a.status == 'frozen' then return 'account_frozen' end
+  if a.status == 'frozen' and not frozen_may_send then return 'account_frozen' end
   if b.status == 'closed' then return 'account_closed' end
   return nil
 end
@@ -52,14 +53,11 @@ local function check_parties(a, b, currency)
 end
 
 -- check_correction checks a correction the bank posts from a to b (an
--- approved reversal): check_pair, and neither side closed. A frozen a may
--- be debited: freezing stops its owner, not the bank taking back, under
--- four eyes, money that should never have reached it.
+-- approved reversal): as check_parties, but a frozen a may be debited:
+-- freezing stops its owner, not the bank taking back, under four eyes,
+-- money that should never have reached it.
 local function check_correction(a, b, currency)
-  local why = check_pair(a, b, currency)
-  if why then return why end
-  if a.status == 'closed' or b.status == 'closed' then return 'account_closed' end
-  return nil
+  return check_pair(a, b, currency) or can_move(a, b, true)
 end
 
 -- has_funds checks that debiting amount leaves a's available balance

@@ -7,6 +7,7 @@ package buildinfo
 import (
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,6 +26,11 @@ func Revision() string {
 	if Commit != "" {
 		return Commit
 	}
+	return vcsRevision()
+}
+
+// vcsRevision reads the toolchain's stamp once: it never changes.
+var vcsRevision = sync.OnceValue(func() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
@@ -45,7 +51,7 @@ func Revision() string {
 		rev += "-dirty"
 	}
 	return rev
-}
+})
 
 // GoVersion is the Go release the binary was built with.
 func GoVersion() string { return runtime.Version() }

@@ -169,22 +169,13 @@ func (l *Ledger) DueHolds(ctx context.Context, t time.Time, limit int) ([]string
 }
 
 func getHold(c redis.Conn, id string) (bank.Hold, error) {
-	m, err := redis.StringMap(c.Do("HGETALL", holdKey(id)))
-	if err != nil {
-		return bank.Hold{}, fmt.Errorf("ledger: %w", err)
-	}
-	if len(m) == 0 {
-		return bank.Hold{}, bank.ErrHoldNotFound
-	}
-	f := redishash.New(holdKey(id), m)
-	h := bank.Hold{
-		ID: f.Str("id"), Account: f.Str("account"), Payee: f.Str("payee"), Amount: f.Int("amount"),
-		Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: bank.HoldStatus(f.Str("status")),
-		TransferID: f.Str("transfer"), CreatedAt: f.Millis("created"), ExpiresAt: f.Millis("expires"),
-		InitiatedBy: f.Str("by"),
-	}
-	if err := f.Err(); err != nil {
-		return bank.Hold{}, fmt.Errorf("ledger: %w", err)
-	}
-	return h, nil
+	return readHash(c, holdKey(id), bank.ErrHoldNotFound, func(f *redishash.Fields) bank.Hold {
+		h := bank.Hold{
+			ID: f.Str("id"), Account: f.Str("account"), Payee: f.Str("payee"), Amount: f.Int("amount"),
+			Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: bank.HoldStatus(f.Str("status")),
+			TransferID: f.Str("transfer"), CreatedAt: f.Millis("created"), ExpiresAt: f.Millis("expires"),
+			InitiatedBy: f.Str("by"),
+		}
+		return h
+	})
 }

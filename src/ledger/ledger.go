@@ -229,3 +229,22 @@ func (l *Ledger) AccountNumbers(ctx context.Context) ([]string, error) {
 	}
 	return nums, nil
 }
+
+// readHash reads the record at key (notFound when there is none) and
+// decodes it; a malformed stored number is an error, never 0.
+func readHash[T any](c redis.Conn, key string, notFound error, decode func(*redishash.Fields) T) (T, error) {
+	var zero T
+	m, err := redis.StringMap(c.Do("HGETALL", key))
+	if err != nil {
+		return zero, fmt.Errorf("ledger: %w", err)
+	}
+	if len(m) == 0 {
+		return zero, notFound
+	}
+	f := redishash.New(key, m)
+	v := decode(f)
+	if err := f.Err(); err != nil {
+		return zero, fmt.Errorf("ledger: %w", err)
+	}
+	return v, nil
+}

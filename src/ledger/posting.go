@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -124,23 +123,14 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (bank.Transfer, error)
 }
 
 func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
-	m, err := redis.StringMap(c.Do("HGETALL", transferKey(id)))
-	if err != nil {
-		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
-	}
-	if len(m) == 0 {
-		return bank.Transfer{}, bank.ErrTransferNotFound
-	}
-	f := redishash.New(transferKey(id), m)
-	t := bank.Transfer{
-		ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
-		Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
-		Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
-		Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
-		ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
-	}
-	if err := f.Err(); err != nil {
-		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
-	}
-	return t, nil
+	return readHash(c, transferKey(id), bank.ErrTransferNotFound, func(f *redishash.Fields) bank.Transfer {
+		t := bank.Transfer{
+			ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+			Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
+			Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
+			Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
+			ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
+		}
+		return t
+	})
 }

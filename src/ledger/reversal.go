@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/gomodule/redigo/redis"
@@ -129,25 +128,16 @@ func (l *Ledger) Reversals(ctx context.Context, status bank.ReversalStatus, limi
 }
 
 func getReversal(c redis.Conn, id string) (bank.Reversal, error) {
-	m, err := redis.StringMap(c.Do("HGETALL", reversalKey(id)))
-	if err != nil {
-		return bank.Reversal{}, fmt.Errorf("ledger: %w", err)
-	}
-	if len(m) == 0 {
-		return bank.Reversal{}, bank.ErrReversalNotFound
-	}
-	f := redishash.New(reversalKey(id), m)
-	r := bank.Reversal{
-		ID: f.Str("id"), TransferID: f.Str("transfer"), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
-		Currency: f.Str("currency"), Reason: f.Str("reason"), Status: bank.ReversalStatus(f.Str("status")),
-		RequestedBy: f.Str("by"), CreatedAt: f.Millis("created"), DecidedBy: f.Str("decided_by"),
-		RejectReason: f.Str("reject_reason"), PostingID: f.Str("posting"),
-	}
-	if at := f.Millis("decided"); !at.IsZero() {
-		r.DecidedAt = &at
-	}
-	if err := f.Err(); err != nil {
-		return bank.Reversal{}, fmt.Errorf("ledger: %w", err)
-	}
-	return r, nil
+	return readHash(c, reversalKey(id), bank.ErrReversalNotFound, func(f *redishash.Fields) bank.Reversal {
+		r := bank.Reversal{
+			ID: f.Str("id"), TransferID: f.Str("transfer"), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+			Currency: f.Str("currency"), Reason: f.Str("reason"), Status: bank.ReversalStatus(f.Str("status")),
+			RequestedBy: f.Str("by"), CreatedAt: f.Millis("created"), DecidedBy: f.Str("decided_by"),
+			RejectReason: f.Str("reject_reason"), PostingID: f.Str("posting"),
+		}
+		if at := f.Millis("decided"); !at.IsZero() {
+			r.DecidedAt = &at
+		}
+		return r
+	})
 }

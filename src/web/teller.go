@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/bank"
@@ -33,21 +35,23 @@ func (s *Server) tellerSearch(w http.ResponseWriter, r *http.Request, sess *Sess
 		}
 		d.Results = res
 	}
+	// The till and the waiting reversals are independent reads: at once.
+	var wg sync.WaitGroup
+	var tillErr, pendingErr error
 	if sess.Till() {
-		till, err := s.api.TodaysTill(r.Context(), sess.Token)
-		if err != nil {
-			s.apiFailure(w, r, sess, err)
-			return
-		}
-		d.Till = &till
+		wg.Go(func() {
+			var till apiclient.Till
+			till, tillErr = s.api.TodaysTill(r.Context(), sess.Token)
+			d.Till = &till
+		})
 	}
 	if sess.Admin() {
-		pending, err := s.api.PendingReversals(r.Context(), sess.Token)
-		if err != nil {
-			s.apiFailure(w, r, sess, err)
-			return
-		}
-		d.Pending = pending
+		wg.Go(func() { d.Pending, pendingErr = s.api.PendingReversals(r.Context(), sess.Token) })
+	}
+	wg.Wait()
+	if err := cmp.Or(tillErr, pendingErr); err != nil {
+		s.apiFailure(w, r, sess, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "teller", page{Title: "Teller console", Nav: "teller", Data: d})
 }

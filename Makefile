@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: screenshots run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
+.PHONY: e2e screenshots run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -55,6 +55,15 @@ run: deps build
 test: deps deps-browser deps-axe
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
+
+# e2e runs kubectl and Flux against a real control plane on 127.0.0.1
+# (tests/e2e, a Go module of its own): kube-apiserver, controller-manager,
+# scheduler, etcd, KWOK's simulated nodes and Flux's source- and
+# kustomize-controller, all built from source through the Go module proxy
+# on the first run and cached in .cache/e2e/ (a version change rebuilds).
+e2e:
+	$(call need,git,git, for the e2e test's git server)
+	cd tests/e2e && $(GO) test -count=1 -v -timeout 75m .
 
 # screenshots regenerates docs/screenshots/ (the README's) in Chromium from
 # the demo data a fresh `make run` seeds, at desktop and phone width.

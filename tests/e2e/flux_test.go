@@ -147,6 +147,10 @@ func TestFlux(t *testing.T) {
 				t.Error("the valid object of the bad commit was applied: the revision was applied in part")
 			}
 
+			// The server, with Flux's CRDs, refuses what the offline
+			// validator refuses.
+			rejectsBrokenManifests(t, k, root)
+
 			// 5. Reverting recovers.
 			revertRev := repo.Revert()
 			repo.Push()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,8 +26,12 @@ func Start(t testing.TB, c *controlplane.Cluster, sourceController, kustomizeCon
 	env := []string{"KUBECONFIG=" + c.Kubeconfig, "RUNTIME_NAMESPACE=" + Namespace}
 	storage := fmt.Sprintf("127.0.0.1:%d", proc.FreePort(t))
 	srcHealth := fmt.Sprintf("127.0.0.1:%d", proc.FreePort(t))
+	artifacts := filepath.Join(c.Dir, "flux-artifacts")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	src := proc.Start(t, c.Dir, "source-controller", env, sourceController,
-		"--storage-path="+filepath.Join(c.Dir, "flux-artifacts"),
+		"--storage-path="+artifacts,
 		"--storage-addr="+storage, "--storage-adv-addr="+storage,
 		"--health-addr="+srcHealth,
 		"--metrics-addr=0",

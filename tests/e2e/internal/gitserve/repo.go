@@ -24,6 +24,9 @@ type Repo struct {
 func Clone(t testing.TB, src, dir, name string, paths []string) *Repo {
 	t.Helper()
 	r := &Repo{Dir: filepath.Join(dir, "work"), Bare: filepath.Join(dir, "served", name+".git"), t: t}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	r.git(dir, "clone", "--quiet", "--no-hardlinks", src, r.Dir)
 	for _, p := range paths {
 		if err := os.RemoveAll(filepath.Join(r.Dir, p)); err != nil {

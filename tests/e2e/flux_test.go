@@ -99,9 +99,9 @@ func TestFlux(t *testing.T) {
 			}
 
 			// 2. A second reconcile of the same revision writes nothing.
-			before := inventoryVersions(t, k, inv)
+			before := resourceVersions(t, k, inv)
 			requestReconcile(t, k, "kustomization")
-			after := inventoryVersions(t, k, inv)
+			after := resourceVersions(t, k, inv)
 			var drift []string
 			for key, rv := range before {
 				if after[key] != rv {
@@ -259,42 +259,23 @@ func requestReconcile(t *testing.T, k kubectl.Kubectl, kind string) {
 	})
 }
 
-type invEntry struct{ namespace, name, group, kind, version string }
-
 // inventory is the Kustomization's list of applied objects
 // (ids "<namespace>_<name>_<group>_<kind>").
-func inventory(t *testing.T, ks kubectl.Object) []invEntry {
+func inventory(t *testing.T, ks kubectl.Object) []objectRef {
 	t.Helper()
-	var out []invEntry
+	var out []objectRef
 	for _, e := range status(ks).Inventory.Entries {
 		parts := strings.Split(e.ID, "_")
 		if len(parts) != 4 {
 			t.Fatalf("inventory id %q", e.ID)
 		}
-		out = append(out, invEntry{parts[0], parts[1], parts[2], parts[3], e.V})
+		ns, name, group, kind := parts[0], parts[1], parts[2], parts[3]
+		if group != "" {
+			kind += "." + e.V + "." + group
+		}
+		out = append(out, objectRef{kind, name, ns})
 	}
 	return out
-}
-
-func inventoryVersions(t *testing.T, k kubectl.Kubectl, inv []invEntry) map[string]string {
-	t.Helper()
-	rvs := map[string]string{}
-	for _, e := range inv {
-		kind := e.kind
-		if e.group != "" {
-			kind += "." + e.version + "." + e.group
-		}
-		args := []string{kind, e.name}
-		if e.namespace != "" {
-			args = append(args, "-n", e.namespace)
-		}
-		objs, err := k.Get(args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rvs[objs[0].Key()] = objs[0].Metadata.ResourceVersion
-	}
-	return rvs
 }
 
 func secretValue(t *testing.T, k kubectl.Kubectl, ns, name string) string {

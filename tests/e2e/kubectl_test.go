@@ -61,7 +61,7 @@ func TestKubectlApply(t *testing.T) {
 			c.Alive(t)
 
 			// Settled: what a second identical apply writes is drift.
-			before := resourceVersions(t, k, applied)
+			before := resourceVersions(t, k, refsOf(applied))
 			second, err := k.Run(nil, "apply", "--server-side", "-k", overlay, "-o", "json")
 			if err != nil {
 				t.Fatal(err)
@@ -139,14 +139,18 @@ func describe(k kubectl.Kubectl, ns string) string {
 	return r.Stdout
 }
 
-// resourceVersions reads the current resourceVersion of each object.
-func resourceVersions(t *testing.T, k kubectl.Kubectl, objs []kubectl.Object) map[string]string {
+// objectRef names one object for `kubectl get`.
+type objectRef struct{ kind, name, namespace string }
+
+// resourceVersions reads the current resourceVersion of each object, by
+// Object.Key.
+func resourceVersions(t *testing.T, k kubectl.Kubectl, refs []objectRef) map[string]string {
 	t.Helper()
 	rvs := map[string]string{}
-	for _, o := range objs {
-		args := []string{kindArg(o), o.Metadata.Name}
-		if o.Metadata.Namespace != "" {
-			args = append(args, "-n", o.Metadata.Namespace)
+	for _, r := range refs {
+		args := []string{r.kind, r.name}
+		if r.namespace != "" {
+			args = append(args, "-n", r.namespace)
 		}
 		got, err := k.Get(args...)
 		if err != nil {
@@ -155,6 +159,14 @@ func resourceVersions(t *testing.T, k kubectl.Kubectl, objs []kubectl.Object) ma
 		rvs[got[0].Key()] = got[0].Metadata.ResourceVersion
 	}
 	return rvs
+}
+
+func refsOf(objs []kubectl.Object) []objectRef {
+	refs := make([]objectRef, 0, len(objs))
+	for _, o := range objs {
+		refs = append(refs, objectRef{kindArg(o), o.Metadata.Name, o.Metadata.Namespace})
+	}
+	return refs
 }
 
 // kindArg names a kind unambiguously for kubectl (kind.version.group).

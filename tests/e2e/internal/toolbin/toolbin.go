@@ -8,13 +8,13 @@ package toolbin
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 )
 
@@ -89,30 +89,27 @@ func Build(toolsDir, cacheRoot string, tool Tool, log io.Writer) (Binaries, erro
 }
 
 // ModuleDir is the module cache folder of module as tool's go.mod pins it
-// (for files a binary does not carry, such as Flux's CRDs).
+// (for files a binary does not carry, such as Flux's CRDs), downloaded
+// first if the cache lacks it (go.sum checks it).
 func ModuleDir(toolsDir string, tool Tool, module string) (string, error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = filepath.Join(toolsDir, tool.Module)
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
+		return "", fmt.Errorf("go mod download %s in %s: %s", module, cmd.Dir, info.Error)
+	}
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
-			return "", fmt.Errorf("go list -m %s: %v: %s", module, err, ee.Stderr)
+			return "", fmt.Errorf("go mod download %s in %s: %v: %s", module, cmd.Dir, err, ee.Stderr)
 		}
 		return "", err
 	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		// Not extracted yet: download it (go.sum checks it).
-		dl := exec.Command("go", "mod", "download", module)
-		dl.Dir = cmd.Dir
-		dl.Env = cmd.Env
-		if out, err := dl.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go mod download %s: %v: %s", module, err, out)
-		}
-		return ModuleDir(toolsDir, tool, module)
+	if info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s in %s: no folder in %s", module, cmd.Dir, out)
 	}
-	return dir, nil
+	return info.Dir, nil
 }
 
 func cacheKey(modDir string, tool Tool) (string, error) {

@@ -63,7 +63,7 @@ test: deps deps-browser deps-axe
 # on the first run and cached in .cache/e2e/ (a version change rebuilds).
 e2e:
 	$(call need,git,git, for the e2e test's git server)
-	cd tests/e2e && $(GO) test -count=1 -v -timeout 75m .
+	cd tests/e2e && $(GO) vet ./... && $(GO) test -count=1 -v -timeout 75m .
 
 # screenshots regenerates docs/screenshots/ (the README's) in Chromium from
 # the demo data a fresh `make run` seeds, at desktop and phone width.

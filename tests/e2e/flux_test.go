@@ -14,7 +14,6 @@ import (
 	"github.com/kubebank/kubebank/tests/e2e/internal/flux"
 	"github.com/kubebank/kubebank/tests/e2e/internal/gitserve"
 	"github.com/kubebank/kubebank/tests/e2e/internal/kubectl"
-	"github.com/kubebank/kubebank/tests/e2e/internal/toolbin"
 )
 
 // manifestPaths are what Flux reads from the repository; the served clone
@@ -29,21 +28,6 @@ var manifestPaths = []string{"base", "components", "overlays", "clusters", "kust
 func TestFlux(t *testing.T) {
 	bins := build(t, true)
 	root := repoRoot(t)
-	toolsDir := filepath.Join(root, "tests", "e2e", "tools")
-	var crds []string
-	for _, m := range []struct {
-		tool   toolbin.Tool
-		module string
-	}{
-		{toolbin.SourceController, "github.com/fluxcd/source-controller"},
-		{toolbin.KustomizeController, "github.com/fluxcd/kustomize-controller"},
-	} {
-		d, err := toolbin.ModuleDir(toolsDir, m.tool, m.module)
-		if err != nil {
-			t.Fatal(err)
-		}
-		crds = append(crds, "-f", filepath.Join(d, "config", "crd", "bases"))
-	}
 	dir := t.TempDir()
 	etcd := controlplane.StartEtcd(t, bins.Etcd, dir)
 	for _, env := range envs {
@@ -54,8 +38,7 @@ func TestFlux(t *testing.T) {
 			c := controlplane.Start(t, bins.Binaries, etcd, "/kubebank-e2e/flux-"+env, filepath.Join(envDir, "cluster"))
 			k := kubectl.Kubectl{Bin: bins.Kubectl, Kubeconfig: c.Kubeconfig}
 			addNodes(t, k)
-			mustRun(t, k, append([]string{"apply", "--server-side"}, crds...)...)
-			mustRun(t, k, "wait", "--for=condition=Established", "crd", "--all", "--timeout=1m")
+			installCRDs(t, k, root, true)
 			mustRun(t, k, "create", "namespace", flux.Namespace)
 
 			clusterFile, err := os.ReadFile(repo.Path("clusters/" + env + "/kubebank.yaml"))

@@ -31,6 +31,7 @@ func TestKubectlApply(t *testing.T) {
 			defer c.Stop()
 			k := kubectl.Kubectl{Bin: bins.Kubectl, Kubeconfig: c.Kubeconfig}
 			addNodes(t, k)
+			installCRDs(t, k, root, false)
 			overlay := filepath.Join(root, "overlays", env)
 
 			start := time.Now()

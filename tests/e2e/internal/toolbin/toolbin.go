@@ -95,6 +95,10 @@ func ModuleDir(toolsDir string, tool Tool, module string) (string, error) {
 	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = filepath.Join(toolsDir, tool.Module)
 	cmd.Env = append(os.Environ(), "GOWORK=off")
+	return downloadDir(cmd, module)
+}
+
+func downloadDir(cmd *exec.Cmd, module string) (string, error) {
 	out, err := cmd.Output()
 	var info struct{ Dir, Error string }
 	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
@@ -124,4 +128,15 @@ func cacheKey(modDir string, tool Tool) (string, error) {
 	}
 	fmt.Fprintln(h, runtime.Version(), runtime.GOOS, runtime.GOARCH, tool.LDFlags, tool.Commands)
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// ModuleAt is the module cache folder of module@version, downloaded first
+// if needed (checked against the checksum database like any module), for
+// a module the test only reads files from.
+func ModuleAt(module, version string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
+	// Outside any module: nothing's go.mod is touched.
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	return downloadDir(cmd, module)
 }

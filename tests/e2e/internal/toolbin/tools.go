@@ -12,7 +12,7 @@ import (
 // (kubectl and the servers report it; version skew checks read it).
 func Kubernetes(toolsDir string) (Tool, error) {
 	t := Tool{Module: "kubernetes"}
-	v, err := moduleVersion(toolsDir, t, "k8s.io/kubernetes")
+	v, err := ModuleVersion(toolsDir, t, "k8s.io/kubernetes")
 	if err != nil {
 		return t, err
 	}
@@ -47,7 +47,8 @@ var KustomizeController = Tool{Module: "kustomize-controller", Commands: []Comma
 	{"age-keygen", "filippo.io/age/cmd/age-keygen"},
 }}
 
-func moduleVersion(toolsDir string, t Tool, module string) (string, error) {
+// ModuleVersion is the version of module that tool's go.mod selects.
+func ModuleVersion(toolsDir string, t Tool, module string) (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", module)
 	cmd.Dir = filepath.Join(toolsDir, t.Module)
 	cmd.Env = append(cmd.Environ(), "GOWORK=off")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -82,17 +83,21 @@ func TestFlux(t *testing.T) {
 			}
 
 			// 2. A second reconcile of the same revision writes nothing.
-			before := resourceVersions(t, k, inv)
-			requestReconcile(t, k, "kustomization")
-			after := resourceVersions(t, k, inv)
-			var drift []string
-			for key, rv := range before {
-				if after[key] != rv {
-					drift = append(drift, fmt.Sprintf("%s (resourceVersion %s -> %s)", key, rv, after[key]))
-				}
-			}
+			drift := reconcileChanges(t, k, inv)
 			if len(drift) > 0 {
 				t.Errorf("a second reconcile changed %d objects:\n  %s", len(drift), strings.Join(drift, "\n  "))
+			}
+			// The same check sees a change when there is one: an edit made
+			// in the cluster is drift, which Flux puts back.
+			const portPath = "{.spec.ingress[0].ports[0].port}"
+			gitPort := mustRun(t, k, "-n", "bank", "get", "networkpolicy", "redis", "-o", "jsonpath="+portPath).Stdout
+			mustRun(t, k, "-n", "bank", "patch", "networkpolicy", "redis", "--type=json",
+				"-p", `[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":1}]`)
+			if got := reconcileChanges(t, k, inv); len(got) != 1 || !strings.Contains(got[0], "NetworkPolicy/bank/redis") {
+				t.Errorf("after an edit of NetworkPolicy bank/redis in the cluster, a reconcile changed %v, want that object alone", got)
+			}
+			if got := mustRun(t, k, "-n", "bank", "get", "networkpolicy", "redis", "-o", "jsonpath="+portPath).Stdout; got != gitPort {
+				t.Errorf("Flux left the edited port at %s, want git's %s", got, gitPort)
 			}
 
 			// 3. A commit that deletes an object: pruned.
@@ -165,6 +170,23 @@ metadata:
 data:
   note: an object name must be a lowercase DNS subdomain
 `
+
+// reconcileChanges asks for a reconcile of the applied revision and
+// returns the inventory objects whose resourceVersion it changed.
+func reconcileChanges(t *testing.T, k kubectl.Kubectl, inv []objectRef) []string {
+	t.Helper()
+	before := resourceVersions(t, k, inv)
+	requestReconcile(t, k, "kustomization")
+	after := resourceVersions(t, k, inv)
+	var changed []string
+	for key, rv := range before {
+		if after[key] != rv {
+			changed = append(changed, fmt.Sprintf("%s (resourceVersion %s -> %s)", key, rv, after[key]))
+		}
+	}
+	sort.Strings(changed)
+	return changed
+}
 
 type fluxStatus struct {
 	LastAppliedRevision    string `json:"lastAppliedRevision"`

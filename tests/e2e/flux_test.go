@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -172,19 +170,17 @@ data:
 `
 
 // reconcileChanges asks for a reconcile of the applied revision and
-// returns the inventory objects whose resourceVersion it changed.
+// returns the inventory objects it wrote: changed, with
+// kustomize-controller's managedFields entry changed with them.
 func reconcileChanges(t *testing.T, k kubectl.Kubectl, inv []objectRef) []string {
 	t.Helper()
-	before := resourceVersions(t, k, inv)
+	const manager = "kustomize-controller"
+	before := writeStates(t, k, inv, manager)
 	requestReconcile(t, k, "kustomization")
-	after := resourceVersions(t, k, inv)
-	var changed []string
-	for key, rv := range before {
-		if after[key] != rv {
-			changed = append(changed, fmt.Sprintf("%s (resourceVersion %s -> %s)", key, rv, after[key]))
-		}
+	changed, others := compareWrites(before, writeStates(t, k, inv, manager))
+	if len(others) > 0 {
+		t.Logf("meanwhile other controllers wrote %d objects: %s", len(others), strings.Join(others, ", "))
 	}
-	sort.Strings(changed)
 	return changed
 }
 

@@ -52,10 +52,35 @@ type Object struct {
 		Labels            map[string]string `json:"labels"`
 		Annotations       map[string]string `json:"annotations"`
 		DeletionTimestamp *string           `json:"deletionTimestamp"`
+		ManagedFields     []ManagedFields   `json:"managedFields"`
 	} `json:"metadata"`
 	Spec   json.RawMessage `json:"spec"`
 	Status json.RawMessage `json:"status"`
 	Raw    json.RawMessage `json:"-"`
+}
+
+// ManagedFields is one entry of metadata.managedFields: what a field
+// manager last wrote, and when.
+type ManagedFields struct {
+	Manager     string          `json:"manager"`
+	Operation   string          `json:"operation"`
+	Subresource string          `json:"subresource"`
+	Time        string          `json:"time"`
+	FieldsV1    json.RawMessage `json:"fieldsV1"`
+}
+
+// ManagedBy is manager's entries of managedFields, encoded: it changes
+// when a write of that manager changes the object, and not when another
+// controller writes its own fields (status, a scaled replica count).
+func (o Object) ManagedBy(manager string) string {
+	var mine []ManagedFields
+	for _, m := range o.Metadata.ManagedFields {
+		if m.Manager == manager {
+			mine = append(mine, m)
+		}
+	}
+	data, _ := json.Marshal(mine)
+	return string(data)
 }
 
 // Key names an object uniquely within a cluster.

@@ -82,6 +82,10 @@ var permissions = map[string][]bank.Role{
 	"GET /v1/admin/reversals/{id}":          lookups,
 	"POST /v1/admin/reversals/{id}/approve": admins,
 	"POST /v1/admin/reversals/{id}/reject":  admins,
+	"POST /v1/admin/users":                  admins,
+	"POST /v1/admin/users/{id}/role":        admins,
+	// The audit trail: admins and auditors read it; nobody can change it.
+	"GET /v1/admin/audit": overseers,
 }
 
 // permit refuses, with 403 forbidden, a caller whose role the table does

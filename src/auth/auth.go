@@ -23,6 +23,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
@@ -146,7 +147,10 @@ var embedded embed.FS
 
 var scripts, _ = fs.Sub(embedded, "scripts")
 
-var createScript = luascript.Load(scripts, 3, "create_user")
+var (
+	createScript  = luascript.Load(scripts, 3, "create_user")
+	setRoleScript = luascript.Load(scripts, 1, "set_role")
+)
 
 // CreateUser registers a user with a role.
 func (s *Service) CreateUser(ctx context.Context, username, password string, role bank.Role) (bank.User, error) {
@@ -171,7 +175,8 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 	defer c.Close()
 	id := newID("u")
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	_, err = createScript.DoContext(ctx, c, keyUser+id, keyUsername+u, keyUsernames, id, u, string(role), hash, now.UnixMilli())
+	_, err = createScript.DoContext(ctx, c, keyUser+id, keyUsername+u, keyUsernames, id, u, string(role), hash, now.UnixMilli(),
+		audit.ArgFor(ctx, id))
 	var re redis.Error
 	if errors.As(err, &re) && strings.Contains(string(re), "username_taken") {
 		return bank.User{}, ErrUsernameTaken
@@ -180,6 +185,26 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
 	return bank.User{ID: id, Username: u, Role: role, CreatedAt: now}, nil
+}
+
+// SetRole changes a user's role, effective from their next request.
+func (s *Service) SetRole(ctx context.Context, id string, role bank.Role) (bank.User, error) {
+	if !role.Valid() {
+		return bank.User{}, bank.Errorf(bank.KindInvalid, "invalid_role", "role must be customer, teller, admin or auditor")
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	_, err = setRoleScript.DoContext(ctx, c, keyUser+id, string(role), audit.ArgFor(ctx, id))
+	c.Close()
+	if e, ok := luascript.Refusal(err); ok && e.Code == ErrUserNotFound.Code {
+		return bank.User{}, ErrUserNotFound
+	}
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	return s.User(ctx, id)
 }
 
 func userFrom(m map[string]string) bank.User {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/redishash"
 )
@@ -78,7 +79,7 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id),
 		idemKey(p.Idem.Scope, p.Idem.Key), KeyOutbox,
 		amount, "-"+amount, p.Currency, id, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,
-		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance))
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, audit.Arg(ctx)))
 	if err != nil {
 		return bank.Transfer{}, false, err
 	}

@@ -23,3 +23,35 @@ local function idem_store(key, hash, result, ttl)
   redis.call('HSET', key, 'hash', hash, 'result', result)
   if tonumber(ttl) > 0 then redis.call('EXPIRE', key, ttl) end
 end
+
+-- audit appends a staff action to the audit trail in the same atomic step
+-- as the action itself, so that nothing staff do can happen unrecorded.
+-- rec is the JSON of an audit.Record the caller passed ('' when the
+-- request is no staff action: then nothing is written); detail adds what
+-- only the script knows (the new status, the transfer id); accounts, when
+-- given, replaces the record's account list (a reversal is about both
+-- parties of the original). The entry goes to the main stream and, with
+-- the same id, to its actor's and each account's stream. KEY_AUDIT* are
+-- keyspace's, prepended by luascript.
+local function audit(rec, detail, accounts)
+  if rec == nil or rec == '' then return nil end
+  local r = cjson.decode(rec)
+  local d = r.detail
+  if type(d) ~= 'table' then d = {} end
+  for k, v in pairs(detail or {}) do d[k] = v end
+  local accts = accounts or r.accounts
+  if type(accts) ~= 'table' then accts = {} end
+  local f = {'actor', r.actor or '', 'role', r.role or '', 'action', r.action or '', 'target', r.target or '',
+    'accounts', table.concat(accts, ' '), 'request_id', r.request_id or '', 'outcome', r.outcome or 'ok',
+    'code', r.code or '', 'detail', cjson.encode(d)}
+  local id = redis.call('XADD', KEY_AUDIT, '*', unpack(f))
+  if (r.actor or '') ~= '' then redis.call('XADD', KEY_AUDIT_ACTOR .. r.actor, id, unpack(f)) end
+  local seen = {}
+  for _, n in ipairs(accts) do
+    if n ~= '' and not seen[n] then
+      seen[n] = true
+      redis.call('XADD', KEY_AUDIT_ACCOUNT .. n, id, unpack(f))
+    end
+  end
+  return id
+end

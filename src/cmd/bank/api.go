@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kubebank/kubebank/src/api"
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
@@ -148,6 +149,7 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	})
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
 		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate,
+		Audit:      audit.New(pool),
 		Statements: statements.NewStore(pool),
 		Standing:   standing.NewStore(pool, l, loc),
 		Webhooks:   webhooks.NewStore(pool, webhooks.Options{AllowPrivate: f.webhookAllowPrivate}),

@@ -45,7 +45,7 @@ func (s *Server) auditTrail(next http.Handler) http.Handler {
 			return
 		}
 		u := userOf(r)
-		rec := &audit.Record{Actor: u.ID, Role: u.Role, Action: action, RequestID: requestid.From(r.Context())}
+		rec := &audit.Record{Actor: u.ID, ActorName: u.Username, Role: u.Role, Action: action, RequestID: requestid.From(r.Context())}
 		if n := chi.URLParam(r, "number"); n != "" {
 			rec.Target, rec.Accounts = n, []string{n}
 		} else {

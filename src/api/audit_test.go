@@ -37,7 +37,7 @@ func (e *env) auditPage(t testing.TB, token string, q neturl.Values) audit.Page 
 }
 
 // lastEntry is the newest entry of the trail.
-func (e *env) lastEntry(t testing.TB, token string) audit.Entry {
+func (e *env) lastEntry(t testing.TB, token string) bank.AuditEntry {
 	t.Helper()
 	p := e.auditPage(t, token, neturl.Values{"limit": {"1"}})
 	if len(p.Entries) != 1 {
@@ -261,7 +261,7 @@ func TestAuditTrailFiltersAndPages(t *testing.T) {
 	id1, id2 := e.userID(t, t1), e.userID(t, t2)
 	count := func(q neturl.Values) int {
 		t.Helper()
-		var all []audit.Entry
+		var all []bank.AuditEntry
 		q.Set("limit", "2")
 		for range 20 {
 			p := e.auditPage(t, auditor, q)
@@ -362,7 +362,7 @@ func TestAuditTrailMatchesTheLedgerUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 
-	var entries []audit.Entry
+	var entries []bank.AuditEntry
 	q := neturl.Values{"limit": {"200"}}
 	for {
 		p := e.auditPage(t, auditor, q)

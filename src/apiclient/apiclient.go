@@ -568,3 +568,39 @@ func (c *Client) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// AuditQuery selects a page of the audit trail. From is inclusive, To
+// exclusive; Cursor is the previous page's NextCursor.
+type AuditQuery struct {
+	Actor, Account, Cursor string
+	From, To               time.Time
+	Limit                  int
+}
+
+// AuditPage is one page of the audit trail, newest first.
+type AuditPage struct {
+	Entries    []bank.AuditEntry `json:"entries"`
+	NextCursor string            `json:"next_cursor"`
+}
+
+// Audit reads a page of the audit trail (admins and auditors).
+func (c *Client) Audit(ctx context.Context, token string, q AuditQuery) (AuditPage, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"actor": q.Actor, "account": q.Account, "cursor": q.Cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", fmt.Sprint(q.Limit))
+	}
+	if !q.From.IsZero() {
+		v.Set("from", q.From.UTC().Format(time.RFC3339))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.UTC().Format(time.RFC3339))
+	}
+	var out AuditPage
+	err := c.do(ctx, "GET", "/v1/admin/audit?"+v.Encode(), token, "", nil, &out)
+	return out, err
+}

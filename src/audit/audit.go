@@ -50,7 +50,8 @@ const Operator bank.Role = "operator"
 // for what; the script that does it adds what it did (Detail), the log its
 // id and time.
 type Record struct {
-	Actor     string            `json:"actor"` // a user id, or an operator's name
+	Actor     string            `json:"actor"`                // a user id, or an operator's name
+	ActorName string            `json:"actor_name,omitempty"` // the username, for people reading the trail
 	Role      bank.Role         `json:"role"`
 	Action    string            `json:"action"`
 	Target    string            `json:"target"`             // what the action is about: an account, a reversal, a user, a job

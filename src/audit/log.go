@@ -22,21 +22,6 @@ var scripts embed.FS
 
 var scriptAppend = luascript.Load(scripts, 0, "append")
 
-// Entry is one written entry of the trail.
-type Entry struct {
-	ID        string            `json:"id"` // the stream id: also the cursor
-	At        time.Time         `json:"at"`
-	Actor     string            `json:"actor"`
-	Role      bank.Role         `json:"role"`
-	Action    string            `json:"action"`
-	Target    string            `json:"target"`
-	Accounts  []string          `json:"accounts"`
-	RequestID string            `json:"request_id"`
-	Outcome   string            `json:"outcome"`
-	Code      string            `json:"code,omitempty"`
-	Detail    map[string]string `json:"detail"`
-}
-
 // Log reads and appends the trail. Nothing here deletes or edits an
 // entry, and the Redis users of the bank's processes may only append
 // (XADD) to its keys, so that neither a bug nor a stolen credential can.
@@ -91,7 +76,7 @@ const (
 // Page is one page of entries, newest first. Next is the cursor of the
 // following page, "" when there is none.
 type Page struct {
-	Entries []Entry `json:"entries"`
+	Entries []bank.AuditEntry `json:"entries"`
 	Next    string  `json:"next_cursor,omitempty"`
 }
 
@@ -134,7 +119,7 @@ func (l *Log) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	defer c.Close()
 	var (
-		out         []Entry
+		out         []bank.AuditEntry
 		lastScanned string
 		exhausted   bool
 	)
@@ -172,18 +157,18 @@ func (l *Log) List(ctx context.Context, f Filter) (Page, error) {
 		p.Next = lastScanned // the scan bound, not the end: go on from here
 	}
 	if p.Entries == nil {
-		p.Entries = []Entry{}
+		p.Entries = []bank.AuditEntry{}
 	}
 	return p, nil
 }
 
 // readRange reads up to n entries of key from end down to start.
-func readRange(c redis.Conn, key, end, start string, n int) ([]Entry, error) {
+func readRange(c redis.Conn, key, end, start string, n int) ([]bank.AuditEntry, error) {
 	vs, err := redis.Values(c.Do("XREVRANGE", key, end, start, "COUNT", n))
 	if err != nil {
 		return nil, fmt.Errorf("audit: read: %w", err)
 	}
-	out := make([]Entry, 0, len(vs))
+	out := make([]bank.AuditEntry, 0, len(vs))
 	for _, v := range vs {
 		pair, err := redis.Values(v, nil)
 		if err != nil || len(pair) != 2 {
@@ -199,9 +184,9 @@ func readRange(c redis.Conn, key, end, start string, n int) ([]Entry, error) {
 	return out, nil
 }
 
-func entryOf(id string, f map[string]string) Entry {
+func entryOf(id string, f map[string]string) bank.AuditEntry {
 	ms, _ := strconv.ParseInt(id[:strings.IndexByte(id, '-')], 10, 64)
-	e := Entry{ID: id, At: time.UnixMilli(ms).UTC(), Actor: f["actor"], Role: bank.Role(f["role"]), Action: f["action"],
+	e := bank.AuditEntry{ID: id, At: time.UnixMilli(ms).UTC(), Actor: f["actor"], ActorName: f["actor_name"], Role: bank.Role(f["role"]), Action: f["action"],
 		Target: f["target"], Accounts: strings.Fields(f["accounts"]), RequestID: f["request_id"], Outcome: f["outcome"],
 		Code: f["code"], Detail: map[string]string{}}
 	// Lua's cjson writes an empty table as {}: always an object.

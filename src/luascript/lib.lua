@@ -41,7 +41,7 @@ local function audit(rec, detail, accounts)
   for k, v in pairs(detail or {}) do d[k] = v end
   local accts = accounts or r.accounts
   if type(accts) ~= 'table' then accts = {} end
-  local f = {'actor', r.actor or '', 'role', r.role or '', 'action', r.action or '', 'target', r.target or '',
+  local f = {'actor', r.actor or '', 'actor_name', r.actor_name or '', 'role', r.role or '', 'action', r.action or '', 'target', r.target or '',
     'accounts', table.concat(accts, ' '), 'request_id', r.request_id or '', 'outcome', r.outcome or 'ok',
     'code', r.code or '', 'detail', cjson.encode(d)}
   local id = redis.call('XADD', KEY_AUDIT, '*', unpack(f))

@@ -27,6 +27,6 @@ func operatorFlag(fs *flag.FlagSet) *string {
 // asOperator returns ctx carrying the audit record of an operator's
 // action: the scripts that do it write the entry in the same step.
 func asOperator(ctx context.Context, operator, action, target string) (context.Context, *audit.Record) {
-	rec := &audit.Record{Actor: operator, Role: audit.Operator, Action: action, Target: target}
+	rec := &audit.Record{Actor: operator, ActorName: operator, Role: audit.Operator, Action: action, Target: target}
 	return audit.NewContext(ctx, rec), rec
 }

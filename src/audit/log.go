@@ -77,7 +77,7 @@ const (
 // following page, "" when there is none.
 type Page struct {
 	Entries []bank.AuditEntry `json:"entries"`
-	Next    string  `json:"next_cursor,omitempty"`
+	Next    string            `json:"next_cursor,omitempty"`
 }
 
 var idPattern = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)

@@ -391,6 +391,41 @@ func (c *Client) Holds(ctx context.Context, token, number string) ([]bank.Hold, 
 	return out.Holds, err
 }
 
+// HoldRequest is the body of POST /v1/holds: reserve Amount of Account
+// for Payee.
+type HoldRequest struct {
+	Account     string `json:"account"`
+	Payee       string `json:"payee"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+	Description string `json:"description,omitempty"`
+}
+
+// AuthorizeHold reserves funds, once per idempotency key.
+func (c *Client) AuthorizeHold(ctx context.Context, token, idemKey string, r HoldRequest) (bank.Hold, error) {
+	var h bank.Hold
+	err := c.do(ctx, "POST", "/v1/holds", token, idemKey, r, &h)
+	return h, err
+}
+
+// CaptureHold pays a hold to its payee: all of it when amount is 0.
+func (c *Client) CaptureHold(ctx context.Context, token, idemKey, id string, amount int64) (bank.Hold, error) {
+	body := map[string]any{}
+	if amount > 0 {
+		body["amount"] = amount
+	}
+	var h bank.Hold
+	err := c.do(ctx, "POST", "/v1/holds/"+url.PathEscape(id)+"/capture", token, idemKey, body, &h)
+	return h, err
+}
+
+// VoidHold releases a hold.
+func (c *Client) VoidHold(ctx context.Context, token, idemKey, id string) (bank.Hold, error) {
+	var h bank.Hold
+	err := c.do(ctx, "POST", "/v1/holds/"+url.PathEscape(id)+"/void", token, idemKey, map[string]any{}, &h)
+	return h, err
+}
+
 // Transfer moves money between accounts, once per idempotency key.
 func (c *Client) Transfer(ctx context.Context, token, idemKey string, r TransferRequest) (bank.Transfer, error) {
 	var t bank.Transfer

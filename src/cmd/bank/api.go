@@ -80,10 +80,14 @@ func runAPI(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	var f apiFlags
 	f.register(fs)
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	log := cli.Logger(f.logLevel)
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	f.redis.MaxActive = f.poolSize
 	pool := redispool.New(f.redis)
 	defer pool.Close()

@@ -151,7 +151,10 @@ func measure(bin, fsync string, duration time.Duration, ceilingN int) (stack, er
 		return s, err
 	}
 	api := fmt.Sprintf("http://127.0.0.1:%d", port)
-	env := append(os.Environ(), "BANK_REDIS_URL="+rds.URL, fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=warn")
+	// Every load customer registers and logs in from 127.0.0.1: lift the
+	// per-address limits, which are for people, not for this.
+	env := append(os.Environ(), "BANK_REDIS_URL="+rds.URL, fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=warn",
+		"BANK_LOGIN_ATTEMPTS_PER_ADDR=100000", "BANK_REGISTRATIONS_PER_ADDR=100000")
 	create := exec.Command(bin, "admin", "create-user", "--username", "benchteller", "--password", "bench-teller-pw", "--role", "teller", "--operator", "bench")
 	create.Env = env
 	if out, err := create.CombinedOutput(); err != nil {
@@ -355,7 +358,7 @@ func replay(addr string, script []string, n int) (row, error) {
 		return row{}, fmt.Errorf("redis-benchmark output: %v: %s", err, out)
 	}
 	f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
-	return row{name: "ceiling: the transfer script, redis-benchmark c=32", rate: f(recs[1][1]), p50: f(recs[1][4]), p99: f(recs[1][6]), errors: "0"}, nil
+	return row{name: "ceiling: the script in redis-benchmark c=32", rate: f(recs[1][1]), p50: f(recs[1][4]), p99: f(recs[1][6]), errors: "0"}, nil
 }
 
 func redisInfo(pool *redis.Pool) (map[string]float64, error) {

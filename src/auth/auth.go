@@ -150,6 +150,8 @@ var scripts, _ = fs.Sub(embedded, "scripts")
 var (
 	createScript  = luascript.Load(scripts, 3, "create_user")
 	setRoleScript = luascript.Load(scripts, 1, "set_role")
+	// authenticateScript reads a token and its user in one round trip.
+	authenticateScript = luascript.Load(scripts, 1, "authenticate")
 )
 
 // CreateUser registers a user with a role.
@@ -408,30 +410,31 @@ func (s *Service) IssueToken(ctx context.Context, u bank.User) (Session, error) 
 	return Session{Token: tok, ExpiresAt: exp, User: u}, nil
 }
 
-// Authenticate returns the user a token belongs to, or ErrUnauthorized.
+// Authenticate returns the user a token belongs to, or ErrUnauthorized:
+// one round trip (authenticate.lua reads the token and its user).
 func (s *Service) Authenticate(ctx context.Context, token string) (bank.User, error) {
-	// Reject anything that cannot be one of our tokens before touching Redis.
-	if !strings.HasPrefix(token, tokenPrefix) || len(token) != len(tokenPrefix)+43 {
+	if !WellFormed(token) {
 		return bank.User{}, ErrUnauthorized
 	}
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	vals, err := redis.Strings(c.Do("HMGET", keyToken+HashToken(token), "user", "expires"))
+	vals, err := redis.Strings(authenticateScript.DoContext(ctx, c, keyToken+HashToken(token), s.Now().UnixMilli()))
 	c.Close()
+	if e, ok := luascript.Refusal(err); ok && e.Code == ErrUnauthorized.Code {
+		return bank.User{}, ErrUnauthorized
+	}
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	exp, _ := strconv.ParseInt(vals[1], 10, 64)
-	if vals[0] == "" || s.Now().UnixMilli() >= exp {
-		return bank.User{}, ErrUnauthorized
-	}
-	u, err := s.User(ctx, vals[0])
-	if errors.Is(err, ErrUserNotFound) {
-		return bank.User{}, ErrUnauthorized
-	}
-	return u, err
+	return userFrom(map[string]string{"id": vals[0], "username": vals[1], "role": vals[2], "created": vals[3]}), nil
+}
+
+// WellFormed reports whether token can be one of ours at all, so that
+// anything else is refused before Redis is asked.
+func WellFormed(token string) bool {
+	return strings.HasPrefix(token, tokenPrefix) && len(token) == len(tokenPrefix)+43
 }
 
 // Revoke deletes a token (logout). Revoking an unknown token is not an error.

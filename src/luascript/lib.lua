@@ -55,3 +55,16 @@ local function audit(rec, detail, accounts)
   end
   return id
 end
+
+-- caller is the user a bearer token belongs to, {id, username, role,
+-- created}, or nil when the token is unknown or expired or its user is
+-- gone: auth's rules (src/auth), here so that a script acting for a caller
+-- checks them in its own atomic step, without a round trip before it.
+-- token_key is the token's hash key; KEY_USER is keyspace's.
+local function caller(token_key, now_ms)
+  local t = redis.call('HMGET', token_key, 'user', 'expires')
+  if not t[1] or tonumber(t[2] or '0') <= tonumber(now_ms) then return nil end
+  local u = redis.call('HMGET', KEY_USER .. t[1], 'id', 'username', 'role', 'created')
+  if not u[1] then return nil end
+  return {id = u[1], username = u[2], role = u[3], created = u[4] or '0'}
+end

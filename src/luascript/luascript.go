@@ -22,10 +22,11 @@ import (
 //go:embed lib.lua
 var libText string
 
-// lib is lib.lua after the key names it writes itself (the audit trail's),
-// taken from keyspace so that no script spells them.
-var lib = fmt.Sprintf("local KEY_AUDIT, KEY_AUDIT_ACTOR, KEY_AUDIT_ACCOUNT = %q, %q, %q\n",
-	keyspace.Audit, keyspace.AuditActor, keyspace.AuditAccount) + libText
+// lib is lib.lua after the key names its helpers build themselves (the
+// audit trail's, the users'), taken from keyspace so that no script
+// spells them.
+var lib = fmt.Sprintf("local KEY_AUDIT, KEY_AUDIT_ACTOR, KEY_AUDIT_ACCOUNT, KEY_USER = %q, %q, %q, %q\n",
+	keyspace.Audit, keyspace.AuditActor, keyspace.AuditAccount, keyspace.User) + libText
 
 // Read returns the script name (without ".lua") from fsys. A missing
 // script is a build mistake, so it panics at start-up.

@@ -32,6 +32,8 @@ var (
 	tellers = bank.TillRoles
 	// lookups find customers: all staff.
 	lookups = []bank.Role{bank.Teller, bank.Admin, bank.Auditor}
+	// staffRoles see every customer's accounts (but spend only their own).
+	staffRoles = slices.DeleteFunc(bank.Roles(), func(r bank.Role) bool { return !r.Staff() })
 	// admins alone reopen, close, set limits.
 	admins = bank.AdminRoles
 	// overseers read the bank's own state: reconciliation and the jobs.

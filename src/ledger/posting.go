@@ -124,14 +124,16 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (bank.Transfer, error)
 }
 
 func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
-	return readHash(c, transferKey(id), bank.ErrTransferNotFound, func(f *redishash.Fields) bank.Transfer {
-		t := bank.Transfer{
-			ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
-			Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
-			Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
-			Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
-			ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
-		}
-		return t
-	})
+	return readHash(c, transferKey(id), bank.ErrTransferNotFound, transferFrom)
+}
+
+// transferFrom decodes a transfer record.
+func transferFrom(f *redishash.Fields) bank.Transfer {
+	return bank.Transfer{
+		ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+		Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
+		Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
+		Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
+		ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
+	}
 }

@@ -1,0 +1,83 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/bank"
+)
+
+// commandsOf runs do under MONITOR and returns the commands Redis got
+// from clients meanwhile (those a script ran left out).
+func commandsOf(t *testing.T, e *env, do func()) []string {
+	t.Helper()
+	mon := e.Pool.Get()
+	defer mon.Close()
+	if _, err := mon.Do("MONITOR"); err != nil {
+		t.Fatal(err)
+	}
+	do()
+	c := e.Pool.Get()
+	if _, err := c.Do("ECHO", "roundtrip-test-end"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	var cmds []string
+	for {
+		line, err := redis.String(mon.Receive())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(line, `"roundtrip-test-end"`) {
+			return cmds
+		}
+		if strings.Contains(line, " lua]") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, `] "`); ok {
+			name, _, _ := strings.Cut(rest, `"`)
+			cmds = append(cmds, strings.ToUpper(name))
+		}
+	}
+}
+
+// A customer's transfer is one Redis round trip, its replay too; every
+// other rule still holds (the matrix and hostile-input tests), and a
+// token revoked a moment ago is refused by that same step.
+func TestTransferIsOneRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", bank.Customer)
+	bob := e.user(t, "bob", bank.Customer)
+	teller := e.user(t, "teller", bank.Teller)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	e.deposit(t, teller, a.Number, 10_000, "EUR")
+	e.skipValidation = true // the document's check is the test client's, not a round trip
+	body := map[string]any{"from": a.Number, "to": b.Number, "amount": 250, "currency": "EUR"}
+	// The first call of a script after a start loads it (NOSCRIPT, EVAL).
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: body}), http.StatusCreated, "")
+	key := newKey()
+	for _, what := range []string{"transfer", "replay"} {
+		var r resp
+		cmds := commandsOf(t, e, func() { r = e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: key, Body: body}) })
+		want(t, r, http.StatusCreated, "")
+		if len(cmds) != 1 || cmds[0] != "EVALSHA" {
+			t.Errorf("a %s sent %v to Redis, want one EVALSHA", what, cmds)
+		}
+	}
+	if got := e.account(t, a.Number).Balance; got != 10_000-500 {
+		t.Errorf("balance %d after two transfers and a replay, want %d", got, 10_000-500)
+	}
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/auth/logout", Token: alice}), http.StatusNoContent, "")
+	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: body})
+	want(t, r, http.StatusUnauthorized, "unauthorized")
+	if r.Header.Get("WWW-Authenticate") == "" {
+		t.Error("401 without WWW-Authenticate")
+	}
+	if got := e.account(t, a.Number).Balance; got != 10_000-500 {
+		t.Errorf("a revoked token moved money: balance %d", got)
+	}
+}

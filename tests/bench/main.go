@@ -56,6 +56,7 @@ type stack struct {
 
 func main() {
 	bankBin := flag.String("bank", "bin/bank", "the bank binary")
+	apiBin := flag.String("api-bank", "", "the bank binary whose api (and create-user) is measured, when not -bank: an older build, for before/after")
 	duration := flag.Duration("duration", 10*time.Second, "how long each loadgen run lasts")
 	ceilingN := flag.Int("ceiling-requests", 200_000, "script calls redis-benchmark replays per fsync mode")
 	goBench := flag.Bool("go", true, "run the Go benchmarks too")
@@ -64,11 +65,17 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	apiBank := bin
+	if *apiBin != "" {
+		if apiBank, err = filepath.Abs(*apiBin); err != nil {
+			fail(err)
+		}
+	}
 	fmt.Println("machine:", machine())
 	var stacks []stack
 	for _, fsync := range []string{"everysec", "always"} {
 		fmt.Fprintf(os.Stderr, "== fsync %s\n", fsync)
-		s, err := measure(bin, fsync, *duration, *ceilingN)
+		s, err := measure(bin, apiBank, fsync, *duration, *ceilingN)
 		if err != nil {
 			fail(fmt.Errorf("fsync %s: %w", fsync, err))
 		}
@@ -134,7 +141,7 @@ func printTable(rows []row) {
 }
 
 // measure runs one fsync mode on a fresh redis-server and api.
-func measure(bin, fsync string, duration time.Duration, ceilingN int) (stack, error) {
+func measure(bin, apiBank, fsync string, duration time.Duration, ceilingN int) (stack, error) {
 	s := stack{fsync: fsync}
 	dir, err := os.MkdirTemp("", "kubebank-bench-")
 	if err != nil {
@@ -155,12 +162,12 @@ func measure(bin, fsync string, duration time.Duration, ceilingN int) (stack, er
 	// per-address limits, which are for people, not for this.
 	env := append(os.Environ(), "BANK_REDIS_URL="+rds.URL, fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=warn",
 		"BANK_LOGIN_ATTEMPTS_PER_ADDR=100000", "BANK_REGISTRATIONS_PER_ADDR=100000")
-	create := exec.Command(bin, "admin", "create-user", "--username", "benchteller", "--password", "bench-teller-pw", "--role", "teller", "--operator", "bench")
+	create := exec.Command(apiBank, "admin", "create-user", "--username", "benchteller", "--password", "bench-teller-pw", "--role", "teller")
 	create.Env = env
 	if out, err := create.CombinedOutput(); err != nil {
 		return s, fmt.Errorf("create-user: %v: %s", err, out)
 	}
-	apiCmd := exec.Command(bin, "api")
+	apiCmd := exec.Command(apiBank, "api")
 	apiCmd.Env = env
 	var apiLog bytes.Buffer
 	apiCmd.Stdout, apiCmd.Stderr = &apiLog, &apiLog

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
@@ -34,23 +35,26 @@ func (req holdReq) validate() error {
 	return nil
 }
 
+// authorizeHold is one Redis round trip, like transfer: the ledger's
+// script checks the token, the role, the held account's owner and the
+// payee in the step that reserves the money.
 func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) error {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	allowed := permissions[holdRoute]
 	location := func(h bank.Hold) string { return "/v1/holds/" + h.ID }
 	return moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		if _, err := s.ownAccount(r, "account", req.Account); err != nil {
-			return bank.Hold{}, false, err
-		}
-		if req.Payee == req.Account {
-			return bank.Hold{}, false, bank.ErrSameAccount
-		}
-		if _, err := s.receiver(r, req.Payee); err != nil {
-			return bank.Hold{}, false, err
-		}
-		return s.l.Authorize(r.Context(), ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
-			Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second,
-			InitiatedBy: userOf(r).ID, Idem: idem})
+		h, _, replayed, err := s.l.AuthorizeAs(r.Context(), ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles},
+			ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
+				Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second, Idem: idem})
+		return h, replayed, forbiddenFor(allowed, err)
 	})
 }
+
+// holdRoute is the permission table's name of POST /v1/holds.
+const holdRoute = "POST /v1/holds"
 
 // holdIDs are the shape of hold ids: random ones (ledger.NewID).
 var holdIDs = regexp.MustCompile(`^hd_[0-9a-f]{24}$`)

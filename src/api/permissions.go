@@ -104,6 +104,15 @@ func (s *Server) permit(next http.Handler) http.Handler {
 	})
 }
 
+// forbiddenFor is err, with a role refusal of a script that checked the
+// table itself (transfers, holds) named as permit names it.
+func forbiddenFor(allowed []bank.Role, err error) error {
+	if bank.ErrorCode(err) == "forbidden" {
+		return forbidden(allowed)
+	}
+	return err
+}
+
 // forbidden is the refusal naming who may use the route instead.
 func forbidden(allowed []bank.Role) error {
 	if len(allowed) == 0 {

@@ -44,10 +44,10 @@ func commandsOf(t *testing.T, e *env, do func()) []string {
 	}
 }
 
-// A customer's transfer is one Redis round trip, its replay too; every
+// A customer's transfer or hold is one Redis round trip, its replay too; every
 // other rule still holds (the matrix and hostile-input tests), and a
 // token revoked a moment ago is refused by that same step.
-func TestTransferIsOneRoundTrip(t *testing.T) {
+func TestTransferAndHoldAreOneRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", bank.Customer)
 	bob := e.user(t, "bob", bank.Customer)
@@ -71,13 +71,29 @@ func TestTransferIsOneRoundTrip(t *testing.T) {
 	if got := e.account(t, a.Number).Balance; got != 10_000-500 {
 		t.Errorf("balance %d after two transfers and a replay, want %d", got, 10_000-500)
 	}
+	// A hold too, and its replay.
+	hold := map[string]any{"account": a.Number, "payee": b.Number, "amount": 100, "currency": "EUR"}
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(), Body: hold}), http.StatusCreated, "")
+	key = newKey()
+	for _, what := range []string{"hold", "replayed hold"} {
+		var r resp
+		cmds := commandsOf(t, e, func() { r = e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: key, Body: hold}) })
+		want(t, r, http.StatusCreated, "")
+		if len(cmds) != 1 || cmds[0] != "EVALSHA" {
+			t.Errorf("a %s sent %v to Redis, want one EVALSHA", what, cmds)
+		}
+	}
+	if got := e.account(t, a.Number).Held; got != 200 {
+		t.Errorf("held %d after two holds and a replay, want 200", got)
+	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/auth/logout", Token: alice}), http.StatusNoContent, "")
 	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: body})
 	want(t, r, http.StatusUnauthorized, "unauthorized")
 	if r.Header.Get("WWW-Authenticate") == "" {
 		t.Error("401 without WWW-Authenticate")
 	}
-	if got := e.account(t, a.Number).Balance; got != 10_000-500 {
-		t.Errorf("a revoked token moved money: balance %d", got)
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(), Body: hold}), http.StatusUnauthorized, "unauthorized")
+	if got := e.account(t, a.Number); got.Balance != 10_000-500 || got.Held != 200 {
+		t.Errorf("a revoked token moved money: %+v", got)
 	}
 }

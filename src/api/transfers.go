@@ -45,10 +45,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 		t, _, replayed, err := s.l.PostAs(r.Context(), ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles},
 			ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
 				Kind: bank.PostingTransfer, Description: req.Description, Touch: ledger.TouchFrom, Idem: idem})
-		if bank.ErrorCode(err) == "forbidden" {
-			err = forbidden(allowed)
-		}
-		return t, replayed, err
+		return t, replayed, forbiddenFor(allowed, err)
 	})
 }
 

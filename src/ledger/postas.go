@@ -14,10 +14,15 @@ import (
 	"github.com/kubebank/kubebank/src/redishash"
 )
 
-// scriptTransferAs is transfer.lua behind the caller's checks: one script,
-// so that a customer's transfer is one round trip.
-var scriptTransferAs = luascript.New(7, luascript.Read(scripts, "money"),
-	luascript.Function("transfer_script", luascript.Read(scripts, "transfer")), luascript.Read(scripts, "transfer_as"))
+// scriptTransferAs and scriptHoldAs are transfer.lua and
+// hold_authorize.lua behind as_caller.lua's checks: one script each, so
+// that a customer's transfer or hold is one round trip.
+var (
+	scriptTransferAs = luascript.New(7, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+		luascript.Function("transfer_script", luascript.Read(scripts, "transfer")), luascript.Read(scripts, "transfer_as"))
+	scriptHoldAs = luascript.New(6, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+		luascript.Function("authorize_script", luascript.Read(scripts, "hold_authorize")), luascript.Read(scripts, "hold_as"))
+)
 
 // Caller is who asks for a posting as the API knows them before Redis is
 // asked: the SHA-256 of their bearer token (auth.HashToken), the roles the
@@ -59,29 +64,59 @@ func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Tran
 		return bank.Transfer{}, "", false, err
 	}
 	defer c.Close()
-	reply, err := redis.Values(scriptTransferAs.DoContext(ctx, c,
+	v, err := scriptTransferAs.DoContext(ctx, c,
 		keyspace.Token+who.TokenHash, accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id), KeyOutbox,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), p.Idem.Key, p.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
 		strconv.FormatInt(p.Amount, 10), p.Currency, id, p.Kind, p.Description, string(p.Touch), bank.MaxBalance,
-		keyspace.Idempotency, keyspace.Transfer))
+		keyspace.Idempotency, keyspace.Transfer)
+	return runAs(p.To, transferFrom, v, err)
+}
+
+// AuthorizeAs authenticates the caller and authorises their hold r (on
+// an account of theirs, for a customer payee) in one script, as PostAs
+// does for a transfer (r.Idem.Scope and r.InitiatedBy are the script's).
+func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h bank.Hold, userID string, replayed bool, err error) {
+	ttl, err := checkHold(r)
 	if err != nil {
-		return bank.Transfer{}, "", false, refusalAs(err, p.To)
+		return bank.Hold{}, "", false, err
 	}
-	if len(reply) != 3 {
-		return bank.Transfer{}, "", false, fmt.Errorf("ledger: transfer script answered %d values", len(reply))
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Hold{}, "", false, err
+	}
+	defer c.Close()
+	id := NewID("hd")
+	now := l.Now()
+	v, err := scriptHoldAs.DoContext(ctx, c,
+		keyspace.Token+who.TokenHash, accountKey(r.Account), accountKey(r.Payee), holdKey(id), keyspace.HoldExpiry, acctHoldsKey(r.Account),
+		now.UnixMilli(), roleList(who.Allowed), roleList(who.Staff), r.Idem.Key, r.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
+		r.Amount, r.Currency, id, now.Add(ttl).UnixMilli(), r.Description, keyspace.Idempotency, keyspace.Hold)
+	return runAs(r.Payee, holdFrom, v, err)
+}
+
+// runAs decodes the reply of an *_as.lua script: its status, the caller's
+// id and the record, decoded by decode; a refusal names the receiver.
+func runAs[T any](receiver string, decode func(*redishash.Fields) T, v any, err error) (rec T, userID string, replayed bool, _ error) {
+	var zero T
+	if err != nil {
+		return zero, "", false, refusalAs(err, receiver)
+	}
+	reply, err := redis.Values(v, nil)
+	if err != nil || len(reply) != 3 {
+		return zero, "", false, fmt.Errorf("ledger: script answered %v (%v)", v, err)
 	}
 	status, _ := redis.String(reply[0], nil)
 	userID, _ = redis.String(reply[1], nil)
 	m, err := redis.StringMap(reply[2], nil)
 	if err != nil || len(m) == 0 {
-		return bank.Transfer{}, "", false, fmt.Errorf("ledger: transfer script answered no record: %v", err)
+		return zero, "", false, fmt.Errorf("ledger: script answered no record: %v", err)
 	}
-	f := redishash.New(transferKey(m["id"]), m)
-	t = transferFrom(f)
+	f := redishash.New(m["id"], m)
+	rec = decode(f)
 	if err := f.Err(); err != nil {
-		return bank.Transfer{}, "", false, fmt.Errorf("ledger: %w", err)
+		return zero, "", false, fmt.Errorf("ledger: %w", err)
 	}
-	return t, userID, status == "replay", nil
+	return rec, userID, status == "replay", nil
 }
 
 // refusalAs names the caller's refusals of transfer_as.lua; the posting's

@@ -147,6 +147,8 @@ func (s *Server) routes() chi.Router {
 		// holds.go).
 		r.Post("/transfers", s.handle(s.transfer))
 		r.Post("/holds", s.handle(s.authorizeHold))
+		r.Post("/holds/{id}/capture", s.handle(s.captureHold))
+		r.Post("/holds/{id}/void", s.handle(s.voidHold))
 		r.Group(func(r chi.Router) {
 			// Who may use which route: permissions.go; what staff do (or
 			// try) is audited: audit.go.
@@ -161,8 +163,6 @@ func (s *Server) routes() chi.Router {
 			r.Get("/accounts/{number}/holds", s.handle(s.accountHolds))
 			r.Get("/transfers/{id}", s.handle(s.getTransfer))
 			r.Get("/holds/{id}", s.handle(s.getHold))
-			r.Post("/holds/{id}/capture", s.handle(s.captureHold))
-			r.Post("/holds/{id}/void", s.handle(s.voidHold))
 			r.Get("/accounts/{number}/statements", s.handle(s.listStatements))
 			r.Get("/accounts/{number}/statements/{month}", s.handle(s.getStatement))
 			r.Get("/standing-orders", s.handle(s.listStandingOrders))

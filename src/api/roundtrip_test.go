@@ -44,7 +44,7 @@ func commandsOf(t *testing.T, e *env, do func()) []string {
 	}
 }
 
-// A customer's transfer or hold is one Redis round trip, its replay too; every
+// A customer's transfer, hold, capture and void are one Redis round trip each, a replay too; every
 // other rule still holds (the matrix and hostile-input tests), and a
 // token revoked a moment ago is refused by that same step.
 func TestTransferAndHoldAreOneRoundTrip(t *testing.T) {
@@ -86,6 +86,30 @@ func TestTransferAndHoldAreOneRoundTrip(t *testing.T) {
 	if got := e.account(t, a.Number).Held; got != 200 {
 		t.Errorf("held %d after two holds and a replay, want 200", got)
 	}
+	// Capturing and voiding: one round trip each.
+	var holds []bank.Hold
+	for range 3 {
+		r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(), Body: hold})
+		want(t, r, http.StatusCreated, "")
+		var h bank.Hold
+		r.decode(t, &h)
+		holds = append(holds, h)
+	}
+	// The first settlement loads the script; void and capture share it.
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + holds[2].ID + "/void", Token: alice, Key: newKey()}), http.StatusOK, "")
+	for i, end := range []string{"capture", "void"} {
+		var r resp
+		cmds := commandsOf(t, e, func() {
+			r = e.do(t, req{Method: "POST", Path: "/v1/holds/" + holds[i].ID + "/" + end, Token: alice, Key: newKey(), Body: map[string]any{}})
+		})
+		want(t, r, http.StatusOK, "")
+		if len(cmds) != 1 || cmds[0] != "EVALSHA" {
+			t.Errorf("a %s sent %v to Redis, want one EVALSHA", end, cmds)
+		}
+	}
+	if got := e.account(t, b.Number).Balance; got != 500+100 {
+		t.Errorf("payee balance %d after two transfers and a capture, want 600", got)
+	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/auth/logout", Token: alice}), http.StatusNoContent, "")
 	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: body})
 	want(t, r, http.StatusUnauthorized, "unauthorized")
@@ -93,7 +117,7 @@ func TestTransferAndHoldAreOneRoundTrip(t *testing.T) {
 		t.Error("401 without WWW-Authenticate")
 	}
 	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(), Body: hold}), http.StatusUnauthorized, "unauthorized")
-	if got := e.account(t, a.Number); got.Balance != 10_000-500 || got.Held != 200 {
+	if got := e.account(t, a.Number); got.Balance != 10_000-600 || got.Held != 200 {
 		t.Errorf("a revoked token moved money: %+v", got)
 	}
 }

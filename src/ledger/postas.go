@@ -22,6 +22,8 @@ var (
 		luascript.Function("transfer_script", luascript.Read(scripts, "transfer")), luascript.Read(scripts, "transfer_as"))
 	scriptHoldAs = luascript.New(6, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
 		luascript.Function("authorize_script", luascript.Read(scripts, "hold_authorize")), luascript.Read(scripts, "hold_as"))
+	scriptSettleAs = luascript.New(5, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+		luascript.Function("settle_script", luascript.Read(scripts, "hold_settle")), luascript.Read(scripts, "settle_as"))
 )
 
 // Caller is who asks for a posting as the API knows them before Redis is
@@ -94,6 +96,41 @@ func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h 
 	return runAs(r.Payee, holdFrom, v, err)
 }
 
+// CaptureAs captures a hold for the caller (the held account's or the
+// payee's owner) in one script: amount 0 captures all that is held.
+func (l *Ledger) CaptureAs(ctx context.Context, who Caller, holdID string, amount int64, desc string, idem Idem) (bank.Hold, string, bool, error) {
+	a := ""
+	if amount != 0 {
+		if err := bank.ValidateAmount(amount); err != nil {
+			return bank.Hold{}, "", false, err
+		}
+		a = strconv.FormatInt(amount, 10)
+	}
+	if len(desc) > MaxDescription {
+		return bank.Hold{}, "", false, bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
+	}
+	return l.settleAs(ctx, who, "capture", holdID, a, desc, idem)
+}
+
+// VoidAs releases a hold for the caller (a party, or staff) in one script.
+func (l *Ledger) VoidAs(ctx context.Context, who Caller, holdID string, idem Idem) (bank.Hold, string, bool, error) {
+	return l.settleAs(ctx, who, "void", holdID, "0", "", idem)
+}
+
+func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amount, desc string, idem Idem) (bank.Hold, string, bool, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Hold{}, "", false, err
+	}
+	defer c.Close()
+	tid := NewID("tr")
+	v, err := scriptSettleAs.DoContext(ctx, c,
+		keyspace.Token+who.TokenHash, holdKey(holdID), keyspace.HoldExpiry, KeyOutbox, transferKey(tid),
+		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), action, amount, idem.Key, idem.Hash, int64(l.IdempotencyTTL.Seconds()),
+		bank.MaxBalance, desc, keyspace.Idempotency, keyspace.Account, keyspace.Journal, tid)
+	return runAs("", holdFrom, v, err)
+}
+
 // runAs decodes the reply of an *_as.lua script: its status, the caller's
 // id and the record, decoded by decode; a refusal names the receiver.
 func runAs[T any](receiver string, decode func(*redishash.Fields) T, v any, err error) (rec T, userID string, replayed bool, _ error) {
@@ -135,6 +172,8 @@ func refusalAs(err error, to string) error {
 		return ErrNotOwner
 	case errReceiverAbsent:
 		return bank.Errorf(bank.KindNotFound, "account_not_found", "the receiving account %s does not exist", to)
+	case "not_party":
+		return bank.Errorf(bank.KindForbidden, "not_account_owner", "only the payer or the payee can capture a hold")
 	}
 	return luascript.Error("ledger", err)
 }

@@ -6,8 +6,10 @@ package api
 // route that reads the trail (GET /v1/admin/audit).
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -34,35 +36,53 @@ var auditActions = map[string]string{
 	"POST /v1/admin/users/{id}/role":             audit.UserRole,
 }
 
-// auditTrail puts the audit record into the context of a request to a
-// staff action: who asks, for what, under which request id. It runs
-// before permit, so that a refused attempt is recorded too.
+// auditTrail puts the audit record into the context of a staff member's
+// request to a staff action: who asks, for what, under which request id.
+// It runs before permit, so that a refused attempt (a teller's unfreeze)
+// is recorded too. A customer's try at a staff route is a 403 in the
+// access log, not an entry: the trail is kept forever, and anyone may
+// register, so no customer may grow it.
 func (s *Server) auditTrail(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		action, ok := auditActions[r.Method+" "+chi.RouteContext(r.Context()).RoutePattern()]
-		if !ok {
+		u := userOf(r)
+		if !ok || !u.Role.Staff() {
 			next.ServeHTTP(w, r)
 			return
 		}
-		u := userOf(r)
 		rec := &audit.Record{Actor: u.ID, ActorName: u.Username, Role: u.Role, Action: action, RequestID: requestid.From(r.Context())}
+		r = r.WithContext(audit.NewContext(r.Context(), rec))
 		if n := chi.URLParam(r, "number"); n != "" {
-			rec.Target, rec.Accounts = n, []string{n}
+			auditAbout(r, n, n)
 		} else {
-			rec.Target = chi.URLParam(r, "id")
+			auditAbout(r, chi.URLParam(r, "id"))
 		}
-		next.ServeHTTP(w, r.WithContext(audit.NewContext(r.Context(), rec)))
+		next.ServeHTTP(w, r)
 	})
+}
+
+// clip bounds what a request names before it goes on the trail.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
 }
 
 // auditAbout names what a staff action turned out to be about, once the
 // handler has read it from the body: the account of a cash movement, the
 // transfer to reverse.
+// Only a valid account number gets an index of its own.
 func auditAbout(r *http.Request, target string, accounts ...string) {
-	if rec := audit.FromContext(r.Context()); rec != nil {
-		rec.Target = target
-		if accounts != nil {
-			rec.Accounts = accounts
+	rec := audit.FromContext(r.Context())
+	if rec == nil {
+		return
+	}
+	rec.Target = clip(target)
+	rec.Accounts = nil
+	for _, n := range accounts {
+		if checkNumber("account", n) == nil {
+			rec.Accounts = append(rec.Accounts, n)
 		}
 	}
 }
@@ -82,7 +102,11 @@ func (s *Server) auditFailure(r *http.Request, p Problem) {
 	if p.Status >= 500 {
 		e.Outcome = "error"
 	}
-	if _, err := s.audit.Append(r.Context(), e); err != nil {
+	// The answer may be on its way to a client that left: the entry is
+	// written anyway, within a bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+	defer cancel()
+	if _, err := s.audit.Append(ctx, e); err != nil {
 		s.log.ErrorContext(r.Context(), "audit: refusal not recorded", "action", e.Action, "actor", e.Actor, "code", p.Code, "err", err.Error())
 	}
 }
@@ -116,6 +140,12 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	}
 	if f.To, err = queryTime(q, "to"); err != nil {
 		return err
+	}
+	// Entry ids count milliseconds since 1970: nothing is older.
+	for name, t := range map[string]time.Time{"from": f.From, "to": f.To} {
+		if !t.IsZero() && t.UnixMilli() <= 0 {
+			return invalid("invalid_time", name, name+" must be after 1970-01-01T00:00:00Z")
+		}
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		return invalid("invalid_time", "to", "to must be after from")

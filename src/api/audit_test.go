@@ -199,7 +199,12 @@ func TestRefusedStaffAttemptsAreAudited(t *testing.T) {
 			t.Errorf("%s %s refused with %s: entry %+v, want %s by %s refused with that code", rq.Method, rq.Path, code, got, action, actor)
 		}
 	}
-	refused(req{Method: "POST", Path: "/v1/admin/accounts/" + a.Number + "/freeze", Token: alice}, http.StatusForbidden, "forbidden", audit.AccountFreeze, e.userID(t, alice))
+	// A customer's try is in the access log, not on the trail, which no
+	// customer may grow.
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/accounts/" + a.Number + "/freeze", Token: alice}), http.StatusForbidden, "forbidden")
+	if p := e.auditPage(t, auditor, neturl.Values{}); len(p.Entries) != 0 {
+		t.Errorf("a customer's try wrote %+v", p.Entries)
+	}
 	refused(req{Method: "POST", Path: "/v1/admin/accounts/" + a.Number + "/unfreeze", Token: teller}, http.StatusForbidden, "forbidden", audit.AccountUnfreeze, e.userID(t, teller))
 	refused(req{Method: "POST", Path: "/v1/teller/deposits", Token: auditor, Key: newKey(), Body: map[string]any{"account": a.Number, "amount": 5, "currency": "EUR"}},
 		http.StatusForbidden, "forbidden", audit.CashDeposit, e.userID(t, auditor))
@@ -221,6 +226,14 @@ func TestRefusedStaffAttemptsAreAudited(t *testing.T) {
 		audit.ReversalApprove, e.userID(t, admin))
 	refused(req{Method: "POST", Path: "/v1/admin/users/" + e.userID(t, admin) + "/role", Token: admin, Body: map[string]any{"role": "customer"}},
 		http.StatusForbidden, "own_user", audit.UserRole, e.userID(t, admin))
+	// What a request names is bounded on the trail, and only a valid
+	// account number gets an index.
+	long := strings.Repeat("9", 2000)
+	refused(req{Method: "POST", Path: "/v1/admin/accounts/" + long + "/freeze", Token: teller}, http.StatusBadRequest, "invalid_account_number",
+		audit.AccountFreeze, e.userID(t, teller))
+	if got := e.lastEntry(t, auditor); len(got.Target) > 64 || len(got.Accounts) != 0 {
+		t.Errorf("an invalid number on the trail: target of %d bytes, accounts %v", len(got.Target), got.Accounts)
+	}
 	// Reads are not actions: a refused read writes nothing.
 	before := e.lastEntry(t, auditor).ID
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/reconciliation", Token: teller}), http.StatusForbidden, "forbidden")
@@ -243,7 +256,12 @@ func TestAuditTrailFiltersAndPages(t *testing.T) {
 	b := e.open(t, alice, map[string]any{"type": "savings", "currency": "EUR"})
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit", Token: t1}), http.StatusForbidden, "forbidden")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit", Token: alice}), http.StatusForbidden, "forbidden")
-	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit?cursor=abc", Token: admin}), http.StatusBadRequest, "invalid_cursor")
+	for _, bad := range []string{"abc", "0-0", "99999999999999999999-0", "1-99999999999999999999"} {
+		want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit?cursor=" + bad, Token: admin}), http.StatusBadRequest, "invalid_cursor")
+	}
+	for _, bad := range []string{"from=1969-12-31T00:00:00Z", "to=1970-01-01T00:00:00Z", "to=1960-01-01T00:00:00Z"} {
+		want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit?" + bad, Token: admin}), http.StatusBadRequest, "invalid_time")
+	}
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit?limit=0", Token: admin}), http.StatusBadRequest, "invalid_limit")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit?account=123", Token: admin}), http.StatusBadRequest, "invalid_account_number")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/admin/audit?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", Token: admin}), http.StatusBadRequest, "invalid_time")
@@ -396,4 +414,64 @@ func TestAuditTrailMatchesTheLedgerUnderConcurrency(t *testing.T) {
 		t.Errorf("teller cash balance %d, want %d", got, -sum)
 	}
 	e.balanced(t)
+}
+
+// Staff on a customer's money routes: a teller voiding a customer's hold
+// is on the trail, and so are refused tries to move a customer's money
+// (a teller's transfer or capture, an auditor's transfer); a customer's
+// own requests are not.
+func TestStaffOnCustomerMoneyRoutesAreAudited(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", bank.Customer)
+	bob := e.user(t, "bob", bank.Customer)
+	teller := e.user(t, "teller", bank.Teller)
+	auditor := e.user(t, "auditor", bank.Auditor)
+	tellerID, auditorID := e.userID(t, teller), e.userID(t, auditor)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	e.deposit(t, teller, a.Number, 10_000, "EUR")
+	count := func() int { return len(e.auditPage(t, auditor, neturl.Values{"limit": {"200"}}).Entries) }
+
+	hold := func() bank.Hold {
+		r := e.do(t, req{Method: "POST", Path: "/v1/holds", Token: alice, Key: newKey(), Body: map[string]any{"account": a.Number, "payee": b.Number, "amount": 300, "currency": "EUR"}})
+		want(t, r, http.StatusCreated, "")
+		var h bank.Hold
+		r.decode(t, &h)
+		return h
+	}
+	n := count()
+	h1, h2 := hold(), hold()
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + h1.ID + "/void", Token: alice, Key: newKey()}), http.StatusOK, "")
+	if got := count(); got != n {
+		t.Errorf("a customer's own holds and void wrote %d entries", got-n)
+	}
+	check := func(action, actor, outcome, code, target string) {
+		t.Helper()
+		got := e.lastEntry(t, auditor)
+		if got.Action != action || got.Actor != actor || got.Outcome != outcome || got.Code != code || got.Target != target {
+			t.Errorf("entry %+v, want %s by %s, %s %s, target %s", got, action, actor, outcome, code, target)
+		}
+	}
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + h2.ID + "/capture", Token: teller, Key: newKey(), Body: map[string]any{}}), http.StatusForbidden, "not_account_owner")
+	check(audit.HoldCapture, tellerID, audit.Refused, "not_account_owner", h2.ID)
+	key := newKey()
+	for range 2 { // the replay is no second action
+		want(t, e.do(t, req{Method: "POST", Path: "/v1/holds/" + h2.ID + "/void", Token: teller, Key: key}), http.StatusOK, "")
+	}
+	check(audit.HoldVoid, tellerID, audit.OK, "", h2.ID)
+	if got := e.lastEntry(t, auditor); !slices.Equal(slices.Sorted(slices.Values(got.Accounts)), slices.Sorted(slices.Values([]string{a.Number, b.Number}))) || got.Detail["amount"] != "300" {
+		t.Errorf("the void's entry: %+v", got)
+	}
+	n = count()
+	body := map[string]any{"from": a.Number, "to": b.Number, "amount": 100, "currency": "EUR"}
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: teller, Key: newKey(), Body: body}), http.StatusForbidden, "not_account_owner")
+	check(audit.Transfer, tellerID, audit.Refused, "not_account_owner", a.Number)
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: auditor, Key: newKey(), Body: body}), http.StatusForbidden, "forbidden")
+	check(audit.Transfer, auditorID, audit.Refused, "forbidden", "")
+	if got := count(); got != n+2 {
+		t.Errorf("two refused tries wrote %d entries, want 2", got-n)
+	}
+	if got := e.account(t, a.Number); got.Balance != 10_000 || got.Held != 0 {
+		t.Errorf("alice's account after the staff's tries: %+v", got)
+	}
 }

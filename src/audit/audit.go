@@ -34,6 +34,12 @@ const (
 	UserCreate       = "user.create"
 	UserRole         = "user.role"
 	JobRun           = "job.run"
+	// Staff on a customer's money route: a void of a customer's hold, or
+	// a refused try to move a customer's money.
+	Transfer      = "transfer"
+	HoldAuthorize = "hold.authorize"
+	HoldCapture   = "hold.capture"
+	HoldVoid      = "hold.void"
 )
 
 // Outcomes of an entry.

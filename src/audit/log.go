@@ -24,7 +24,8 @@ var scriptAppend = luascript.Load(scripts, 0, "append")
 
 // Log reads and appends the trail. Nothing here deletes or edits an
 // entry, and the Redis users of the bank's processes may only append
-// (XADD) to its keys, so that neither a bug nor a stolen credential can.
+// (XADD) to its keys; XADD's own trimming options, which an ACL cannot
+// refuse, show in Integrity.
 type Log struct {
 	pool *redis.Pool
 }
@@ -82,8 +83,20 @@ type Page struct {
 
 var idPattern = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
 
-// ValidCursor reports whether c is an entry id (or empty).
-func ValidCursor(c string) bool { return c == "" || idPattern.MatchString(c) }
+// ValidCursor reports whether c is an entry id (or empty): two unsigned
+// 64-bit numbers, and not 0-0, before which there is nothing.
+func ValidCursor(c string) bool {
+	if c == "" {
+		return true
+	}
+	if !idPattern.MatchString(c) {
+		return false
+	}
+	ms, seq, _ := strings.Cut(c, "-")
+	m, err1 := strconv.ParseUint(ms, 10, 64)
+	n, err2 := strconv.ParseUint(seq, 10, 64)
+	return err1 == nil && err2 == nil && (m != 0 || n != 0)
+}
 
 // List reads a page of entries matching f, newest first, from the index
 // that narrows it most.

@@ -12,6 +12,7 @@ import (
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
 	"github.com/kubebank/kubebank/src/redishash"
+	"github.com/kubebank/kubebank/src/requestid"
 )
 
 // scriptTransferAs and scriptHoldAs are transfer.lua and
@@ -70,7 +71,7 @@ func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Tran
 		keyspace.Token+who.TokenHash, accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id), KeyOutbox,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), p.Idem.Key, p.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
 		strconv.FormatInt(p.Amount, 10), p.Currency, id, p.Kind, p.Description, string(p.Touch), bank.MaxBalance,
-		keyspace.Idempotency, keyspace.Transfer)
+		keyspace.Idempotency, keyspace.Transfer, requestid.From(ctx))
 	return runAs(p.To, transferFrom, v, err)
 }
 
@@ -92,7 +93,7 @@ func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h 
 	v, err := scriptHoldAs.DoContext(ctx, c,
 		keyspace.Token+who.TokenHash, accountKey(r.Account), accountKey(r.Payee), holdKey(id), keyspace.HoldExpiry, acctHoldsKey(r.Account),
 		now.UnixMilli(), roleList(who.Allowed), roleList(who.Staff), r.Idem.Key, r.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
-		r.Amount, r.Currency, id, now.Add(ttl).UnixMilli(), r.Description, keyspace.Idempotency, keyspace.Hold)
+		r.Amount, r.Currency, id, now.Add(ttl).UnixMilli(), r.Description, keyspace.Idempotency, keyspace.Hold, requestid.From(ctx))
 	return runAs(r.Payee, holdFrom, v, err)
 }
 
@@ -127,7 +128,7 @@ func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amoun
 	v, err := scriptSettleAs.DoContext(ctx, c,
 		keyspace.Token+who.TokenHash, holdKey(holdID), keyspace.HoldExpiry, KeyOutbox, transferKey(tid),
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), action, amount, idem.Key, idem.Hash, int64(l.IdempotencyTTL.Seconds()),
-		bank.MaxBalance, desc, keyspace.Idempotency, keyspace.Account, keyspace.Journal, tid)
+		bank.MaxBalance, desc, keyspace.Idempotency, keyspace.Account, keyspace.Journal, tid, requestid.From(ctx), holdID)
 	return runAs("", holdFrom, v, err)
 }
 

@@ -4,6 +4,8 @@
 -- ARGV: 1 new role, 2 audit record ('' for none: lib.lua's audit)
 local old = redis.call('HGET', KEYS[1], 'role')
 if not old then return fail('user_not_found') end
-redis.call('HSET', KEYS[1], 'role', ARGV[1])
+-- The entry first: a trail that cannot be written stops the action
+-- before it changes anything.
 audit(ARGV[2], {from = old, to = ARGV[1]})
+redis.call('HSET', KEYS[1], 'role', ARGV[1])
 return old

@@ -151,9 +151,13 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 			return nil
 		},
 	})
+	trail := audit.New(pool)
+	// The api reads the trail anyway: it exports its integrity (entries
+	// deleted, the newest id) for the alert that watches it.
+	reg.MustRegister(audit.NewCollector(trail))
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
 		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate,
-		Audit:      audit.New(pool),
+		Audit:      trail,
 		Statements: statements.NewStore(pool),
 		Standing:   standing.NewStore(pool, l, loc),
 		Webhooks:   webhooks.NewStore(pool, webhooks.Options{AllowPrivate: f.webhookAllowPrivate}),

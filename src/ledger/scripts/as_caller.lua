@@ -12,18 +12,36 @@ local function listed(list, word)
   return false
 end
 
+-- audit_staff appends, when the caller is staff, what they did or tried
+-- on a customer's money route (act: the action and the request id) to the
+-- audit trail (lib.lua's audit): a teller voiding a customer's hold, or
+-- refused moving a customer's money. Customers' own requests are not
+-- staff actions.
+local function audit_staff(u, staff, act, target, accounts, outcome, code, detail)
+  if not listed(staff, u.role) then return end
+  audit(cjson.encode({actor = u.id, actor_name = u.username, role = u.role, action = act.action, target = target,
+    request_id = act.request_id, outcome = outcome, code = code}), detail, accounts)
+end
+
 -- payer_checks returns the caller, or nil and the refusal: unauthorized,
 -- forbidden (role), account_not_found (not there, or another customer's:
 -- BOLA, exactly like one that does not exist), not_account_owner (staff
 -- see every account but spend only their own), system_account, then,
 -- for the receiver, same_account, receiver_not_found, system_account.
-local function payer_checks(token_key, now_ms, allowed, staff, from_key, to_key)
+-- A staff member refused by role or ownership is on the audit trail.
+local function payer_checks(token_key, now_ms, allowed, staff, from_key, to_key, act)
   local u = caller(token_key, now_ms)
   if not u then return nil, fail('unauthorized') end
-  if not listed(allowed, u.role) then return nil, fail('forbidden') end
+  if not listed(allowed, u.role) then
+    audit_staff(u, staff, act, '', {}, 'refused', 'forbidden')
+    return nil, fail('forbidden')
+  end
   local a = load_account(from_key)
   if not a or (a.owner ~= u.id and not listed(staff, u.role)) then return nil, fail('account_not_found') end
-  if a.owner ~= u.id then return nil, fail('not_account_owner') end
+  if a.owner ~= u.id then
+    audit_staff(u, staff, act, a.number, {a.number}, 'refused', 'not_account_owner')
+    return nil, fail('not_account_owner')
+  end
   if a.type == 'system' then return nil, fail('system_account') end
   if from_key == to_key then return nil, fail('same_account') end
   local b = load_account(to_key)

@@ -18,10 +18,12 @@ local amount = tonumber(ARGV[2])
 if amount == 0 then amount = remaining end
 if amount <= 0 or amount > remaining then return fail('reversal_exceeds_transfer') end
 
+-- The entry first: a trail that cannot be written stops the action
+-- before it changes anything.
+audit(ARGV[8], {reversal = ARGV[1], transfer = t[1], amount = fmt(amount), currency = t[6], reason = ARGV[3]}, {t[3], t[4]})
 -- The reversal pays back: from the original payee to the original payer.
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'transfer', t[1], 'from', t[4], 'to', t[3], 'amount', fmt(amount),
   'currency', t[6], 'reason', ARGV[3], 'status', 'pending', 'by', ARGV[4], 'created', ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 idem_store(KEYS[4], ARGV[6], ARGV[1], ARGV[7])
-audit(ARGV[8], {reversal = ARGV[1], transfer = t[1], amount = fmt(amount), currency = t[6], reason = ARGV[3]}, {t[3], t[4]})
 return {'ok', ARGV[1]}

@@ -47,6 +47,9 @@ if action == 'approve' then
   local now = tonumber(ARGV[4])
   local amount_s = fmt(amount)
   local desc = 'Reversal of ' .. t[1]
+  -- The entry first: a trail that cannot be written stops the action
+  -- before it changes anything.
+  audit(ARGV[9], {reversal = r[1], transfer = r[3], posting = ARGV[2], amount = amount_s, currency = r[5]}, {r[7], r[8]})
   post(KEYS[3], KEYS[5], a, KEYS[4], KEYS[6], b, amount_s, fmt(-amount), ARGV[2], '', 'reversal', desc, now)
   record_transfer(KEYS[7], ARGV[2], 'reversal', a, b, amount_s, desc, ARGV[3], ARGV[4], '')
   redis.call('HSET', KEYS[7], 'reversal_of', t[1], 'reversal', r[1])
@@ -57,10 +60,9 @@ if action == 'approve' then
   redis.call('HSET', KEYS[2], 'reversals', ids)
   redis.call('HSET', KEYS[1], 'posting', ARGV[2])
   outbox(KEYS[11], 'transfer.reversed', ARGV[2], ARGV[4])
-  audit(ARGV[9], {reversal = r[1], transfer = r[3], posting = ARGV[2], amount = amount_s, currency = r[5]}, {r[7], r[8]})
 else
-  redis.call('HSET', KEYS[1], 'reject_reason', ARGV[8])
   audit(ARGV[9], {reversal = r[1], transfer = r[3], reason = ARGV[8]}, {r[7], r[8]})
+  redis.call('HSET', KEYS[1], 'reject_reason', ARGV[8])
 end
 redis.call('HSET', KEYS[1], 'status', decided, 'decided_by', ARGV[3], 'decided', ARGV[4])
 redis.call('ZREM', KEYS[8], r[1])

@@ -21,6 +21,8 @@ if limit > a.overdraft then
   local _, others = owner_exposure(KEYS[2], ARGV[1], a.currency, a.number)
   if others + limit > tonumber(ARGV[4]) then return fail('overdraft_cap_exceeded') end
 end
-redis.call('HSET', KEYS[1], 'overdraft', ARGV[3], 'overdraft_changed', ARGV[5])
+-- The entry first: a trail that cannot be written stops the action
+-- before it changes anything.
 audit(ARGV[6], {from = fmt(a.overdraft), to = ARGV[3], currency = a.currency})
+redis.call('HSET', KEYS[1], 'overdraft', ARGV[3], 'overdraft_changed', ARGV[5])
 return {'ok', a.number}

@@ -24,6 +24,8 @@ elseif action == 'dormant' then
   to = 'dormant'
 end
 if not to then return fail('invalid_status_transition') end
-redis.call('HSET', KEYS[1], 'status', to, 'status_changed', ARGV[2])
+-- The entry first: a trail that cannot be written stops the action
+-- before it changes anything.
 audit(ARGV[4], {from = s, to = to})
+redis.call('HSET', KEYS[1], 'status', to, 'status_changed', ARGV[2])
 return {'ok', to}

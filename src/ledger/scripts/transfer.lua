@@ -19,6 +19,9 @@ local amount = tonumber(ARGV[1])
 if not has_funds(a, amount, 0) then return fail('insufficient_funds') end
 if not within_limits(a, b, amount, tonumber(ARGV[12])) then return fail('balance_limit') end
 
+-- The entry first: a trail that cannot be written stops the action
+-- before it changes anything.
+audit(ARGV[13], {transfer = ARGV[4], amount = ARGV[1], currency = ARGV[3]})
 local now = tonumber(ARGV[5])
 post(KEYS[1], KEYS[3], a, KEYS[2], KEYS[4], b, ARGV[1], ARGV[2], ARGV[4], '', ARGV[6], ARGV[7], now)
 record_transfer(KEYS[5], ARGV[4], ARGV[6], a, b, ARGV[1], ARGV[7], ARGV[10], ARGV[5], '')
@@ -26,5 +29,4 @@ if ARGV[11] == 'from' or ARGV[11] == 'both' then touch(KEYS[1], a, ARGV[5]) end
 if ARGV[11] == 'to' or ARGV[11] == 'both' then touch(KEYS[2], b, ARGV[5]) end
 idem_store(KEYS[6], ARGV[8], ARGV[4], ARGV[9])
 outbox(KEYS[7], 'transfer.completed', ARGV[4], ARGV[5])
-audit(ARGV[13], {transfer = ARGV[4], amount = ARGV[1], currency = ARGV[3]})
 return {'ok', ARGV[4]}

@@ -12,10 +12,10 @@
 --       ttl s, 7 amount, 8 currency, 9 transfer id, 10 kind,
 --       11 description, 12 touch, 13 max balance, 14 the idempotency
 --       record prefix (the caller's id and the key follow), 15 the
---       transfer record prefix
+--       transfer record prefix, 16 the request id (for the audit trail)
 -- Returns: status ('ok' or 'replay'), the caller's id, and the transfer
 -- record's fields.
-local u, refused = payer_checks(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], KEYS[3])
+local u, refused = payer_checks(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], KEYS[3], {action = 'transfer', request_id = ARGV[16]})
 if not u then return refused end
 
 local r = transfer_script({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], scoped(ARGV[14], u, ARGV[4]), KEYS[7]},

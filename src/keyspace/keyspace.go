@@ -85,6 +85,11 @@ func IdempotencyRecord(scope, key string) string {
 	if key == "" {
 		return ""
 	}
+	if scope == "" {
+		// Every caller's keys in one space would let one replay another's
+		// request: a wiring mistake, found on the first request.
+		panic("keyspace: an Idempotency-Key without a scope")
+	}
 	return Idempotency + scope + ":" + key
 }
 

@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: screenshots run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
+.PHONY: screenshots screenshot-alerts deps-monitoring run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -28,6 +28,12 @@ deps:
 # deps-browser makes sure Chromium is installed for the browser tests.
 deps-browser:
 	$(call need,chromium,chromium, for the browser tests)
+
+# deps-monitoring makes sure Prometheus (with promtool) and the Redis
+# exporter are installed for tests/monitoring.
+deps-monitoring:
+	$(call need,promtool,prometheus, for the monitoring tests)
+	$(call need,prometheus-redis-exporter,prometheus-redis-exporter, for the monitoring tests)
 
 # deps-axe puts the pinned axe-core (the accessibility checker the browser
 # test injects into every page) under .cache/axe/, with Debian's nodejs and
@@ -52,7 +58,7 @@ deps-node:
 run: deps build
 	$(BIN) dev
 
-test: deps deps-browser deps-axe
+test: deps deps-browser deps-axe deps-monitoring
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 
@@ -63,6 +69,12 @@ screenshots: deps deps-browser
 
 # bench prints throughput numbers; nothing in it fails on a slow machine.
 # BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.
+# screenshot-alerts regenerates docs/screenshots/prometheus-alerts.png:
+# Prometheus's alerts page from the scrape test (tests/monitoring), with
+# the deployed rules evaluated on a live local stack.
+screenshot-alerts: deps deps-browser deps-monitoring
+	BANK_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestScrapeTheStack ./tests/monitoring
+
 bench: deps bench-jobs
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./src/ledger ./src/api ./src/web
 

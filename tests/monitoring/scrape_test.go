@@ -523,13 +523,13 @@ func sendTraffic(t *testing.T, api, web, redisURL string) {
 	}
 }
 
-// screenshot saves Prometheus's alerts page, with the deployed rules
+// screenshot saves Prometheus's alerts page (Debian ships the classic UI), with the deployed rules
 // evaluated on the live stack, as docs/screenshots/prometheus-alerts.png.
 func screenshot(t *testing.T, prom string) {
 	chromium := tool(t, "chromium", "chromium")
 	out := filepath.Join(manifests.Root(), "docs", "screenshots", "prometheus-alerts.png")
 	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--window-size=1280,1400", "--virtual-time-budget=8000", "--screenshot="+out, prom+"/alerts")
+		"--window-size=1280,1400", "--virtual-time-budget=8000", "--screenshot="+out, prom+"/classic/alerts")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, b)
 	}

@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: screenshots screenshot-alerts deps-monitoring run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
+.PHONY: screenshots screenshot-alerts deps-monitoring deps-redocly run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -50,15 +50,30 @@ deps-axe:
 	  test -s "$(BANK_AXE_JS)"; \
 	fi
 
+# deps-redocly puts the pinned Redocly CLI (the OpenAPI linter
+# tests/openapi runs) under .cache/redocly/, with Debian's nodejs and npm
+# when they are missing. Nothing is fetched when it is already there.
+REDOCLY_VERSION := 2.77.0
+REDOCLY_DIR     := $(CURDIR)/.cache/redocly/$(REDOCLY_VERSION)
+export BANK_REDOCLY := $(REDOCLY_DIR)/node_modules/.bin/redocly
+deps-redocly:
+	@if [ ! -x "$(BANK_REDOCLY)" ]; then \
+	  $(MAKE) --no-print-directory deps-node && \
+	  echo "installing @redocly/cli $(REDOCLY_VERSION) into .cache/redocly/ (npm)" && \
+	  mkdir -p "$(REDOCLY_DIR)" && \
+	  npm install --prefix "$(REDOCLY_DIR)" --no-save --no-package-lock --no-audit --no-fund "@redocly/cli@$(REDOCLY_VERSION)" >/dev/null && \
+	  test -x "$(BANK_REDOCLY)"; \
+	fi
+
 .PHONY: deps-node
 deps-node:
-	$(call need,node,nodejs, for the accessibility checks)
-	$(call need,npm,npm, for the accessibility checks)
+	$(call need,node,nodejs, for the accessibility checks and the OpenAPI linter)
+	$(call need,npm,npm, for the accessibility checks and the OpenAPI linter)
 
 run: deps build
 	$(BIN) dev
 
-test: deps deps-browser deps-axe deps-monitoring
+test: deps deps-browser deps-axe deps-monitoring deps-redocly
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 

@@ -161,6 +161,12 @@ func TestEveryAlertIsDocumented(t *testing.T) {
 	if len(seen) < 20 {
 		t.Errorf("only %d alerts", len(seen))
 	}
+	// The sections point at each other: every such link lands.
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(b), -1) {
+		if _, ok := sections[m[1]]; !ok {
+			t.Errorf("docs/runbook.md links to #%s, which is no section", m[1])
+		}
+	}
 }
 
 var heading = regexp.MustCompile(`(?m)^#{2,3} (.+)$`)

@@ -75,7 +75,12 @@ const (
 const (
 	OutboxRelayed = "bank:outbox:relayed:" // + event type + ":" + id
 	JobNamespace  = "bank-jobs"            // gocraft/work's keys: JobNamespace + ":..."
-	WebSession    = "bank:web:session:"    // + SHA-256 of the cookie
+	// JobLastSuccess follows the job namespace (which --namespace may
+	// change): a hash of job name → Unix time of its last successful run.
+	// It lives among gocraft's keys so the worker and the scheduler need
+	// no other ACL pattern to reach it.
+	JobLastSuccess = ":last-success"
+	WebSession     = "bank:web:session:" // + SHA-256 of the cookie
 )
 
 // IdempotencyRecord is the key of the idempotency record for an
@@ -142,6 +147,6 @@ var Families = []Family{
 	{WebhookOwner, false, "zset", "webhooks", "until deleted", "a user's webhooks"},
 	{WebhookDelivered, false, "string", "webhooks", "7 days", "an event delivered to a webhook, against duplicates"},
 	{OutboxRelayed, false, "string", "delivery", "a day", "an outbox event whose deliveries were enqueued"},
-	{JobNamespace + ":", false, "mixed", "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state"},
+	{JobNamespace + ":", false, "mixed", "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state; and JobLastSuccess (package worker writes it, jobs reads it): each job's last successful run"},
 	{WebSession, false, "string", "web", "the session's expiry", "a browser session (JSON): API token, user, flash"},
 }

@@ -182,13 +182,27 @@ func useTheBank(t *testing.T, ready map[string]*process) {
 			t.Errorf("the audit trail has no %q entry: %+v", w, trail.Entries)
 		}
 	}
-	// The scheduler's enqueuer ran and its collectors read the queues and
-	// the reconciliation result under its user.
+	// The scheduler's enqueuer ran; the worker's collectors read the
+	// queues, the last successes and the reconciliation result under its
+	// user. Each gauge comes from one process kind only.
 	metrics := fetchBody(t, "http://"+scheduler.listen[9090]+"/metrics")
-	for _, m := range []string{"bank_jobs_stats_up 1", "bank_scheduler_last_enqueue_timestamp_seconds ", "bank_reconciliation_last_success_timestamp_seconds "} {
-		if !strings.Contains(metrics, m) || strings.Contains(metrics, m+"0\n") {
-			t.Errorf("scheduler metrics lack %q", m)
+	if m := "bank_scheduler_last_enqueue_timestamp_seconds "; !strings.Contains(metrics, m) || strings.Contains(metrics, m+"0\n") {
+		t.Errorf("scheduler metrics lack %q", m)
+	}
+	for _, m := range []string{"bank_jobs_stats_up", "bank_ledger_", "bank_reconciliation_"} {
+		if strings.Contains(metrics, "\n"+m) {
+			t.Errorf("the scheduler exports %s*, which is the worker's", m)
 		}
+	}
+	metrics = fetchBody(t, "http://"+worker.listen[9090]+"/metrics")
+	for _, m := range []string{"bank_jobs_stats_up 1", "bank_reconciliation_last_success_timestamp_seconds ",
+		`bank_jobs_last_success_timestamp_seconds{job_name="reconciliation"} `, `bank_ledger_imbalance{currency="EUR"} `} {
+		if !strings.Contains(metrics, m) || strings.Contains(metrics, m+"0\n") && !strings.HasPrefix(m, "bank_ledger_imbalance") {
+			t.Errorf("worker metrics lack %q", m)
+		}
+	}
+	if !strings.Contains(metrics, `bank_ledger_imbalance{currency="EUR"} 0`+"\n") {
+		t.Errorf("the worker reports an imbalance after a balanced reconciliation")
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/cli"
-	"github.com/kubebank/kubebank/src/jobs"
-	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/schedule"
 	"github.com/kubebank/kubebank/src/service"
 )
@@ -29,7 +27,9 @@ type schedulerOptions struct {
 	// Schedule overrides the defaults: "job=cron;job=cron", "off" disables.
 	Schedule string
 	CatchUp  time.Duration
-	// Registry receives the queue and scheduler collectors; nil registers nothing.
+	// Registry receives the scheduler's collector; nil registers nothing.
+	// The queue and ledger gauges are the worker's (one process kind per
+	// series).
 	Registry prometheus.Registerer
 }
 
@@ -58,7 +58,7 @@ func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts 
 	}
 	s.CatchUp = opts.CatchUp
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, ledger.New(pool), opts.Namespace), schedule.NewCollector(pool, opts.Namespace, entries))
+		opts.Registry.MustRegister(schedule.NewCollector(pool, opts.Namespace, entries))
 	}
 	for _, e := range entries {
 		log.Info("schedule", "job", e.Job, "cron", e.Spec, "timezone", opts.Location.String())

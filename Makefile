@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: e2e screenshots run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
+.PHONY: e2e screenshots screenshot-alerts deps-monitoring deps-redocly run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -29,6 +29,12 @@ deps:
 deps-browser:
 	$(call need,chromium,chromium, for the browser tests)
 
+# deps-monitoring makes sure Prometheus (with promtool) and the Redis
+# exporter are installed for tests/monitoring.
+deps-monitoring:
+	$(call need,promtool,prometheus, for the monitoring tests)
+	$(call need,prometheus-redis-exporter,prometheus-redis-exporter, for the monitoring tests)
+
 # deps-axe puts the pinned axe-core (the accessibility checker the browser
 # test injects into every page) under .cache/axe/, with Debian's nodejs and
 # npm when they are missing. Nothing is fetched when it is already there.
@@ -44,15 +50,30 @@ deps-axe:
 	  test -s "$(BANK_AXE_JS)"; \
 	fi
 
+# deps-redocly puts the pinned Redocly CLI (the OpenAPI linter
+# tests/openapi runs) under .cache/redocly/, with Debian's nodejs and npm
+# when they are missing. Nothing is fetched when it is already there.
+REDOCLY_VERSION := 2.77.0
+REDOCLY_DIR     := $(CURDIR)/.cache/redocly/$(REDOCLY_VERSION)
+export BANK_REDOCLY := $(REDOCLY_DIR)/node_modules/.bin/redocly
+deps-redocly:
+	@if [ ! -x "$(BANK_REDOCLY)" ]; then \
+	  $(MAKE) --no-print-directory deps-node && \
+	  echo "installing @redocly/cli $(REDOCLY_VERSION) into .cache/redocly/ (npm)" && \
+	  mkdir -p "$(REDOCLY_DIR)" && \
+	  npm install --prefix "$(REDOCLY_DIR)" --no-save --no-package-lock --no-audit --no-fund "@redocly/cli@$(REDOCLY_VERSION)" >/dev/null && \
+	  test -x "$(BANK_REDOCLY)"; \
+	fi
+
 .PHONY: deps-node
 deps-node:
-	$(call need,node,nodejs, for the accessibility checks)
-	$(call need,npm,npm, for the accessibility checks)
+	$(call need,node,nodejs, for the accessibility checks and the OpenAPI linter)
+	$(call need,npm,npm, for the accessibility checks and the OpenAPI linter)
 
 run: deps build
 	$(BIN) dev
 
-test: deps deps-browser deps-axe
+test: deps deps-browser deps-axe deps-monitoring deps-redocly
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 
@@ -70,11 +91,23 @@ e2e:
 screenshots: deps deps-browser
 	BANK_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestScreenshotsOfTheDemo ./tests/browser
 
-# bench prints throughput numbers; nothing in it fails on a slow machine.
-# BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.
-bench: deps bench-jobs
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./src/ledger ./src/api ./src/web
+# bench prints one table from one run: the transfer script's ceiling
+# (redis-benchmark replaying the exact call an HTTP transfer makes), bank
+# loadgen at 16 and 32 clients against a fresh api + redis in both fsync
+# modes, each row's ratio to its ceiling, the Go benchmarks, api RSS,
+# Redis bytes per posting and commands per transfer, and the machine.
+# Nothing in it fails on a slow machine.
+bench: deps build
+	$(call need,redis-benchmark,redis-tools, for the ceiling)
+	$(GO) run ./tests/bench --bank $(BIN)
 
+# screenshot-alerts regenerates docs/screenshots/prometheus-alerts.png:
+# Prometheus's alerts page from the scrape test (tests/monitoring), with
+# the deployed rules evaluated on a live local stack.
+screenshot-alerts: deps deps-browser deps-monitoring
+	BANK_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestScrapeTheStack ./tests/monitoring
+
+# BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.
 bench-jobs: deps
 	$(GO) test -run '^$$' -bench NoopJobs -benchtime 20000x ./src/jobs
 	$(GO) test -run '^$$' -bench InterestAccrual -benchtime 1x -timeout 20m ./src/jobs

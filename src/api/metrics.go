@@ -5,6 +5,8 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubebank/kubebank/src/bank"
 )
 
 type metrics struct {
@@ -28,6 +30,12 @@ func newMetrics(reg prometheus.Registerer, poolStats func() redis.PoolStats) *me
 		}, []string{"kind", "outcome"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.transfers)
+	// Each kind's "completed" series from the start, at zero, so a panel
+	// or a rate() over it sees the first posting; error outcomes appear
+	// when they happen (their codes are many).
+	for _, kind := range postingKinds {
+		m.transfers.WithLabelValues(kind, "completed")
+	}
 	if poolStats != nil {
 		stat := func(name, help string, f func(redis.PoolStats) float64) prometheus.Collector {
 			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(poolStats()) })
@@ -43,6 +51,10 @@ func newMetrics(reg prometheus.Registerer, poolStats func() redis.PoolStats) *me
 	}
 	return m
 }
+
+// postingKinds are the kinds moveMoney counts (its callers' kind argument).
+var postingKinds = []string{string(bank.PostingTransfer), string(bank.PostingDeposit), string(bank.PostingWithdrawal),
+	"hold", string(bank.PostingCapture), "void", "reversal_request", string(bank.PostingReversal)}
 
 func (m *metrics) observe(route, method string, code int, seconds float64) {
 	c := strconv.Itoa(code)

@@ -117,6 +117,7 @@ func noContent(w http.ResponseWriter, err error) error {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
+	s.auditFailure(r, p)
 	if p.Status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err.Error())
 	}

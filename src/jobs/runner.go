@@ -198,6 +198,9 @@ func (r *Runner) fanOut(ctx context.Context, batchJob string, base map[string]an
 	return nil
 }
 
+// CatchUpJobs are the jobs that report a catch-up backlog (Options.Backlog).
+var CatchUpJobs = []string{InterestAccrual, StandingOrders}
+
 // backlog reports n items (accounts, orders) left with missed days after
 // a bounded catch-up run; the next runs work them off.
 func (r *Runner) backlog(job string, n int) {

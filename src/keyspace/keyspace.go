@@ -52,6 +52,16 @@ const (
 	StandingIdemLegacy = "bank:standing-idem:"
 )
 
+// The audit trail (package audit; appended by the scripts of ledger and
+// auth in the step that does what they record): one stream of every staff
+// action, and the same entries again per actor and per account, so that
+// a filtered read is a range read, not a scan.
+const (
+	Audit        = "bank:audit"          // every entry
+	AuditActor   = "bank:audit-actor:"   // + user id
+	AuditAccount = "bank:audit-account:" // + account number
+)
+
 // Statements (package statements) and webhooks (package webhooks).
 const (
 	Statement        = "bank:statement:"  // + account + ":" + month
@@ -65,7 +75,12 @@ const (
 const (
 	OutboxRelayed = "bank:outbox:relayed:" // + event type + ":" + id
 	JobNamespace  = "bank-jobs"            // gocraft/work's keys: JobNamespace + ":..."
-	WebSession    = "bank:web:session:"    // + SHA-256 of the cookie
+	// JobLastSuccess follows the job namespace (which --namespace may
+	// change): a hash of job name → Unix time of its last successful run.
+	// It lives among gocraft's keys so the worker and the scheduler need
+	// no other ACL pattern to reach it.
+	JobLastSuccess = ":last-success"
+	WebSession     = "bank:web:session:" // + SHA-256 of the cookie
 )
 
 // IdempotencyRecord is the key of the idempotency record for an
@@ -74,6 +89,11 @@ const (
 func IdempotencyRecord(scope, key string) string {
 	if key == "" {
 		return ""
+	}
+	if scope == "" {
+		// Every caller's keys in one space would let one replay another's
+		// request: a wiring mistake, found on the first request.
+		panic("keyspace: an Idempotency-Key without a scope")
 	}
 	return Idempotency + scope + ":" + key
 }
@@ -113,6 +133,9 @@ var Families = []Family{
 	{Usernames, true, "zset", "auth", "forever", "every username, for prefix search"},
 	{Token, false, "hash", "auth", "the token's expiry, or logout", "an API token's user and expiry"},
 	{RateLimit, false, "string", "auth", "the limit's window", "a rate limit counter: limit name + ':' + key"},
+	{Audit, true, "stream", "audit (lib.lua's audit, from ledger and auth scripts)", "forever: append-only, no process may delete or trim it", "every staff action and refused staff attempt: actor, role, action, target, accounts, request id, outcome"},
+	{AuditActor, false, "stream", "audit", "forever: append-only", "the audit entries of one actor, with the ids of the main stream"},
+	{AuditAccount, false, "stream", "audit", "forever: append-only", "the audit entries about one account, with the ids of the main stream"},
 	{StandingOrder, false, "hash", "standing", "forever", "a standing order"},
 	{StandingRuns, false, "hash", "standing (via ledger.PostOnce)", "forever", "an order's outcome per due date"},
 	{StandingOwner, false, "zset", "standing", "forever", "a user's orders by creation time"},
@@ -124,6 +147,6 @@ var Families = []Family{
 	{WebhookOwner, false, "zset", "webhooks", "until deleted", "a user's webhooks"},
 	{WebhookDelivered, false, "string", "webhooks", "7 days", "an event delivered to a webhook, against duplicates"},
 	{OutboxRelayed, false, "string", "delivery", "a day", "an outbox event whose deliveries were enqueued"},
-	{JobNamespace + ":", false, "mixed", "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state"},
+	{JobNamespace + ":", false, "mixed", "gocraft/work", "gocraft/work's own", "job queues, retries, dead jobs, the periodic enqueuer's state; and JobLastSuccess (package worker writes it, jobs reads it): each job's last successful run"},
 	{WebSession, false, "string", "web", "the session's expiry", "a browser session (JSON): API token, user, flash"},
 }

@@ -24,12 +24,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_processed_total", Help: "Jobs run to completion, by job name."}, []string{jobs.JobLabel}),
 		Failed:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_failed_total", Help: "Job runs that returned an error (retried or dead), by job name."}, []string{jobs.JobLabel}),
-		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bank_job_duration_seconds", Help: "Job run time, by job name.",
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bank_jobs_duration_seconds", Help: "Job run time, by job name.",
 			Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 15, 60, 300}}, []string{jobs.JobLabel}),
 		Backlog: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bank_jobs_catchup_backlog_total",
 			Help: "Accounts or standing orders left with missed days after a bounded catch-up run, by job name."}, []string{jobs.JobLabel}),
 	}
 	reg.MustRegister(m.Processed, m.Failed, m.Duration, m.Backlog)
+	// Every job's series from the start, at zero: rate() and increase()
+	// need a first sample to see the first failure, and an absent series
+	// reads as "no data" on the dashboard rather than "none failed".
+	for _, name := range jobs.Names() {
+		m.Processed.WithLabelValues(name)
+		m.Failed.WithLabelValues(name)
+		m.Duration.WithLabelValues(name)
+	}
+	for _, name := range jobs.CatchUpJobs {
+		m.Backlog.WithLabelValues(name)
+	}
 	return m
 }
 

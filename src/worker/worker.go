@@ -52,8 +52,14 @@ func New(pool *redis.Pool, r *jobs.Runner, o Options) *Worker {
 			err := r.HandleJob(ctx, j)
 			if err != nil {
 				log.Warn("job failed", "job", j.Name, "id", j.ID, "fails", j.Fails+1, "err", err.Error())
+				return err
 			}
-			return err
+			// The job's work is done whatever happens here: a lost note
+			// only delays the last-success metric to the next run.
+			if err := jobs.RecordSuccess(ctx, pool, o.Namespace, j.Name, time.Now()); err != nil {
+				log.Warn("job succeeded; its last success was not recorded", "job", j.Name, "id", j.ID, "err", err.Error())
+			}
+			return nil
 		})
 	}
 	return w

@@ -163,13 +163,46 @@ func useTheBank(t *testing.T, ready map[string]*process) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// The scheduler's enqueuer ran and its collectors read the queues and
-	// the reconciliation result under its user.
-	metrics := fetchBody(t, "http://"+scheduler.listen[9090]+"/metrics")
-	for _, m := range []string{"bank_jobs_stats_up 1", "bank_scheduler_last_enqueue_timestamp_seconds ", "bank_reconciliation_last_success_timestamp_seconds "} {
-		if !strings.Contains(metrics, m) || strings.Contains(metrics, m+"0\n") {
-			t.Errorf("scheduler metrics lack %q", m)
+	// What staff and operators did is on the audit trail, written under
+	// the api's and the worker's users (noACLDenials proves they could).
+	var trail struct {
+		Entries []struct{ Actor, Role, Action, Target, Outcome string }
+	}
+	callAPI(t, api, "GET", "/v1/admin/audit?limit=200", admin, "", nil, http.StatusOK, &trail)
+	seen := map[string]bool{}
+	for _, e := range trail.Entries {
+		seen[e.Role+" "+e.Action+" "+e.Outcome] = true
+		if e.Action == "job.run" {
+			seen["job.run "+e.Target] = true
 		}
+	}
+	for _, w := range []string{"operator user.create ok", "teller cash.deposit ok", "teller cash.withdrawal ok", "teller account.freeze ok",
+		"admin account.unfreeze ok", "operator job.run ok", "job.run reconciliation", "job.run interest-accrual"} {
+		if !seen[w] {
+			t.Errorf("the audit trail has no %q entry: %+v", w, trail.Entries)
+		}
+	}
+	// The scheduler's enqueuer ran; the worker's collectors read the
+	// queues, the last successes and the reconciliation result under its
+	// user. Each gauge comes from one process kind only.
+	metrics := fetchBody(t, "http://"+scheduler.listen[9090]+"/metrics")
+	if m := "bank_scheduler_last_enqueue_timestamp_seconds "; !strings.Contains(metrics, m) || strings.Contains(metrics, m+"0\n") {
+		t.Errorf("scheduler metrics lack %q", m)
+	}
+	for _, m := range []string{"bank_jobs_stats_up", "bank_ledger_", "bank_reconciliation_"} {
+		if strings.Contains(metrics, "\n"+m) {
+			t.Errorf("the scheduler exports %s*, which is the worker's", m)
+		}
+	}
+	metrics = fetchBody(t, "http://"+worker.listen[9090]+"/metrics")
+	for _, m := range []string{"bank_jobs_stats_up 1", "bank_reconciliation_last_success_timestamp_seconds ",
+		`bank_jobs_last_success_timestamp_seconds{job_name="reconciliation"} `, `bank_ledger_imbalance{currency="EUR"} `} {
+		if !strings.Contains(metrics, m) || strings.Contains(metrics, m+"0\n") && !strings.HasPrefix(m, "bank_ledger_imbalance") {
+			t.Errorf("worker metrics lack %q", m)
+		}
+	}
+	if !strings.Contains(metrics, `bank_ledger_imbalance{currency="EUR"} 0`+"\n") {
+		t.Errorf("the worker reports an imbalance after a balanced reconciliation")
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/kubebank/kubebank/tests/internal/manifests"
 )
 
-// componentsCheck renders every opt-in Component on top of prod.
+// componentsCheck renders the monitoring Component on top of dev.
 const componentsCheck = "tests/manifests/testdata/components"
 
 func TestEveryKustomizationRenders(t *testing.T) {
@@ -111,6 +111,9 @@ func TestNamespaces(t *testing.T) {
 		"ServiceAccount/redis-exporter": true, "NetworkPolicy/redis-exporter": true,
 		"NetworkPolicy/default-deny": true, "NetworkPolicy/allow-dns-egress": true,
 		"Secret/redis-exporter": true,
+		// components/prometheus-operator (staging, prod)
+		"ServiceMonitor/bank": true, "PodMonitor/bank-web": true, "PodMonitor/bank-jobs": true,
+		"ServiceMonitor/redis-exporter": true, "PrometheusRule/kubebank": true, "ConfigMap/kubebank-dashboard": true,
 	}
 	for _, env := range manifests.Envs {
 		objs := render(t, env)

@@ -10,9 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/cli"
-	"github.com/kubebank/kubebank/src/jobs"
-	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/schedule"
+	"github.com/kubebank/kubebank/src/service"
 )
 
 func init() {
@@ -28,7 +27,9 @@ type schedulerOptions struct {
 	// Schedule overrides the defaults: "job=cron;job=cron", "off" disables.
 	Schedule string
 	CatchUp  time.Duration
-	// Registry receives the queue and scheduler collectors; nil registers nothing.
+	// Registry receives the scheduler's collector; nil registers nothing.
+	// The queue and ledger gauges are the worker's (one process kind per
+	// series).
 	Registry prometheus.Registerer
 }
 
@@ -57,7 +58,7 @@ func runScheduler(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts 
 	}
 	s.CatchUp = opts.CatchUp
 	if opts.Registry != nil {
-		opts.Registry.MustRegister(jobs.NewQueueCollector(pool, ledger.New(pool), opts.Namespace), schedule.NewCollector(pool, opts.Namespace, entries))
+		opts.Registry.MustRegister(schedule.NewCollector(pool, opts.Namespace, entries))
 	}
 	for _, e := range entries {
 		log.Info("schedule", "job", e.Job, "cron", e.Spec, "timezone", opts.Location.String())
@@ -77,6 +78,7 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	f.register(fs, true)
 	schedule := fs.String("schedule", "", `override job schedules: "interest-accrual=0 5 0 * * *;hold-expiry=off" (cron with seconds first: sec min hour dom month dow; a 5-field spec gets second 0)`)
 	catchUp := fs.Duration("catch-up", time.Hour, "on start, enqueue the latest slot of each job missed within this window (0: none)")
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +88,9 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	}
 	useBankZone(loc) // first, before any goroutine
 	log := cli.Logger(f.logLevel).With("component", "scheduler")
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	pool := f.pool(8)
 	defer pool.Close()
 	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {

@@ -164,6 +164,7 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	grace := fs.Duration("shutdown-timeout", 20*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
 	fs.DurationVar(grace, "grace-period", 20*time.Second, "deprecated: --shutdown-timeout")
 	allowPrivate := fs.Bool("webhook-allow-private", false, "deliver webhooks over http and to loopback/private addresses (local development only)")
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -172,6 +173,9 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	log := cli.Logger(f.logLevel).With("component", "worker")
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	pool := f.pool(int(*concurrency) + 16)
 	defer pool.Close()
 	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {

@@ -6,7 +6,7 @@
 --       4 idempotency record (or '')
 -- ARGV: 1 reversal id, 2 amount ('0' for all that remains unreversed),
 --       3 reason, 4 requested by, 5 now ms, 6 request hash,
---       7 idempotency ttl s
+--       7 idempotency ttl s, 8 audit record ('' for none: lib.lua's audit)
 local replay = idem_check(KEYS[4], ARGV[6])
 if replay then return replay end
 
@@ -18,6 +18,9 @@ local amount = tonumber(ARGV[2])
 if amount == 0 then amount = remaining end
 if amount <= 0 or amount > remaining then return fail('reversal_exceeds_transfer') end
 
+-- The entry first: a trail that cannot be written stops the action
+-- before it changes anything.
+audit(ARGV[8], {reversal = ARGV[1], transfer = t[1], amount = fmt(amount), currency = t[6], reason = ARGV[3]}, {t[3], t[4]})
 -- The reversal pays back: from the original payee to the original payer.
 redis.call('HSET', KEYS[2], 'id', ARGV[1], 'transfer', t[1], 'from', t[4], 'to', t[3], 'amount', fmt(amount),
   'currency', t[6], 'reason', ARGV[3], 'status', 'pending', 'by', ARGV[4], 'created', ARGV[5])

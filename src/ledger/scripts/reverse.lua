@@ -15,11 +15,11 @@
 --       stream (or ''): an approval appends transfer.reversed there
 -- ARGV: 1 action ('approve' or 'reject'), 2 posting id, 3 decided by,
 --       4 now ms, 5 request hash, 6 idempotency ttl s, 7 max balance,
---       8 reject reason
+--       8 reject reason, 9 audit record ('' for none: lib.lua's audit)
 local replay = idem_check(KEYS[10], ARGV[5])
 if replay then return replay end
 
-local r = redis.call('HMGET', KEYS[1], 'id', 'status', 'transfer', 'amount', 'currency', 'by')
+local r = redis.call('HMGET', KEYS[1], 'id', 'status', 'transfer', 'amount', 'currency', 'by', 'from', 'to')
 if r[1] == false then return fail('reversal_not_found') end
 if r[6] == ARGV[3] then return fail('four_eyes') end
 local action = ARGV[1]
@@ -47,6 +47,9 @@ if action == 'approve' then
   local now = tonumber(ARGV[4])
   local amount_s = fmt(amount)
   local desc = 'Reversal of ' .. t[1]
+  -- The entry first: a trail that cannot be written stops the action
+  -- before it changes anything.
+  audit(ARGV[9], {reversal = r[1], transfer = r[3], posting = ARGV[2], amount = amount_s, currency = r[5]}, {r[7], r[8]})
   post(KEYS[3], KEYS[5], a, KEYS[4], KEYS[6], b, amount_s, fmt(-amount), ARGV[2], '', 'reversal', desc, now)
   record_transfer(KEYS[7], ARGV[2], 'reversal', a, b, amount_s, desc, ARGV[3], ARGV[4], '')
   redis.call('HSET', KEYS[7], 'reversal_of', t[1], 'reversal', r[1])
@@ -58,6 +61,7 @@ if action == 'approve' then
   redis.call('HSET', KEYS[1], 'posting', ARGV[2])
   outbox(KEYS[11], 'transfer.reversed', ARGV[2], ARGV[4])
 else
+  audit(ARGV[9], {reversal = r[1], transfer = r[3], reason = ARGV[8]}, {r[7], r[8]})
   redis.call('HSET', KEYS[1], 'reject_reason', ARGV[8])
 end
 redis.call('HSET', KEYS[1], 'status', decided, 'decided_by', ARGV[3], 'decided', ARGV[4])

@@ -1,0 +1,537 @@
+package monitoring_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/redisproc"
+	"github.com/kubebank/kubebank/src/redistest"
+	"github.com/kubebank/kubebank/tests/internal/manifests"
+)
+
+// target is what a monitor scrapes: pods of app.kubernetes.io/name job,
+// container port, path.
+type target struct {
+	Job  string
+	Port int
+	Path string
+}
+
+// scrapeTargets reads the ServiceMonitors and PodMonitors of objs and
+// resolves each to the pods' container port it reaches.
+func scrapeTargets(t *testing.T, objs []manifests.Object) []target {
+	t.Helper()
+	var out []target
+	for _, o := range objs {
+		if o.Kind != "ServiceMonitor" && o.Kind != "PodMonitor" {
+			continue
+		}
+		if jl := manifests.Get(o.Raw, "spec", "jobLabel"); jl != "app.kubernetes.io/name" {
+			t.Errorf("%s: jobLabel %v, want app.kubernetes.io/name (the rules' job names)", o.ID(), jl)
+		}
+		endpoints := "endpoints"
+		if o.Kind == "PodMonitor" {
+			endpoints = "podMetricsEndpoints"
+		}
+		eps, _ := manifests.Get(o.Raw, "spec", endpoints).([]any)
+		for _, w := range selectedWorkloads(t, objs, o) {
+			for _, ep := range eps {
+				portName, _ := manifests.Get(ep, "port").(string)
+				path, _ := manifests.Get(ep, "path").(string)
+				if path == "" {
+					path = "/metrics"
+				}
+				if o.Kind == "ServiceMonitor" {
+					portName = servicePortTarget(t, objs, w.svc, portName)
+				}
+				port := containerPort(w.obj, portName)
+				if port == 0 {
+					t.Errorf("%s: %s has no container port %q", o.ID(), w.obj.ID(), portName)
+					continue
+				}
+				out = append(out, target{Job: w.name, Port: port, Path: path})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b target) int { return strings.Compare(a.Job, b.Job) })
+	return out
+}
+
+type workload struct {
+	name string // app.kubernetes.io/name of its pods
+	obj  manifests.Object
+	svc  *manifests.Object // the Service a ServiceMonitor selected
+}
+
+// selectedWorkloads returns the Deployments whose pods the monitor o scrapes.
+func selectedWorkloads(t *testing.T, objs []manifests.Object, o manifests.Object) []workload {
+	sel := manifests.Get(o.Raw, "spec", "selector")
+	var out []workload
+	for i, c := range objs {
+		switch {
+		case o.Kind == "ServiceMonitor" && c.Kind == "Service" && matches(sel, manifests.Get(c.Raw, "metadata", "labels")):
+			podSel := manifests.Get(c.Raw, "spec", "selector")
+			for _, d := range objs {
+				if d.Kind == "Deployment" && d.Namespace == c.Namespace && matchesLabels(podSel, manifests.Get(d.Raw, "spec", "template", "metadata", "labels")) {
+					name, _ := manifests.Get(d.Raw, "spec", "template", "metadata", "labels", "app.kubernetes.io/name").(string)
+					out = append(out, workload{name: name, obj: d, svc: &objs[i]})
+				}
+			}
+		case o.Kind == "PodMonitor" && c.Kind == "Deployment" && matches(sel, manifests.Get(c.Raw, "spec", "template", "metadata", "labels")):
+			name, _ := manifests.Get(c.Raw, "spec", "template", "metadata", "labels", "app.kubernetes.io/name").(string)
+			out = append(out, workload{name: name, obj: c})
+		}
+	}
+	if len(out) == 0 {
+		t.Errorf("%s selects nothing", o.ID())
+	}
+	return out
+}
+
+// matches is a label selector (matchLabels, matchExpressions with In) against labels.
+func matches(sel, labels any) bool {
+	if ml := manifests.Get(sel, "matchLabels"); ml != nil && !matchesLabels(ml, labels) {
+		return false
+	}
+	exprs, _ := manifests.Get(sel, "matchExpressions").([]any)
+	for _, e := range exprs {
+		key, _ := manifests.Get(e, "key").(string)
+		v, _ := manifests.Get(labels, key).(string)
+		vals, _ := manifests.Get(e, "values").([]any)
+		if manifests.Get(e, "operator") != "In" || !slices.Contains(vals, any(v)) {
+			return false
+		}
+	}
+	return sel != nil
+}
+
+func matchesLabels(want, labels any) bool {
+	m, _ := want.(map[string]any)
+	for k, v := range m {
+		if manifests.Get(labels, k) != v {
+			return false
+		}
+	}
+	return len(m) > 0
+}
+
+// servicePortTarget is the targetPort (a container port name) of svc's port named name.
+func servicePortTarget(t *testing.T, _ []manifests.Object, svc *manifests.Object, name string) string {
+	ports, _ := manifests.Get(svc.Raw, "spec", "ports").([]any)
+	for _, p := range ports {
+		if manifests.Get(p, "name") == name {
+			if tp, ok := manifests.Get(p, "targetPort").(string); ok {
+				return tp
+			}
+			t.Errorf("%s: port %s has a numeric targetPort", svc.ID(), name)
+		}
+	}
+	return name
+}
+
+func containerPort(o manifests.Object, name string) int {
+	for _, c := range manifests.Containers(o) {
+		ports, _ := c["ports"].([]any)
+		for _, p := range ports {
+			if manifests.Get(p, "name") == name {
+				switch n := manifests.Get(p, "containerPort").(type) {
+				case int:
+					return n
+				case int64:
+					return int(n)
+				case float64:
+					return int(n)
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// listenFlags says, per job and container port, which flag of the
+// process sets that listen address; a monitor scraping anything else
+// fails the test (the manifests changed and so must this test).
+var listenFlags = map[string]map[int]string{
+	"api":            {8000: "--addr"},
+	"web":            {3000: "--addr", 9090: "--metrics-addr"},
+	"worker":         {9090: "--metrics-addr"},
+	"scheduler":      {9090: "--metrics-addr"},
+	"redis-exporter": {9121: "-web.listen-address"},
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	p, err := redisproc.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(p)
+}
+
+// startProc starts a program, logs to a file shown on failure, and stops
+// it (SIGTERM, then SIGKILL) when the test ends.
+func startProc(t *testing.T, name, bin string, env []string, args ...string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			if len(b) > 3000 {
+				b = b[len(b)-3000:]
+			}
+			t.Logf("%s log:\n%s", name, b)
+		}
+	})
+}
+
+func waitOK(t *testing.T, u string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not OK within %s: %v", u, limit, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A real Prometheus scrapes the real processes where the monitors say,
+// evaluates the deployed rules, and has data for every metric they and
+// the dashboard use.
+func TestScrapeTheStack(t *testing.T) {
+	prometheus := tool(t, "prometheus", "prometheus")
+	exporter := tool(t, "prometheus-redis-exporter", "prometheus-redis-exporter")
+	objs := render(t)
+	targets := scrapeTargets(t, objs)
+	groups := ruleGroups(t, objs)
+	dash := dashboardOf(t, objs)
+
+	rs := redistest.Start(t)
+	redisURL := rs.URL
+	local := map[string]map[int]string{} // job → container port → local address
+	for job, ports := range listenFlags {
+		local[job] = map[int]string{}
+		for p := range ports {
+			local[job][p] = freeAddr(t)
+		}
+	}
+	for _, tg := range targets {
+		if _, ok := listenFlags[tg.Job][tg.Port]; !ok {
+			t.Fatalf("the monitors scrape %s on port %d, which this test does not start", tg.Job, tg.Port)
+		}
+	}
+	redisEnv := []string{"BANK_REDIS_URL=" + redisURL, "BANK_LOG_LEVEL=warn"}
+	apiAddr := local["api"][8000]
+	startProc(t, "api", bankBinary, redisEnv, "api", "--addr", apiAddr)
+	startProc(t, "worker", bankBinary, redisEnv, "worker", "--metrics-addr", local["worker"][9090])
+	startProc(t, "scheduler", bankBinary, redisEnv, "scheduler", "--metrics-addr", local["scheduler"][9090])
+	waitOK(t, "http://"+apiAddr+"/readyz", 20*time.Second)
+	startProc(t, "web", bankBinary, redisEnv, "web", "--addr", local["web"][3000], "--metrics-addr", local["web"][9090],
+		"--api-url", "http://"+apiAddr)
+	startProc(t, "redis-exporter", exporter, []string{"REDIS_ADDR=" + redisURL},
+		"-web.listen-address", local["redis-exporter"][9121])
+
+	// Prometheus with the deployed rules and one scrape job per target kind.
+	dir := t.TempDir()
+	writeRules(t, dir, "rules.yaml", groups)
+	type staticConfig struct {
+		Targets []string `yaml:"targets"`
+	}
+	type scrapeConfig struct {
+		JobName       string         `yaml:"job_name"`
+		MetricsPath   string         `yaml:"metrics_path"`
+		StaticConfigs []staticConfig `yaml:"static_configs"`
+	}
+	var scrapes []scrapeConfig
+	for _, tg := range targets {
+		scrapes = append(scrapes, scrapeConfig{JobName: tg.Job, MetricsPath: tg.Path,
+			StaticConfigs: []staticConfig{{Targets: []string{local[tg.Job][tg.Port]}}}})
+	}
+	cfg, err := yaml.Marshal(map[string]any{
+		"global":         map[string]string{"scrape_interval": "1s", "evaluation_interval": "1s"},
+		"rule_files":     []string{filepath.Join(dir, "rules.yaml")},
+		"scrape_configs": scrapes,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	promAddr := freeAddr(t)
+	startProc(t, "prometheus", prometheus, nil, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
+	prom := "http://" + promAddr
+	waitOK(t, prom+"/-/ready", 30*time.Second)
+
+	sendTraffic(t, "http://"+apiAddr, "http://"+local["web"][3000], redisURL)
+
+	// Every target kind is up.
+	for job := range listenFlags {
+		eventually(t, 30*time.Second, "up{job=\""+job+"\"} == 1", func() bool {
+			return len(query(t, prom, `up{job="`+job+`"} == 1`)) > 0
+		})
+	}
+	// Every metric a rule or a panel uses has data.
+	names := map[string]bool{}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			for _, n := range metricNames(r.Expr) {
+				names[n] = true
+			}
+		}
+	}
+	var exprs []string
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+			for _, n := range metricNames(tg.Expr) {
+				names[n] = true
+			}
+		}
+	}
+	if len(exprs) < 20 {
+		t.Errorf("the dashboard has only %d queries", len(exprs))
+	}
+	for _, n := range slices.Sorted(mapsKeys(names)) {
+		eventually(t, 60*time.Second, n+" has data", func() bool {
+			return len(query(t, prom, `count({__name__="`+n+`"})`)) > 0
+		})
+	}
+	// Every panel query parses and runs ($__rate_interval is Grafana's).
+	for _, e := range exprs {
+		if _, err := tryQuery(prom, strings.ReplaceAll(e, "$__rate_interval", "1m")); err != nil {
+			t.Errorf("panel query %q: %v", e, err)
+		}
+	}
+	// Every rule evaluates without error on the real series.
+	eventually(t, 20*time.Second, "every rule evaluated without error", func() bool {
+		return rulesHealthy(t, prom, len(groups))
+	})
+	if os.Getenv("BANK_UPDATE_SCREENSHOTS") != "" {
+		screenshot(t, prom)
+	}
+}
+
+// metricNames are the metric names in a PromQL expression: the bank's
+// (bank_*, the recording rules' bank:*), the exporter's (redis_*) and up.
+// Every series the rules and panels use is one of these families, so a
+// pattern finds them without a PromQL parser; label names in them
+// (job_name, code, ...) never start so.
+var metricName = regexp.MustCompile(`\b(bank[_:][a-z0-9_:]+|redis_[a-z0-9_]+|up)\b`)
+
+func metricNames(expr string) []string {
+	// Strings ("5..", "interest-accrual-batch") are label values, not names.
+	expr = regexp.MustCompile(`"[^"]*"`).ReplaceAllString(expr, `""`)
+	return metricName.FindAllString(expr, -1)
+}
+
+func mapsKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func eventually(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Errorf("not within %s: %s", limit, what)
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// query runs an instant query and returns its result vector.
+func query(t *testing.T, prom, q string) []any {
+	t.Helper()
+	res, err := tryQuery(prom, q)
+	if err != nil {
+		t.Fatalf("query %q: %v", q, err)
+	}
+	return res
+}
+
+func tryQuery(prom, q string) ([]any, error) {
+	resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status, Error string
+		Data          struct {
+			ResultType string `json:"resultType"`
+			Result     json.RawMessage
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("%s: %s", body.Status, body.Error)
+	}
+	var res []any
+	if body.Data.ResultType == "vector" || body.Data.ResultType == "matrix" {
+		if err := json.Unmarshal(body.Data.Result, &res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// rulesHealthy reports whether Prometheus loaded want groups and has
+// evaluated every rule in them without error.
+func rulesHealthy(t *testing.T, prom string, want int) bool {
+	resp, err := http.Get(prom + "/api/v1/rules")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			Groups []struct {
+				Name  string
+				Rules []struct {
+					Name, Health, LastError string
+				}
+			}
+		}
+	}
+	if json.NewDecoder(resp.Body).Decode(&body) != nil || len(body.Data.Groups) != want {
+		return false
+	}
+	ok := true
+	for _, g := range body.Data.Groups {
+		for _, r := range g.Rules {
+			if r.Health != "ok" {
+				if r.Health == "err" {
+					t.Logf("rule %s: %s", r.Name, r.LastError)
+				}
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+// sendTraffic uses the bank as its users would: a teller deposits, a
+// customer transfers (once refused), pages of the web app, a reconciliation.
+func sendTraffic(t *testing.T, api, web, redisURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	create := exec.Command(bankBinary, "admin", "create-user", "--username", "tina", "--role", "teller",
+		"--password-stdin", "--redis-url", redisURL)
+	create.Stdin = strings.NewReader("teller-password-123\n")
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("create-user: %v\n%s", err, out)
+	}
+	cl := apiclient.New(api, nil)
+	if _, err := cl.Register(ctx, "carol", "carol-password-123"); err != nil {
+		t.Fatal(err)
+	}
+	carol, err := cl.Login(ctx, "carol", "carol-password-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	teller, err := cl.Login(ctx, "tina", "teller-password-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := cl.OpenAccount(ctx, carol.Token, apiclient.OpenAccount{Type: "checking", Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cl.OpenAccount(ctx, carol.Token, apiclient.OpenAccount{Type: "savings", Currency: "EUR", InterestRateBPS: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Transfer(ctx, carol.Token, "refused-1", apiclient.TransferRequest{From: a.Number, To: b.Number, Amount: 100, Currency: "EUR"}); err == nil {
+		t.Fatal("a transfer from an empty account went through")
+	}
+	if _, err := cl.Deposit(ctx, teller.Token, "dep-1", apiclient.CashRequest{Account: a.Number, Amount: 10_000, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := cl.Transfer(ctx, carol.Token, fmt.Sprintf("tr-%d", i), apiclient.TransferRequest{From: a.Number, To: b.Number, Amount: 100, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{api + "/v1/nope", web + "/", web + "/login"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// The worker pool runs what is enqueued: a reconciliation (the ledger
+	// gauges) and the relay of the postings' events.
+	for _, job := range []string{"reconciliation", "outbox-relay"} {
+		if out, err := exec.Command(bankBinary, "jobs", "run", job, "--redis-url", redisURL).CombinedOutput(); err != nil {
+			t.Fatalf("jobs run %s: %v\n%s", job, err, out)
+		}
+	}
+}
+
+// screenshot saves Prometheus's alerts page (Debian ships the classic UI), with the deployed rules
+// evaluated on the live stack, as docs/screenshots/prometheus-alerts.png.
+func screenshot(t *testing.T, prom string) {
+	chromium := tool(t, "chromium", "chromium")
+	out := filepath.Join(manifests.Root(), "docs", "screenshots", "prometheus-alerts.png")
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--window-size=1280,1400", "--virtual-time-budget=8000", "--screenshot="+out, prom+"/classic/alerts")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, b)
+	}
+	t.Logf("wrote %s", out)
+}

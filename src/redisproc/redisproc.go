@@ -112,6 +112,13 @@ func (p *Proc) Stop() {
 	}
 }
 
+// Pause stops the process with SIGSTOP: it keeps its connections open
+// and answers nothing, as a hung node or a long GC pause would.
+func (p *Proc) Pause() error { return p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process (SIGCONT).
+func (p *Proc) Resume() error { return p.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Restart starts the server again on the same port and data directory,
 // after Kill or Stop: the AOF replays what was acknowledged.
 func (p *Proc) Restart() error { return p.start() }

@@ -4,7 +4,9 @@
 package redistest
 
 import (
+	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,4 +40,43 @@ func (s *Server) Pool(tb testing.TB) *redis.Pool {
 	}
 	tb.Cleanup(func() { p.Close() })
 	return p
+}
+
+// Replica starts a redis-server that replicates s, stopped when the test
+// ends.
+func (s *Server) Replica(tb testing.TB, extra ...string) *Server {
+	tb.Helper()
+	host, port, _ := net.SplitHostPort(s.Addr)
+	return Start(tb, append([]string{"--replicaof", host, port}, extra...)...)
+}
+
+// SentinelTiming is how fast the test Sentinels act: a primary silent
+// for DownAfter is down, and a failover is retried after FailoverTimeout.
+var SentinelTiming = struct{ DownAfter, FailoverTimeout time.Duration }{time.Second, 3 * time.Second}
+
+// StartSentinels starts n redis-sentinel processes monitoring master as
+// name, with a majority quorum, stopped when the test ends. It fails the
+// test if redis-sentinel is not installed.
+func StartSentinels(tb testing.TB, master *Server, name string, n int) []*redisproc.Proc {
+	tb.Helper()
+	out := make([]*redisproc.Proc, n)
+	for i := range out {
+		p, err := redisproc.StartSentinel(redisproc.SentinelOptions{Dir: tb.TempDir(), MasterName: name, Master: master.Addr,
+			Quorum: n/2 + 1, DownAfter: SentinelTiming.DownAfter, FailoverTimeout: SentinelTiming.FailoverTimeout, Output: os.Stderr})
+		if err != nil {
+			tb.Fatalf("redistest: %v (`make test` installs redis-sentinel when run as root)", err)
+		}
+		tb.Cleanup(p.Kill)
+		out[i] = p
+	}
+	return out
+}
+
+// SentinelAddrs joins the Sentinels' addresses as --redis-sentinels wants.
+func SentinelAddrs(ss []*redisproc.Proc) string {
+	addrs := make([]string, len(ss))
+	for i, s := range ss {
+		addrs[i] = s.Addr
+	}
+	return strings.Join(addrs, ",")
 }

@@ -43,11 +43,34 @@ func (s *Server) Pool(tb testing.TB) *redis.Pool {
 }
 
 // Replica starts a redis-server that replicates s, stopped when the test
-// ends.
+// ends, and returns once its first sync is done.
 func (s *Server) Replica(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
+	// Redis waits 5s for more replicas before a diskless full sync.
+	c, err := redis.Dial("tcp", s.Addr)
+	if err == nil {
+		_, err = c.Do("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+		c.Close()
+	}
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
 	host, port, _ := net.SplitHostPort(s.Addr)
-	return Start(tb, append([]string{"--replicaof", host, port}, extra...)...)
+	r := Start(tb, append([]string{"--replicaof", host, port}, extra...)...)
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := redis.Dial("tcp", r.Addr)
+		if err != nil {
+			tb.Fatalf("redistest: %v", err)
+		}
+		info, _ := redis.String(c.Do("INFO", "replication"))
+		c.Close()
+		if strings.Contains(info, "master_link_status:up") {
+			return r
+		}
+		if time.Now().After(end) {
+			tb.Fatalf("redistest: replica %s did not sync with %s within 10s", r.Addr, s.Addr)
+		}
+	}
 }
 
 // SentinelTiming is how fast the test Sentinels act: a primary silent

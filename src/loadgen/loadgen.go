@@ -42,6 +42,8 @@ type Result struct {
 	Accounts   []string          // account numbers used
 	Acked      map[string]string // transfer id → idempotency key
 	Unanswered []Attempt         // requests without a definite answer (no response, or 5xx): outcome unknown
+	AckedAt    []time.Time       // when each acknowledgement arrived, for the unavailability window of a fault
+	SlowestErr time.Duration     // the longest wait for an answer that was not 2xx
 }
 
 // Attempt is one transfer request whose answer was lost; retrying it with
@@ -179,10 +181,14 @@ func (d *driver) send(ctx context.Context, r *rand.Rand, key string) {
 	p, answered := apiclient.AsProblem(err)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err != nil {
+		d.res.SlowestErr = max(d.res.SlowestErr, lat)
+	}
 	switch {
 	case err == nil:
 		d.res.Transfers++
 		d.res.Acked[tr.ID] = key
+		d.res.AckedAt = append(d.res.AckedAt, time.Now())
 		d.latencies = append(d.latencies, lat)
 	case !answered:
 		d.res.Outcomes["no_answer"]++
@@ -192,6 +198,9 @@ func (d *driver) send(ctx context.Context, r *rand.Rand, key string) {
 		// (e.g. Redis died mid-reply): the outcome is unknown until
 		// retried with the same key.
 		d.res.Outcomes[fmt.Sprint(p.Status)]++
+		if p.Status == http.StatusServiceUnavailable && p.RetryAfter == "" {
+			d.res.Outcomes["503_without_retry_after"]++ // a 503 must say when to come back
+		}
 		d.res.Unanswered = append(d.res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
 	default:
 		d.res.Outcomes[fmt.Sprintf("%d:%s", p.Status, p.Code)]++

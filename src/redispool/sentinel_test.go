@@ -79,4 +79,3 @@ func do(t *testing.T, p *redis.Pool, cmd string, args ...any) string {
 	}
 	return s
 }
-

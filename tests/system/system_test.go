@@ -164,21 +164,56 @@ func TestFaultsLoseNothing(t *testing.T) {
 		t.Fatalf("only %d transfers acknowledged: the test proves nothing (%v)", len(total.Acked), total.Outcomes)
 	}
 
-	// Requests whose answer was lost are retried with the same key: the
-	// API must either replay the original or apply it now, exactly once.
+	retryUnanswered(t, ctx, cs, &total, 20*time.Second)
+	checkLedger(t, ctx, ledger.New(rds.Pool(t)), cs, total, cfg.Funding)
+	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)
+}
+
+// Bootstrapping staff is repeatable with --exists-ok, but a name already
+// taken by someone else's role is an error, not a silent success.
+func TestAdminCreateUserBootstrap(t *testing.T) {
+	env := []string{"BANK_REDIS_URL=" + redistest.Start(t).URL}
+	create := func(role string, existsOK bool) error {
+		args := []string{"admin", "create-user", "--username", "tina", "--password", "tina-password-1", "--role", role}
+		if existsOK {
+			args = append(args, "--exists-ok")
+		}
+		return run(env, args...)
+	}
+	if err := create("teller", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("teller", false); err == nil {
+		t.Fatal("creating an existing user without --exists-ok succeeded")
+	}
+	if err := create("teller", true); err != nil {
+		t.Fatalf("repeat with --exists-ok: %v", err)
+	}
+	if err := create("admin", true); err == nil {
+		t.Fatal("--exists-ok reported success for a user with another role")
+	}
+}
+
+// retryUnanswered retries every request whose answer was lost or 5xx with
+// its Idempotency-Key until it gets a definite answer (within budget):
+// the API must either replay the original or apply it now, exactly once.
+// The ones applied join total.Acked.
+func retryUnanswered(t *testing.T, ctx context.Context, cs loadgen.Customers, total *loadgen.Result, budget time.Duration) {
+	t.Helper()
 	// definite: the API applied the transfer or refused it (below 500).
 	definite := func(err error) bool {
 		p, ok := apiclient.AsProblem(err)
 		return err == nil || ok && p.Status < 500
 	}
+	deadline := time.Now().Add(budget)
 	for _, a := range total.Unanswered {
 		var (
 			tr  bank.Transfer
 			err error
 		)
-		for try := 0; try < 20; try++ {
+		for {
 			tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
-			if definite(err) {
+			if definite(err) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -190,8 +225,14 @@ func TestFaultsLoseNothing(t *testing.T) {
 			total.Acked[tr.ID] = a.Key
 		}
 	}
+}
 
-	l := ledger.New(rds.Pool(t))
+// checkLedger asserts the promise after faults: the ledger balances,
+// every acknowledged transfer is in the journals exactly once per side,
+// no transfer is in a journal that nobody acknowledged (funding deposits
+// aside), and the customers' money neither grew nor shrank.
+func checkLedger(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen.Customers, total loadgen.Result, funding int64) {
+	t.Helper()
 	rep, err := l.Reconcile(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -199,9 +240,6 @@ func TestFaultsLoseNothing(t *testing.T) {
 	if !rep.Balanced() {
 		t.Fatalf("ledger does not balance after faults: %+v", rep)
 	}
-	// Every acknowledged transfer is in the journals exactly once per side,
-	// and no transfer is in a journal that nobody acknowledged (funding
-	// deposits aside).
 	seen := map[string]int{}
 	var sum int64
 	for _, n := range cs.Accounts {
@@ -230,33 +268,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 			t.Errorf("transfer %s is in the journal but was never acknowledged", id)
 		}
 	}
-	if want := int64(len(cs.Accounts)) * cfg.Funding; sum != want {
+	if want := int64(len(cs.Accounts)) * funding; sum != want {
 		t.Errorf("customer balances sum to %d, want %d (money created or lost)", sum, want)
-	}
-	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)
-}
-
-// Bootstrapping staff is repeatable with --exists-ok, but a name already
-// taken by someone else's role is an error, not a silent success.
-func TestAdminCreateUserBootstrap(t *testing.T) {
-	env := []string{"BANK_REDIS_URL=" + redistest.Start(t).URL}
-	create := func(role string, existsOK bool) error {
-		args := []string{"admin", "create-user", "--username", "tina", "--password", "tina-password-1", "--role", role}
-		if existsOK {
-			args = append(args, "--exists-ok")
-		}
-		return run(env, args...)
-	}
-	if err := create("teller", false); err != nil {
-		t.Fatal(err)
-	}
-	if err := create("teller", false); err == nil {
-		t.Fatal("creating an existing user without --exists-ok succeeded")
-	}
-	if err := create("teller", true); err != nil {
-		t.Fatalf("repeat with --exists-ok: %v", err)
-	}
-	if err := create("admin", true); err == nil {
-		t.Fatal("--exists-ok reported success for a user with another role")
 	}
 }

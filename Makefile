@@ -21,9 +21,11 @@ need = @command -v $(1) >/dev/null || { \
 	    (apt-get install -y $(2) >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y $(2) >/dev/null)); \
 	  else echo "$(1) is required$(3): install it (e.g. sudo apt-get install $(2)) and re-run" >&2; exit 1; fi; }
 
-# deps makes sure redis-server is installed.
+# deps makes sure redis-server and redis-sentinel (the failover tests)
+# are installed.
 deps:
 	$(call need,redis-server,redis-server,)
+	$(call need,redis-sentinel,redis-sentinel, for the failover tests)
 
 # deps-browser makes sure Chromium is installed for the browser tests.
 deps-browser:

@@ -21,10 +21,14 @@ need = @command -v $(1) >/dev/null || { \
 	    (apt-get install -y $(2) >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y $(2) >/dev/null)); \
 	  else echo "$(1) is required$(3): install it (e.g. sudo apt-get install $(2)) and re-run" >&2; exit 1; fi; }
 
-# deps makes sure redis-server and redis-sentinel (the failover tests)
-# are installed.
+# deps makes sure redis-server is installed.
 deps:
 	$(call need,redis-server,redis-server,)
+
+# deps-sentinel makes sure redis-sentinel is installed for the failover
+# tests (three Sentinels on loopback).
+.PHONY: deps-sentinel
+deps-sentinel:
 	$(call need,redis-sentinel,redis-sentinel, for the failover tests)
 
 # deps-browser makes sure Chromium is installed for the browser tests.
@@ -54,7 +58,7 @@ deps-node:
 run: deps build
 	$(BIN) dev
 
-test: deps deps-browser deps-axe
+test: deps deps-sentinel deps-browser deps-axe
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 

@@ -30,6 +30,10 @@ type Config struct {
 	Funding        int64 // minor units deposited into each account
 	Currency       string
 	Client         *http.Client
+	// Stop, when closed, ends the run like Duration does: no new
+	// requests, the ones in flight finish (a fault test's script decides
+	// when it has seen enough).
+	Stop <-chan struct{}
 }
 
 // Result of a run.
@@ -39,11 +43,11 @@ type Result struct {
 	Elapsed    time.Duration
 	P50, P99   time.Duration
 	Max        time.Duration
-	Accounts   []string          // account numbers used
-	Acked      map[string]string // transfer id → idempotency key
-	Unanswered []Attempt         // requests without a definite answer (no response, or 5xx): outcome unknown
-	AckedAt    []time.Time       // when each acknowledgement arrived, for the unavailability window of a fault
-	SlowestErr time.Duration     // the longest wait for an answer that was not 2xx
+	Accounts   []string             // account numbers used
+	Acked      map[string]string    // transfer id → idempotency key
+	Unanswered []Attempt            // requests without a definite answer (no response, or 5xx): outcome unknown
+	AckedAt    map[string]time.Time // transfer id → when its acknowledgement arrived (the unavailability window of a fault)
+	SlowestErr time.Duration        // the longest wait for an answer that was not 2xx
 }
 
 // Attempt is one transfer request whose answer was lost; retrying it with
@@ -127,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // Drive sends transfers from random customers to random other accounts.
 func Drive(ctx context.Context, cfg Config, cs Customers) Result {
 	d := &driver{cfg: cfg, cs: cs, start: time.Now(), deadline: time.Now().Add(cfg.Duration),
-		res: Result{Outcomes: map[string]int{}, Accounts: cs.Accounts, Acked: map[string]string{}}}
+		res: Result{Outcomes: map[string]int{}, Accounts: cs.Accounts, Acked: map[string]string{}, AckedAt: map[string]time.Time{}}}
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
@@ -164,6 +168,11 @@ func (d *driver) next(ctx context.Context) bool {
 	if ctx.Err() != nil || (d.cfg.Requests > 0 && d.sent >= d.cfg.Requests) || (d.cfg.Requests == 0 && time.Now().After(d.deadline)) {
 		return false
 	}
+	select {
+	case <-d.cfg.Stop:
+		return false
+	default:
+	}
 	d.sent++
 	return true
 }
@@ -188,7 +197,7 @@ func (d *driver) send(ctx context.Context, r *rand.Rand, key string) {
 	case err == nil:
 		d.res.Transfers++
 		d.res.Acked[tr.ID] = key
-		d.res.AckedAt = append(d.res.AckedAt, time.Now())
+		d.res.AckedAt[tr.ID] = time.Now()
 		d.latencies = append(d.latencies, lat)
 	case !answered:
 		d.res.Outcomes["no_answer"]++

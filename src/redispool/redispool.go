@@ -99,9 +99,10 @@ func New(o Options) *redis.Pool {
 		recheck = time.Second
 		addrs, err := sentinel.ParseAddrs(o.Sentinels)
 		if err != nil {
-			s.dial = func(context.Context) (redis.Conn, error) { return nil, err }
+			s.dial = func(context.Context) (redis.Conn, string, error) { return nil, "", err }
 		} else {
-			s.dial = sentinelDialer(o, addrs)
+			s.sentinel = sentinelClient(o, addrs)
+			s.dial = s.sentinel.Dial
 		}
 	}
 	return &redis.Pool{
@@ -111,8 +112,17 @@ func New(o Options) *redis.Pool {
 		IdleTimeout: 4 * time.Minute,
 		DialContext: s.dialContext,
 		TestOnBorrowContext: func(ctx context.Context, c redis.Conn, t time.Time) error {
-			if pc, ok := c.(*conn); ok && pc.gen != s.gen.Load() {
+			pc, ok := c.(*conn)
+			if ok && pc.gen != s.gen.Load() {
 				return errStale
+			}
+			if ok && s.sentinel != nil {
+				// The Sentinels moved the primary: retire every connection
+				// to the old one, which may not know yet that it is demoted.
+				if m := s.master(ctx); m != "" && m != pc.addr {
+					s.failed()
+					return errStale
+				}
 			}
 			if time.Since(t) < recheck {
 				return nil
@@ -125,6 +135,11 @@ func New(o Options) *redis.Pool {
 		},
 	}
 }
+
+// masterRecheck is how old the Sentinels' answer to "who is the master"
+// may be when a connection is borrowed: how long after a failover a
+// connection to the old primary may still be used.
+const masterRecheck = 250 * time.Millisecond
 
 var errStale = errors.New("redispool: connection from before a failure")
 
@@ -144,15 +159,16 @@ func dialOptions(o Options) []redis.DialOption {
 	return opts
 }
 
-func directDialer(o Options) func(context.Context) (redis.Conn, error) {
-	return func(ctx context.Context) (redis.Conn, error) {
-		return redis.DialURLContext(ctx, o.URL, dialOptions(o)...)
+func directDialer(o Options) func(context.Context) (redis.Conn, string, error) {
+	return func(ctx context.Context) (redis.Conn, string, error) {
+		c, err := redis.DialURLContext(ctx, o.URL, dialOptions(o)...)
+		return c, "", err
 	}
 }
 
-// sentinelDialer dials the master the Sentinels name, keeping URL's
+// sentinelClient dials the master the Sentinels name, keeping URL's
 // database and credentials.
-func sentinelDialer(o Options, addrs []string) func(context.Context) (redis.Conn, error) {
+func sentinelClient(o Options, addrs []string) *sentinel.Client {
 	sopts := []redis.DialOption{
 		redis.DialConnectTimeout(o.Timeout), redis.DialReadTimeout(o.Timeout), redis.DialWriteTimeout(o.Timeout),
 	}
@@ -162,7 +178,7 @@ func sentinelDialer(o Options, addrs []string) func(context.Context) (redis.Conn
 	if o.SentinelUsername != "" {
 		sopts = append(sopts, redis.DialUsername(o.SentinelUsername))
 	}
-	c := &sentinel.Client{Addrs: addrs, MasterName: o.MasterName,
+	return &sentinel.Client{Addrs: addrs, MasterName: o.MasterName,
 		DialSentinel: func(ctx context.Context, addr string) (redis.Conn, error) {
 			return redis.DialContext(ctx, "tcp", addr, sopts...)
 		},
@@ -175,15 +191,19 @@ func sentinelDialer(o Options, addrs []string) func(context.Context) (redis.Conn
 			return redis.DialURLContext(ctx, u.String(), dialOptions(o)...)
 		},
 	}
-	return c.Dial
 }
 
 // state is what the connections of one pool share: the generation that
 // says which connections are still good, and the dial back-off.
 type state struct {
-	opts Options
-	dial func(context.Context) (redis.Conn, error)
-	gen  atomic.Uint64
+	opts     Options
+	dial     func(context.Context) (redis.Conn, string, error)
+	gen      atomic.Uint64
+	sentinel *sentinel.Client // nil without --redis-sentinels
+
+	// The master the Sentinels named last, and whether someone is asking.
+	view       atomic.Pointer[masterView]
+	refreshing atomic.Bool
 
 	mu       sync.Mutex
 	failures int
@@ -197,12 +217,47 @@ func (s *state) dialContext(ctx context.Context) (redis.Conn, error) {
 		}
 	}
 	gen := s.gen.Load()
-	c, err := s.dial(ctx)
+	c, addr, err := s.dial(ctx)
 	s.dialed(err)
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: c, s: s, gen: gen}, nil
+	if s.sentinel != nil {
+		s.view.Store(&masterView{addr: addr, at: time.Now()})
+	}
+	return &conn{Conn: c, s: s, gen: gen, addr: addr}, nil
+}
+
+type masterView struct {
+	addr string
+	at   time.Time
+}
+
+// master is the master's address as the Sentinels named it at most
+// masterRecheck ago; one borrower at a time asks again, the others use
+// the last answer. While no Sentinel answers, the last answer stands:
+// the data path may be fine without them.
+func (s *state) master(ctx context.Context) string {
+	v := s.view.Load()
+	if v != nil && time.Since(v.at) < masterRecheck {
+		return v.addr
+	}
+	last := ""
+	if v != nil {
+		last = v.addr
+	}
+	if !s.refreshing.CompareAndSwap(false, true) {
+		return last
+	}
+	defer s.refreshing.Store(false)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	addr, err := s.sentinel.Master(ctx)
+	if err != nil {
+		addr = last
+	}
+	s.view.Store(&masterView{addr: addr, at: time.Now()})
+	return addr
 }
 
 func (s *state) waitBackoff(ctx context.Context) error {
@@ -245,7 +300,63 @@ type conn struct {
 	redis.Conn
 	s      *state
 	gen    uint64
+	addr   string // the master's address as the Sentinels named it (sentinel mode)
 	broken atomic.Pointer[error]
+
+	// The commands sent and not yet answered: to know which reply is
+	// WAIT's (sentinel mode only).
+	mu      sync.Mutex
+	pending []string
+}
+
+// confirm turns WAIT's reply into ErrNotReplicated unless the Sentinels
+// confirm, after it, that this connection's server is still the master
+// and no failover is under way (sentinel.Client.Confirm says why).
+func (c *conn) confirm(ctx context.Context, cmd string, err error) error {
+	if err != nil || c.s.sentinel == nil || !strings.EqualFold(cmd, "WAIT") {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.opts.Timeout)
+	defer cancel()
+	if err := c.s.sentinel.Confirm(ctx, c.addr); err != nil {
+		c.s.failed()
+		return fmt.Errorf("%w: %w", ErrNotReplicated, err)
+	}
+	return nil
+}
+
+// sent and received keep track of which reply belongs to which command.
+func (c *conn) sent(cmd string) {
+	if c.s.sentinel == nil {
+		return
+	}
+	c.mu.Lock()
+	c.pending = append(c.pending, cmd)
+	c.mu.Unlock()
+}
+
+func (c *conn) received() (cmd string) {
+	if c.s.sentinel == nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) > 0 {
+		cmd, c.pending = c.pending[0], c.pending[1:]
+	}
+	return cmd
+}
+
+// do runs a Do variant: it flushes and reads whatever was pending too.
+func (c *conn) do(ctx context.Context, cmd string, f func() (any, error)) (any, error) {
+	if c.s.sentinel != nil {
+		c.mu.Lock()
+		c.pending = nil
+		c.mu.Unlock()
+	}
+	r, err := f()
+	err = c.confirm(ctx, cmd, err)
+	return r, c.check(err)
 }
 
 func (c *conn) check(err error) error {
@@ -268,36 +379,43 @@ func (c *conn) Err() error {
 }
 
 func (c *conn) Do(cmd string, args ...any) (any, error) {
-	r, err := c.Conn.Do(cmd, args...)
-	return r, c.check(err)
-}
-
-func (c *conn) Send(cmd string, args ...any) error { return c.check(c.Conn.Send(cmd, args...)) }
-func (c *conn) Flush() error                       { return c.check(c.Conn.Flush()) }
-
-func (c *conn) Receive() (any, error) {
-	r, err := c.Conn.Receive()
-	return r, c.check(err)
+	return c.do(context.Background(), cmd, func() (any, error) { return c.Conn.Do(cmd, args...) })
 }
 
 func (c *conn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
-	r, err := redis.DoContext(c.Conn, ctx, cmd, args...)
-	return r, c.check(err)
+	return c.do(ctx, cmd, func() (any, error) { return redis.DoContext(c.Conn, ctx, cmd, args...) })
 }
 
 func (c *conn) DoWithTimeout(timeout time.Duration, cmd string, args ...any) (any, error) {
-	r, err := redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
+	return c.do(context.Background(), cmd, func() (any, error) { return redis.DoWithTimeout(c.Conn, timeout, cmd, args...) })
+}
+
+func (c *conn) Send(cmd string, args ...any) error {
+	err := c.Conn.Send(cmd, args...)
+	if err == nil {
+		c.sent(cmd)
+	}
+	return c.check(err)
+}
+
+func (c *conn) Flush() error { return c.check(c.Conn.Flush()) }
+
+func (c *conn) receive(ctx context.Context, f func() (any, error)) (any, error) {
+	r, err := f()
+	err = c.confirm(ctx, c.received(), err)
 	return r, c.check(err)
+}
+
+func (c *conn) Receive() (any, error) {
+	return c.receive(context.Background(), c.Conn.Receive)
 }
 
 func (c *conn) ReceiveContext(ctx context.Context) (any, error) {
-	r, err := redis.ReceiveContext(c.Conn, ctx)
-	return r, c.check(err)
+	return c.receive(ctx, func() (any, error) { return redis.ReceiveContext(c.Conn, ctx) })
 }
 
 func (c *conn) ReceiveWithTimeout(timeout time.Duration) (any, error) {
-	r, err := redis.ReceiveWithTimeout(c.Conn, timeout)
-	return r, c.check(err)
+	return c.receive(context.Background(), func() (any, error) { return redis.ReceiveWithTimeout(c.Conn, timeout) })
 }
 
 // Ping checks that Redis answers, for readiness probes. A Redis that is

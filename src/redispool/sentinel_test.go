@@ -35,7 +35,12 @@ func TestSentinelPoolFollowsFailover(t *testing.T) {
 	}
 	// The replica has the write, then the primary dies with connections
 	// to it idle in the pool.
+	// (WAIT counts its own connection's writes: a marker written after
+	// app:before is replicated after it.)
 	admin := primary.Pool(t).Get()
+	if _, err := admin.Do("SET", "marker", 1); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := redis.Int(admin.Do("WAIT", 1, 5000)); err != nil || n != 1 {
 		t.Fatalf("WAIT: %d, %v", n, err)
 	}

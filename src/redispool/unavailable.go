@@ -34,7 +34,7 @@ func Unavailable(err error) bool {
 	}
 	var ne net.Error
 	switch {
-	case errors.Is(err, ErrNotReplicated), errors.Is(err, sentinel.ErrNoMaster), errors.Is(err, sentinel.ErrNotMaster),
+	case errors.Is(err, ErrNotReplicated), errors.Is(err, sentinel.ErrNoMaster), errors.Is(err, sentinel.ErrNotMaster), errors.Is(err, sentinel.ErrUnconfirmed),
 		errors.Is(err, errStale), errors.Is(err, redis.ErrPoolExhausted),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),

@@ -6,6 +6,7 @@ package redistest
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,14 @@ func StartSentinels(tb testing.TB, master *Server, name string, n int) []*redisp
 		if err != nil {
 			tb.Fatalf("redistest: %v (`make test` installs redis-sentinel when run as root)", err)
 		}
-		tb.Cleanup(p.Kill)
+		tb.Cleanup(func() {
+			p.Kill()
+			if tb.Failed() { // what the Sentinels decided, for the failure's story
+				if b, err := os.ReadFile(filepath.Join(p.Dir, "sentinel.log")); err == nil {
+					tb.Logf("sentinel %s log:\n%s", p.Addr, b[max(0, len(b)-3000):])
+				}
+			}
+		})
 		out[i] = p
 	}
 	return out

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 )
@@ -38,7 +40,8 @@ type Client struct {
 	DialSentinel, DialMaster Dialer
 
 	mu    sync.Mutex
-	order []string // Addrs, the last Sentinel that answered first
+	order []string               // Addrs, the last Sentinel that answered first
+	pools map[string]*redis.Pool // by Sentinel address
 }
 
 // ParseAddrs splits a comma-separated host:port list, rejecting entries
@@ -63,7 +66,7 @@ func ParseAddrs(list string) ([]string, error) {
 
 // MasterAddr asks one Sentinel for the master's host:port.
 func (c *Client) MasterAddr(ctx context.Context, sentinel string) (string, error) {
-	conn, err := c.DialSentinel(ctx, sentinel)
+	conn, err := c.conn(ctx, sentinel)
 	if err != nil {
 		return "", err
 	}
@@ -81,10 +84,14 @@ func (c *Client) MasterAddr(ctx context.Context, sentinel string) (string, error
 	return net.JoinHostPort(hp[0], hp[1]), nil
 }
 
-// Dial returns a connection to the current master: each Sentinel in turn
-// (the last one that helped first) names it, and the first named server
-// that confirms ROLE = master wins.
-func (c *Client) Dial(ctx context.Context) (redis.Conn, error) {
+// Dial returns a connection to the current master and its address: each
+// Sentinel in turn (the last one that helped first) names it, and the
+// first named server that confirms ROLE = master wins, if the Sentinel
+// still names it afterwards. The second question closes a race: a dial
+// that started before a failover to a primary that then hung (SIGSTOP, a
+// long pause) gets ROLE = master when it wakes up, but the Sentinels have
+// moved on, and writes to it would be lost when it is demoted.
+func (c *Client) Dial(ctx context.Context) (redis.Conn, string, error) {
 	var errs []error
 	for _, s := range c.sentinels() {
 		addr, err := c.MasterAddr(ctx, s)
@@ -97,15 +104,124 @@ func (c *Client) Dial(ctx context.Context) (redis.Conn, error) {
 			errs = append(errs, fmt.Errorf("master %s (from sentinel %s): %w", addr, s, err))
 			continue
 		}
-		if err := CheckRole(ctx, conn, "master"); err != nil {
+		err = CheckRole(ctx, conn, "master")
+		if err == nil {
+			if again, e := c.MasterAddr(ctx, s); e == nil && again != addr {
+				err = fmt.Errorf("%w: sentinel %s now names %s", ErrNotMaster, s, again)
+			}
+		}
+		if err != nil {
 			conn.Close()
 			errs = append(errs, fmt.Errorf("%s (from sentinel %s): %w", addr, s, err))
 			continue
 		}
 		c.prefer(s)
-		return conn, nil
+		return conn, addr, nil
 	}
-	return nil, fmt.Errorf("%w for %q: %w", ErrNoMaster, c.MasterName, errors.Join(errs...))
+	return nil, "", fmt.Errorf("%w for %q: %w", ErrNoMaster, c.MasterName, errors.Join(errs...))
+}
+
+// Master asks the Sentinels in turn for the master's address; the first
+// answer counts.
+func (c *Client) Master(ctx context.Context) (string, error) {
+	var errs []error
+	for _, s := range c.sentinels() {
+		addr, err := c.MasterAddr(ctx, s)
+		if err == nil {
+			c.prefer(s)
+			return addr, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("%w for %q: %w", ErrNoMaster, c.MasterName, errors.Join(errs...))
+}
+
+// ErrUnconfirmed is returned by Confirm when the Sentinels do not all
+// agree, now, that a server is the master and healthy.
+var ErrUnconfirmed = errors.New("sentinel: the master is not confirmed")
+
+// Confirm asks every Sentinel at once about the master and succeeds only
+// if a majority answers and every answer names addr, with no failover
+// under way (no s_down, o_down or failover_in_progress flag). A write
+// confirmed by WAIT on a primary counts only then: a primary that comes
+// back during a failover (restarted, or resumed after a stall) takes
+// writes and even replicates them for a moment, until the Sentinels
+// finish promoting another node and throw them away.
+func (c *Client) Confirm(ctx context.Context, addr string) error {
+	addrs := c.sentinels()
+	errs := make([]error, len(addrs))
+	var wg sync.WaitGroup
+	for i, s := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.confirmOne(ctx, s, addr)
+		}()
+	}
+	wg.Wait()
+	answered := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			answered++
+		case errors.Is(err, ErrUnconfirmed):
+			return err
+		}
+	}
+	if answered < len(addrs)/2+1 {
+		return fmt.Errorf("%w: %d of %d Sentinels answered: %w", ErrUnconfirmed, answered, len(addrs), errors.Join(errs...))
+	}
+	return nil
+}
+
+func (c *Client) confirmOne(ctx context.Context, sentinel, addr string) error {
+	conn, err := c.conn(ctx, sentinel)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	m, err := redis.StringMap(redis.DoContext(conn, ctx, "SENTINEL", "MASTER", c.MasterName))
+	if err != nil {
+		return err
+	}
+	named := net.JoinHostPort(m["ip"], m["port"])
+	flags := strings.Split(m["flags"], ",")
+	for _, bad := range []string{"s_down", "o_down", "failover_in_progress", "disconnected"} {
+		if slices.Contains(flags, bad) {
+			return fmt.Errorf("%w: sentinel %s flags master %s %s", ErrUnconfirmed, sentinel, named, m["flags"])
+		}
+	}
+	if named != addr {
+		return fmt.Errorf("%w: sentinel %s names %s as master, not %s", ErrUnconfirmed, sentinel, named, addr)
+	}
+	return nil
+}
+
+// conn is a pooled connection to one Sentinel: Confirm runs for every
+// confirmed write, so it must not open a connection each time.
+func (c *Client) conn(ctx context.Context, sentinel string) (redis.Conn, error) {
+	c.mu.Lock()
+	if c.pools == nil {
+		c.pools = map[string]*redis.Pool{}
+	}
+	p := c.pools[sentinel]
+	if p == nil {
+		p = &redis.Pool{MaxIdle: 8, IdleTimeout: time.Minute,
+			DialContext: func(ctx context.Context) (redis.Conn, error) { return c.DialSentinel(ctx, sentinel) }}
+		c.pools[sentinel] = p
+	}
+	c.mu.Unlock()
+	return p.GetContext(ctx)
+}
+
+// Close closes the pooled Sentinel connections.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.pools {
+		p.Close()
+	}
+	c.pools = nil
 }
 
 func (c *Client) sentinels() []string {

@@ -31,11 +31,11 @@ func TestDialFollowsTheMaster(t *testing.T) {
 	// The first address is a Sentinel that is gone.
 	ss[0].Kill()
 	c := client(ss[0].Addr, ss[1].Addr, ss[2].Addr)
-	conn, err := c.Dial(ctx)
+	conn, named, err := c.Dial(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if addr := addrOf(t, conn); addr != primary.Addr {
+	if addr := addrOf(t, conn); addr != primary.Addr || named != primary.Addr {
 		t.Errorf("dialed %s, want the primary %s", addr, primary.Addr)
 	}
 	conn.Close()
@@ -46,10 +46,13 @@ func TestDialFollowsTheMaster(t *testing.T) {
 	// Let the replica catch up, then kill the primary: the Sentinels
 	// promote the replica and Dial follows.
 	waitRole(t, replica, "slave")
+	if m, err := c.Master(ctx); err != nil || m != primary.Addr {
+		t.Fatalf("Master = %q, %v; want %s", m, err, primary.Addr)
+	}
 	primary.Kill()
 	start := time.Now()
 	for {
-		conn, err := c.Dial(ctx)
+		conn, _, err := c.Dial(ctx)
 		if err == nil {
 			if addr := addrOf(t, conn); addr != replica.Addr {
 				t.Fatalf("dialed %s after the failover, want the promoted replica %s", addr, replica.Addr)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redispool"
@@ -50,6 +51,25 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Transfers/s through the same topology with and without WAIT: a
+	// second api process without it, each driven for 2s. Printed, never
+	// asserted (a slow machine is no failure).
+	port2, _ := redisproc.FreePort()
+	base2 := fmt.Sprintf("http://127.0.0.1:%d", port2)
+	env2 := append(slices.Clone(env), fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port2), "BANK_REDIS_MIN_REPLICAS_ACK=0")
+	startBank(t, env2, "api")
+	waitHTTP(t, base2+"/readyz")
+	measured := loadgen.Result{Acked: map[string]string{}, Outcomes: map[string]int{}}
+	rate := func(url string) float64 {
+		c, on := cfg, cs
+		c.Duration = 2 * time.Second
+		on.API = apiclient.New(url, hc)
+		r := loadgen.Drive(ctx, c, on)
+		merge(&measured, r)
+		return r.Rate()
+	}
+	withWait, withoutWait := rate(base), rate(base2)
+
 	// Watch /readyz through the failover.
 	var notReady atomic.Int64
 	stopWatch := make(chan struct{})
@@ -143,6 +163,7 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	if bound := redispool.DefaultTimeout*3 + 2*time.Second; res.SlowestErr > bound {
 		t.Errorf("the slowest failed request took %s, more than %s", res.SlowestErr, bound)
 	}
+	merge(&res, measured)
 	// Retried with the same Idempotency-Key, every unknown outcome
 	// resolves exactly once.
 	retryUnanswered(t, ctx, cs, &res, 30*time.Second)
@@ -168,6 +189,7 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	t.Logf("write-unavailability windows (the longest time without an acknowledged transfer): %s after SIGKILL of the primary, %s after SIGSTOP of the next one for %s; %d acknowledged, %d answered 503 and retried with the same key, none lost or doubled; slowest failure %s; /readyz failed %d times",
 		windows[0].Round(time.Millisecond), windows[1].Round(time.Millisecond), 3*redistest.SentinelTiming.DownAfter,
 		len(res.Acked), res.Outcomes["503"], res.SlowestErr.Round(time.Millisecond), notReady.Load())
+	t.Logf("transfers/s before the faults, 8 clients: %.0f with WAIT for 1 replica, %.0f without", withWait, withoutWait)
 }
 
 // currentMaster is the one of nodes that reports ROLE master, once the

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,15 +129,6 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 
 	total := loadgen.Result{Acked: map[string]string{}, Outcomes: map[string]int{}}
-	merge := func(r loadgen.Result) {
-		for k, v := range r.Acked {
-			total.Acked[k] = v
-		}
-		for k, v := range r.Outcomes {
-			total.Outcomes[k] += v
-		}
-		total.Unanswered = append(total.Unanswered, r.Unanswered...)
-	}
 	phase := func(name string, fault func()) {
 		done := make(chan loadgen.Result)
 		go func() { done <- loadgen.Drive(ctx, cfg, cs) }()
@@ -144,7 +136,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		fault()
 		r := <-done
 		t.Logf("%s: %s", name, r)
-		merge(r)
+		merge(&total, r)
 	}
 	phase("api SIGKILL", func() {
 		api.kill()
@@ -195,9 +187,9 @@ func TestAdminCreateUserBootstrap(t *testing.T) {
 }
 
 // retryUnanswered retries every request whose answer was lost or 5xx with
-// its Idempotency-Key until it gets a definite answer (within budget):
-// the API must either replay the original or apply it now, exactly once.
-// The ones applied join total.Acked.
+// its Idempotency-Key until it gets a definite answer (within budget),
+// eight at a time: the API must either replay the original or apply it
+// now, exactly once. The ones applied join total.Acked.
 func retryUnanswered(t *testing.T, ctx context.Context, cs loadgen.Customers, total *loadgen.Result, budget time.Duration) {
 	t.Helper()
 	// definite: the API applied the transfer or refused it (below 500).
@@ -206,24 +198,45 @@ func retryUnanswered(t *testing.T, ctx context.Context, cs loadgen.Customers, to
 		return err == nil || ok && p.Status < 500
 	}
 	deadline := time.Now().Add(budget)
-	for _, a := range total.Unanswered {
-		var (
-			tr  bank.Transfer
-			err error
-		)
-		for {
-			tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
-			if definite(err) || time.Now().After(deadline) {
-				break
+	var (
+		mu     sync.Mutex
+		failed []string
+		wg     sync.WaitGroup
+	)
+	todo := make(chan loadgen.Attempt)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range todo {
+				var (
+					tr  bank.Transfer
+					err error
+				)
+				for {
+					tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
+					if definite(err) || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				mu.Lock()
+				if !definite(err) {
+					failed = append(failed, fmt.Sprintf("retry %s: %v", a.Key, err))
+				} else if err == nil {
+					total.Acked[tr.ID] = a.Key
+				}
+				mu.Unlock()
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if !definite(err) {
-			t.Fatalf("retry %s: %v", a.Key, err)
-		}
-		if err == nil {
-			total.Acked[tr.ID] = a.Key
-		}
+		}()
+	}
+	for _, a := range total.Unanswered {
+		todo <- a
+	}
+	close(todo)
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d retries found no definite answer within %s, e.g. %s", len(failed), budget, failed[0])
 	}
 }
 
@@ -271,4 +284,15 @@ func checkLedger(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen
 	if want := int64(len(cs.Accounts)) * funding; sum != want {
 		t.Errorf("customer balances sum to %d, want %d (money created or lost)", sum, want)
 	}
+}
+
+// merge adds what r acknowledged, answered and left unanswered to total.
+func merge(total *loadgen.Result, r loadgen.Result) {
+	for k, v := range r.Acked {
+		total.Acked[k] = v
+	}
+	for k, v := range r.Outcomes {
+		total.Outcomes[k] += v
+	}
+	total.Unanswered = append(total.Unanswered, r.Unanswered...)
 }

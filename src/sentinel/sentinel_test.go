@@ -123,3 +123,28 @@ func TestParseAddrs(t *testing.T) {
 		}
 	}
 }
+
+// Confirm passes only when a majority of Sentinels answers and all name
+// the server as the master.
+func TestConfirmNeedsAMajorityNamingTheMaster(t *testing.T) {
+	primary := redistest.Start(t)
+	replica := primary.Replica(t)
+	ss := redistest.StartSentinels(t, primary, "bank", 3)
+	ctx := context.Background()
+	c := client(ss[0].Addr, ss[1].Addr, ss[2].Addr)
+	defer c.Close()
+	if err := c.Confirm(ctx, primary.Addr); err != nil {
+		t.Fatalf("Confirm(primary): %v", err)
+	}
+	if err := c.Confirm(ctx, replica.Addr); !errors.Is(err, sentinel.ErrUnconfirmed) {
+		t.Errorf("Confirm(replica) = %v, want ErrUnconfirmed", err)
+	}
+	ss[0].Kill()
+	if err := c.Confirm(ctx, primary.Addr); err != nil {
+		t.Errorf("Confirm with 2 of 3 Sentinels: %v", err)
+	}
+	ss[1].Kill()
+	if err := c.Confirm(ctx, primary.Addr); !errors.Is(err, sentinel.ErrUnconfirmed) {
+		t.Errorf("Confirm with 1 of 3 Sentinels = %v, want ErrUnconfirmed", err)
+	}
+}

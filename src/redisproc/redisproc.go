@@ -34,6 +34,7 @@ type Proc struct {
 	args []string
 	out  io.Writer
 	cmd  *exec.Cmd
+	auth string // the password start's PING logs in with, if any
 }
 
 // ErrNotInstalled is returned when redis-server is not on PATH.
@@ -73,7 +74,7 @@ func (p *Proc) start() error {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		c, err := redis.Dial("tcp", p.Addr)
+		c, err := redis.Dial("tcp", p.Addr, redis.DialPassword(p.auth))
 		if err == nil {
 			_, err = c.Do("PING")
 			c.Close()

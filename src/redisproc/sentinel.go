@@ -27,7 +27,10 @@ type SentinelOptions struct {
 	// and failover-timeout. Tests use small ones.
 	DownAfter, FailoverTimeout time.Duration
 	AuthPass                   string // the data nodes' password, if any
-	Output                     io.Writer
+	// Password, when set, is the Sentinel's own (requirepass), which
+	// clients and the other Sentinels (sentinel-pass) log in with.
+	Password string
+	Output   io.Writer
 }
 
 // StartSentinel launches redis-sentinel monitoring o.Master and waits
@@ -58,12 +61,15 @@ func StartSentinel(o SentinelOptions) (*Proc, error) {
 	if o.AuthPass != "" {
 		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", o.MasterName, o.AuthPass)
 	}
+	if o.Password != "" {
+		conf += fmt.Sprintf("requirepass %s\nsentinel sentinel-pass %s\n", o.Password, o.Password)
+	}
 	path := filepath.Join(o.Dir, "sentinel.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", o.Port)
-	p := &Proc{Addr: addr, URL: "redis://" + addr, Dir: o.Dir, bin: bin, out: o.Output, args: []string{path}}
+	p := &Proc{Addr: addr, URL: "redis://" + addr, Dir: o.Dir, bin: bin, out: o.Output, args: []string{path}, auth: o.Password}
 	return p, p.start()
 }
 

@@ -83,10 +83,19 @@ var SentinelTiming = struct{ DownAfter, FailoverTimeout time.Duration }{time.Sec
 // test if redis-sentinel is not installed.
 func StartSentinels(tb testing.TB, master *Server, name string, n int) []*redisproc.Proc {
 	tb.Helper()
+	return StartSentinelsWith(tb, redisproc.SentinelOptions{MasterName: name, Master: master.Addr}, n)
+}
+
+// StartSentinelsWith is StartSentinels with o's passwords (and names);
+// Dir, Port, Quorum and the timing are the test's.
+func StartSentinelsWith(tb testing.TB, o redisproc.SentinelOptions, n int) []*redisproc.Proc {
+	tb.Helper()
 	out := make([]*redisproc.Proc, n)
 	for i := range out {
-		p, err := redisproc.StartSentinel(redisproc.SentinelOptions{Dir: tb.TempDir(), MasterName: name, Master: master.Addr,
-			Quorum: n/2 + 1, DownAfter: SentinelTiming.DownAfter, FailoverTimeout: SentinelTiming.FailoverTimeout, Output: os.Stderr})
+		o := o
+		o.Dir, o.Port, o.Quorum, o.Output = tb.TempDir(), 0, n/2+1, os.Stderr
+		o.DownAfter, o.FailoverTimeout = SentinelTiming.DownAfter, SentinelTiming.FailoverTimeout
+		p, err := redisproc.StartSentinel(o)
 		if err != nil {
 			tb.Fatalf("redistest: %v (`make test` installs redis-sentinel when run as root)", err)
 		}

@@ -67,11 +67,17 @@ test: deps deps-sentinel deps-browser deps-axe
 screenshots: deps deps-browser
 	BANK_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run TestScreenshotsOfTheDemo ./tests/browser
 
-# bench prints throughput numbers; nothing in it fails on a slow machine.
-# BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.
-bench: deps bench-jobs
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./src/ledger ./src/api ./src/web
+# bench prints one table from one run: the transfer script's ceiling
+# (redis-benchmark replaying the exact call an HTTP transfer makes), bank
+# loadgen at 16 and 32 clients against a fresh api + redis in both fsync
+# modes, each row's ratio to its ceiling, the Go benchmarks, api RSS,
+# Redis bytes per posting and commands per transfer, and the machine.
+# Nothing in it fails on a slow machine.
+bench: deps build
+	$(call need,redis-benchmark,redis-tools, for the ceiling)
+	$(GO) run ./tests/bench --bank $(BIN)
 
+# BANK_BENCH_ACCOUNTS=100000 make bench-jobs measures interest over 100k accounts.
 bench-jobs: deps
 	$(GO) test -run '^$$' -bench NoopJobs -benchtime 20000x ./src/jobs
 	$(GO) test -run '^$$' -bench InterestAccrual -benchtime 1x -timeout 20m ./src/jobs

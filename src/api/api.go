@@ -16,6 +16,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -29,6 +30,7 @@ import (
 type Config struct {
 	Ledger   *ledger.Ledger
 	Auth     *auth.Service
+	Audit    *audit.Log // the trail staff actions are written to and read from
 	Log      *slog.Logger
 	Registry prometheus.Registerer // where API metrics go; nil means not exported
 	// MaxBody bounds request bodies in bytes (DefaultMaxBody when 0).
@@ -70,6 +72,7 @@ type Server struct {
 	cfg     Config
 	l       *ledger.Ledger
 	a       *auth.Service
+	audit   *audit.Log
 	log     *slog.Logger
 	m       *metrics
 	router  chi.Router
@@ -84,8 +87,8 @@ type Server struct {
 // missing: that is a wiring mistake, better found at start-up than as a
 // 500 on the first request that needs it.
 func New(cfg Config) *Server {
-	if cfg.Ledger == nil || cfg.Auth == nil || cfg.Statements == nil || cfg.Standing == nil || cfg.Webhooks == nil {
-		panic("api: Config needs Ledger, Auth, Statements, Standing and Webhooks")
+	if cfg.Ledger == nil || cfg.Auth == nil || cfg.Audit == nil || cfg.Statements == nil || cfg.Standing == nil || cfg.Webhooks == nil {
+		panic("api: Config needs Ledger, Auth, Audit, Statements, Standing and Webhooks")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -105,7 +108,7 @@ func New(cfg Config) *Server {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.PoolStats),
+	s := &Server{cfg: cfg, l: cfg.Ledger, a: cfg.Auth, audit: cfg.Audit, log: cfg.Log, maxBody: cfg.MaxBody, m: newMetrics(reg, cfg.PoolStats),
 		statements: cfg.Statements,
 		standing:   cfg.Standing,
 		webhooks:   cfg.Webhooks}
@@ -140,8 +143,16 @@ func (s *Server) routes() chi.Router {
 		r.Get("/openapi.yaml", serveOpenAPI)
 		r.Post("/auth/register", s.handle(s.register))
 		r.Post("/auth/login", s.handle(s.login))
+		// One round trip: the ledger's script authenticates (transfers.go,
+		// holds.go).
+		r.Post("/transfers", s.handle(s.transfer))
+		r.Post("/holds", s.handle(s.authorizeHold))
+		r.Post("/holds/{id}/capture", s.handle(s.captureHold))
+		r.Post("/holds/{id}/void", s.handle(s.voidHold))
 		r.Group(func(r chi.Router) {
-			r.Use(s.authenticate, s.permit) // who may use which route: permissions.go
+			// Who may use which route: permissions.go; what staff do (or
+			// try) is audited: audit.go.
+			r.Use(s.authenticate, s.auditTrail, s.permit)
 			r.Post("/auth/logout", s.handle(s.logout))
 			r.Get("/me", s.handle(s.me))
 			r.Get("/accounts", s.handle(s.listAccounts))
@@ -150,12 +161,8 @@ func (s *Server) routes() chi.Router {
 			r.Get("/accounts/{number}/entries", s.handle(s.entries))
 			r.Get("/accounts/{number}/balance", s.handle(s.balanceAt))
 			r.Get("/accounts/{number}/holds", s.handle(s.accountHolds))
-			r.Post("/transfers", s.handle(s.transfer))
 			r.Get("/transfers/{id}", s.handle(s.getTransfer))
-			r.Post("/holds", s.handle(s.authorizeHold))
 			r.Get("/holds/{id}", s.handle(s.getHold))
-			r.Post("/holds/{id}/capture", s.handle(s.captureHold))
-			r.Post("/holds/{id}/void", s.handle(s.voidHold))
 			r.Get("/accounts/{number}/statements", s.handle(s.listStatements))
 			r.Get("/accounts/{number}/statements/{month}", s.handle(s.getStatement))
 			r.Get("/standing-orders", s.handle(s.listStandingOrders))
@@ -182,6 +189,9 @@ func (s *Server) routes() chi.Router {
 				r.Get("/admin/reversals/{id}", s.handle(s.getReversal))
 				r.Post("/admin/reversals/{id}/approve", s.handle(s.approveReversal))
 				r.Post("/admin/reversals/{id}/reject", s.handle(s.rejectReversal))
+				r.Post("/admin/users", s.handle(s.createUser))
+				r.Post("/admin/users/{id}/role", s.handle(s.setRole))
+				r.Get("/admin/audit", s.handle(s.auditLog))
 			})
 		})
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubebank/kubebank/src/api"
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
@@ -99,6 +100,7 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	}
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg,
 		CustomerMaxOverdraft: api.DefaultCustomerMaxOverdraft, CustomerMaxRateBps: api.DefaultCustomerMaxRateBps, TrustedProxies: o.trusted,
+		Audit:      audit.New(pool),
 		Statements: statements.NewStore(pool),
 		Standing:   standing.NewStore(pool, l, loc),
 		Webhooks:   webhooks.NewStore(pool, webhooks.Options{}),

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
+	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
@@ -34,23 +37,26 @@ func (req holdReq) validate() error {
 	return nil
 }
 
+// authorizeHold is one Redis round trip, like transfer: the ledger's
+// script checks the token, the role, the held account's owner and the
+// payee in the step that reserves the money.
 func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) error {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	allowed := permissions[holdRoute]
 	location := func(h bank.Hold) string { return "/v1/holds/" + h.ID }
 	return moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		if _, err := s.ownAccount(r, "account", req.Account); err != nil {
-			return bank.Hold{}, false, err
-		}
-		if req.Payee == req.Account {
-			return bank.Hold{}, false, bank.ErrSameAccount
-		}
-		if _, err := s.receiver(r, req.Payee); err != nil {
-			return bank.Hold{}, false, err
-		}
-		return s.l.Authorize(r.Context(), ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
-			Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second,
-			InitiatedBy: userOf(r).ID, Idem: idem})
+		h, _, replayed, err := s.l.AuthorizeAs(r.Context(), ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles},
+			ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
+				Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second, Idem: idem})
+		return h, replayed, forbiddenFor(allowed, err)
 	})
 }
+
+// holdRoute is the permission table's name of POST /v1/holds.
+const holdRoute = "POST /v1/holds"
 
 // holdIDs are the shape of hold ids: random ones (ledger.NewID).
 var holdIDs = regexp.MustCompile(`^hd_[0-9a-f]{24}$`)
@@ -80,38 +86,46 @@ func (req captureReq) validate() error {
 	return checkText("description", req.Description, MaxDescription)
 }
 
+// captureHold and voidHold are one round trip each: the ledger's script
+// checks the token, the role and who may settle the hold (visible to its
+// parties and staff, as visibleHold; captured only by the payer or the
+// payee, the merchant, never staff on their behalf; staff may void, which
+// only releases the reservation).
 func (s *Server) captureHold(w http.ResponseWriter, r *http.Request) error {
-	return moveMoney(s, w, r, string(bank.PostingCapture), http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		h, err := s.visibleHold(r)
-		if err != nil {
-			return bank.Hold{}, false, err
-		}
-		// Capturing moves money: only the payer or the payee (the
-		// merchant) may, not staff on their behalf. Staff may void,
-		// which only releases the reservation. A customer's ownership
-		// is what visibleHold has just checked.
-		if userOf(r).Role.Staff() {
-			if mine, err := s.ownsAny(r, h.Account, h.Payee); err != nil {
-				return bank.Hold{}, false, err
-			} else if !mine {
-				return bank.Hold{}, false, bank.Errorf(bank.KindForbidden, "not_account_owner", "only the payer or the payee can capture a hold")
-			}
-		}
-		amount := h.Amount
-		if req.Amount != nil {
-			amount = *req.Amount
-		}
-		return s.l.Capture(r.Context(), h.ID, amount, req.Description, userOf(r).ID, idem)
-	})
+	return s.settleHold(w, r, "POST /v1/holds/{id}/capture", string(bank.PostingCapture))
 }
 
 func (s *Server) voidHold(w http.ResponseWriter, r *http.Request) error {
-	return moveMoney(s, w, r, "void", http.StatusOK, nil, func(_ noFields, idem ledger.Idem) (bank.Hold, bool, error) {
-		h, err := s.visibleHold(r)
-		if err != nil {
-			return bank.Hold{}, false, err
+	return s.settleHold(w, r, "POST /v1/holds/{id}/void", "void")
+}
+
+func (s *Server) settleHold(w http.ResponseWriter, r *http.Request, route, kind string) error {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	allowed := permissions[route]
+	who := ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles}
+	id := chi.URLParam(r, "id")
+	if kind == "void" {
+		return moveMoney(s, w, r, kind, http.StatusOK, nil, func(_ noFields, idem ledger.Idem) (bank.Hold, bool, error) {
+			if !holdIDs.MatchString(id) {
+				return bank.Hold{}, false, bank.ErrHoldNotFound
+			}
+			h, _, replayed, err := s.l.VoidAs(r.Context(), who, id, idem)
+			return h, replayed, forbiddenFor(allowed, err)
+		})
+	}
+	return moveMoney(s, w, r, kind, http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
+		if !holdIDs.MatchString(id) {
+			return bank.Hold{}, false, bank.ErrHoldNotFound
 		}
-		return s.l.Void(r.Context(), h.ID, userOf(r).ID, idem)
+		var amount int64 // 0: all that is held
+		if req.Amount != nil {
+			amount = *req.Amount
+		}
+		h, _, replayed, err := s.l.CaptureAs(r.Context(), who, id, amount, req.Description, idem)
+		return h, replayed, forbiddenFor(allowed, err)
 	})
 }
 

@@ -73,15 +73,24 @@ const (
 func userOf(r *http.Request) bank.User { return r.Context().Value(ctxUser).(bank.User) }
 func tokenOf(r *http.Request) string   { return r.Context().Value(ctxToken).(string) }
 
+// bearerToken is the request's bearer token, if it can be one of ours:
+// anything else is refused before Redis is asked.
+func bearerToken(r *http.Request) (string, error) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !auth.WellFormed(tok) {
+		return "", auth.ErrUnauthorized
+	}
+	return tok, nil
+}
+
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			s.fail(w, r, auth.ErrUnauthorized)
+		tok, err := bearerToken(r)
+		if err != nil {
+			s.fail(w, r, err)
 			return
 		}
-		tok = strings.TrimSpace(tok)
 		u, err := s.a.Authenticate(r.Context(), tok)
 		if err != nil {
 			s.fail(w, r, err)

@@ -45,7 +45,13 @@ func idempotency(r *http.Request, req any) (ledger.Idem, error) {
 	h := sha256.New()
 	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 	h.Write(canon)
-	return ledger.Idem{Scope: userOf(r).ID, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+	// The scope is the caller; a route that authenticates in its script
+	// (transfer) has no caller here, and the script scopes the key itself.
+	var scope string
+	if u, ok := r.Context().Value(ctxUser).(bank.User); ok {
+		scope = u.ID
+	}
+	return ledger.Idem{Scope: scope, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 func (s *Server) countPosting(kind string, replayed bool, err error) {

@@ -32,6 +32,8 @@ var (
 	tellers = bank.TillRoles
 	// lookups find customers: all staff.
 	lookups = []bank.Role{bank.Teller, bank.Admin, bank.Auditor}
+	// staffRoles see every customer's accounts (but spend only their own).
+	staffRoles = slices.DeleteFunc(bank.Roles(), func(r bank.Role) bool { return !r.Staff() })
 	// admins alone reopen, close, set limits.
 	admins = bank.AdminRoles
 	// overseers read the bank's own state: reconciliation and the jobs.
@@ -82,6 +84,10 @@ var permissions = map[string][]bank.Role{
 	"GET /v1/admin/reversals/{id}":          lookups,
 	"POST /v1/admin/reversals/{id}/approve": admins,
 	"POST /v1/admin/reversals/{id}/reject":  admins,
+	"POST /v1/admin/users":                  admins,
+	"POST /v1/admin/users/{id}/role":        admins,
+	// The audit trail: admins and auditors read it; nobody can change it.
+	"GET /v1/admin/audit": overseers,
 }
 
 // permit refuses, with 403 forbidden, a caller whose role the table does
@@ -96,6 +102,15 @@ func (s *Server) permit(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// forbiddenFor is err, with a role refusal of a script that checked the
+// table itself (transfers, holds) named as permit names it.
+func forbiddenFor(allowed []bank.Role, err error) error {
+	if bank.ErrorCode(err) == "forbidden" {
+		return forbidden(allowed)
+	}
+	return err
 }
 
 // forbidden is the refusal naming who may use the route instead.

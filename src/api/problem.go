@@ -136,6 +136,7 @@ func noContent(w http.ResponseWriter, err error) error {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
+	s.auditFailure(r, p)
 	switch {
 	case p.Code == codeUnavailable:
 		// Expected while Redis fails over; one line per request, not an error.

@@ -55,6 +55,7 @@ func (req reversalReq) validate() error {
 
 func (s *Server) requestReversal(w http.ResponseWriter, r *http.Request) error {
 	return moveMoney(s, w, r, "reversal_request", http.StatusCreated, reversalLocation, func(req reversalReq, idem ledger.Idem) (bank.Reversal, bool, error) {
+		auditAbout(r, req.TransferID)
 		t, err := s.l.Transfer(r.Context(), req.TransferID)
 		if err == nil {
 			err = s.notPartyToTransfer(r, t)

@@ -33,6 +33,7 @@ func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind bank.PostingKind) error {
 	return moveMoney(s, w, r, string(kind), http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+		auditAbout(r, req.Account, req.Account)
 		a, err := s.receiver(r, req.Account)
 		if err == nil {
 			err = notOwnAccount(r, a)

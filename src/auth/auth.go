@@ -23,6 +23,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
@@ -146,7 +147,12 @@ var embedded embed.FS
 
 var scripts, _ = fs.Sub(embedded, "scripts")
 
-var createScript = luascript.Load(scripts, 3, "create_user")
+var (
+	createScript  = luascript.Load(scripts, 3, "create_user")
+	setRoleScript = luascript.Load(scripts, 1, "set_role")
+	// authenticateScript reads a token and its user in one round trip.
+	authenticateScript = luascript.Load(scripts, 1, "authenticate")
+)
 
 // CreateUser registers a user with a role.
 func (s *Service) CreateUser(ctx context.Context, username, password string, role bank.Role) (bank.User, error) {
@@ -171,7 +177,8 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 	defer c.Close()
 	id := newID("u")
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	_, err = createScript.DoContext(ctx, c, keyUser+id, keyUsername+u, keyUsernames, id, u, string(role), hash, now.UnixMilli())
+	_, err = createScript.DoContext(ctx, c, keyUser+id, keyUsername+u, keyUsernames, id, u, string(role), hash, now.UnixMilli(),
+		audit.ArgFor(ctx, id))
 	var re redis.Error
 	if errors.As(err, &re) && strings.Contains(string(re), "username_taken") {
 		return bank.User{}, ErrUsernameTaken
@@ -180,6 +187,26 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
 	return bank.User{ID: id, Username: u, Role: role, CreatedAt: now}, nil
+}
+
+// SetRole changes a user's role, effective from their next request.
+func (s *Service) SetRole(ctx context.Context, id string, role bank.Role) (bank.User, error) {
+	if !role.Valid() {
+		return bank.User{}, bank.Errorf(bank.KindInvalid, "invalid_role", "role must be customer, teller, admin or auditor")
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	_, err = setRoleScript.DoContext(ctx, c, keyUser+id, string(role), audit.ArgFor(ctx, id))
+	c.Close()
+	if e, ok := luascript.Refusal(err); ok && e.Code == ErrUserNotFound.Code {
+		return bank.User{}, ErrUserNotFound
+	}
+	if err != nil {
+		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
+	}
+	return s.User(ctx, id)
 }
 
 func userFrom(m map[string]string) bank.User {
@@ -383,30 +410,31 @@ func (s *Service) IssueToken(ctx context.Context, u bank.User) (Session, error) 
 	return Session{Token: tok, ExpiresAt: exp, User: u}, nil
 }
 
-// Authenticate returns the user a token belongs to, or ErrUnauthorized.
+// Authenticate returns the user a token belongs to, or ErrUnauthorized:
+// one round trip (authenticate.lua reads the token and its user).
 func (s *Service) Authenticate(ctx context.Context, token string) (bank.User, error) {
-	// Reject anything that cannot be one of our tokens before touching Redis.
-	if !strings.HasPrefix(token, tokenPrefix) || len(token) != len(tokenPrefix)+43 {
+	if !WellFormed(token) {
 		return bank.User{}, ErrUnauthorized
 	}
 	c, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	vals, err := redis.Strings(c.Do("HMGET", keyToken+HashToken(token), "user", "expires"))
+	vals, err := redis.Strings(authenticateScript.DoContext(ctx, c, keyToken+HashToken(token), s.Now().UnixMilli()))
 	c.Close()
+	if e, ok := luascript.Refusal(err); ok && e.Code == ErrUnauthorized.Code {
+		return bank.User{}, ErrUnauthorized
+	}
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	exp, _ := strconv.ParseInt(vals[1], 10, 64)
-	if vals[0] == "" || s.Now().UnixMilli() >= exp {
-		return bank.User{}, ErrUnauthorized
-	}
-	u, err := s.User(ctx, vals[0])
-	if errors.Is(err, ErrUserNotFound) {
-		return bank.User{}, ErrUnauthorized
-	}
-	return u, err
+	return userFrom(map[string]string{"id": vals[0], "username": vals[1], "role": vals[2], "created": vals[3]}), nil
+}
+
+// WellFormed reports whether token can be one of ours at all, so that
+// anything else is refused before Redis is asked.
+func WellFormed(token string) bool {
+	return strings.HasPrefix(token, tokenPrefix) && len(token) == len(tokenPrefix)+43
 }
 
 // Revoke deletes a token (logout). Revoking an unknown token is not an error.

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
@@ -47,13 +48,27 @@ func ValidatePassword(pw string) error {
 	return nil
 }
 
+// hashSlots bounds the argon2 computations running at once to the cores
+// Go may use: each takes MemoryKiB (19 MiB by default) for its duration,
+// so a burst of logins or registrations would otherwise grow the pod's
+// memory with the burst (32 at once: 600 MiB), and more of them than
+// cores finish no sooner. The others wait for a slot.
+var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+
+// idKey is argon2.IDKey in one of hashSlots.
+func idKey(pw, salt []byte, p Argon2Params, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, n)
+}
+
 // HashPassword returns an argon2id hash in PHC string format.
 func HashPassword(pw string, p Argon2Params) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	key := idKey([]byte(pw), salt, p, keyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
@@ -83,6 +98,6 @@ func VerifyPassword(pw, hash string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("auth: bad key: %v", err)
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	got := idKey([]byte(pw), salt, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

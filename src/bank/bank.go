@@ -230,3 +230,20 @@ type Entry struct {
 	Kind         PostingKind `json:"kind"`
 	Description  string      `json:"description"`
 }
+
+// AuditEntry is one entry of the audit trail (package audit): a staff
+// action, or a refused attempt at one.
+type AuditEntry struct {
+	ID        string            `json:"id"` // the stream id: also the cursor
+	At        time.Time         `json:"at"`
+	Actor     string            `json:"actor"` // a user id, or an operator's name
+	ActorName string            `json:"actor_name"`
+	Role      Role              `json:"role"`
+	Action    string            `json:"action"`
+	Target    string            `json:"target"`
+	Accounts  []string          `json:"accounts"`
+	RequestID string            `json:"request_id"`
+	Outcome   string            `json:"outcome"` // ok, refused or error
+	Code      string            `json:"code,omitempty"`
+	Detail    map[string]string `json:"detail"`
+}

@@ -59,6 +59,16 @@ const (
 	StandingIdemLegacy = "bank:standing-idem:"
 )
 
+// The audit trail (package audit; appended by the scripts of ledger and
+// auth in the step that does what they record): one stream of every staff
+// action, and the same entries again per actor and per account, so that
+// a filtered read is a range read, not a scan.
+const (
+	Audit        = "bank:audit"          // every entry
+	AuditActor   = "bank:audit-actor:"   // + user id
+	AuditAccount = "bank:audit-account:" // + account number
+)
+
 // Statements (package statements) and webhooks (package webhooks).
 const (
 	Statement        = "bank:statement:"  // + account + ":" + month
@@ -120,6 +130,9 @@ var Families = []Family{
 	{Usernames, true, "zset", "auth", "forever", "every username, for prefix search"},
 	{Token, false, "hash", "auth", "the token's expiry, or logout", "an API token's user and expiry"},
 	{RateLimit, false, "string", "auth", "the limit's window", "a rate limit counter: limit name + ':' + key"},
+	{Audit, true, "stream", "audit (lib.lua's audit, from ledger and auth scripts)", "forever: append-only, no process may delete or trim it", "every staff action and refused staff attempt: actor, role, action, target, accounts, request id, outcome"},
+	{AuditActor, false, "stream", "audit", "forever: append-only", "the audit entries of one actor, with the ids of the main stream"},
+	{AuditAccount, false, "stream", "audit", "forever: append-only", "the audit entries about one account, with the ids of the main stream"},
 	{StandingOrder, false, "hash", "standing", "forever", "a standing order"},
 	{StandingRuns, false, "hash", "standing (via ledger.PostOnce)", "forever", "an order's outcome per due date"},
 	{StandingOwner, false, "zset", "standing", "forever", "a user's orders by creation time"},

@@ -33,15 +33,11 @@ type HoldRequest struct {
 // Authorize places a hold: the available balance drops now, the posted
 // balance only on capture.
 func (l *Ledger) Authorize(ctx context.Context, r HoldRequest) (bank.Hold, bool, error) {
-	if err := ValidatePosting(Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
+	ttl, err := checkHold(r)
+	if err != nil {
 		return bank.Hold{}, false, err
 	}
-	if r.TTL == 0 {
-		r.TTL = DefaultHoldTTL
-	}
-	if r.TTL < time.Second || r.TTL > MaxHoldTTL {
-		return bank.Hold{}, false, bank.Errorf(bank.KindInvalid, "invalid_expiry", "a hold must expire between 1 second and %d days from now", int(MaxHoldTTL.Hours()/24))
-	}
+	r.TTL = ttl
 	c, err := l.conn(ctx)
 	if err != nil {
 		return bank.Hold{}, false, err
@@ -58,6 +54,21 @@ func (l *Ledger) Authorize(ctx context.Context, r HoldRequest) (bank.Hold, bool,
 	}
 	h, err := getHold(c, rid)
 	return h, status == "replay", err
+}
+
+// checkHold checks a hold request's own fields and returns its lifetime
+// (DefaultHoldTTL when r names none).
+func checkHold(r HoldRequest) (time.Duration, error) {
+	if err := ValidatePosting(Posting{Amount: r.Amount, Currency: r.Currency, Description: r.Description}); err != nil {
+		return 0, err
+	}
+	if r.TTL == 0 {
+		r.TTL = DefaultHoldTTL
+	}
+	if r.TTL < time.Second || r.TTL > MaxHoldTTL {
+		return 0, bank.Errorf(bank.KindInvalid, "invalid_expiry", "a hold must expire between 1 second and %d days from now", int(MaxHoldTTL.Hours()/24))
+	}
+	return r.TTL, nil
 }
 
 // Capture posts amount (≤ the held amount) from the held account to the
@@ -169,13 +180,15 @@ func (l *Ledger) DueHolds(ctx context.Context, t time.Time, limit int) ([]string
 }
 
 func getHold(c redis.Conn, id string) (bank.Hold, error) {
-	return readHash(c, holdKey(id), bank.ErrHoldNotFound, func(f *redishash.Fields) bank.Hold {
-		h := bank.Hold{
-			ID: f.Str("id"), Account: f.Str("account"), Payee: f.Str("payee"), Amount: f.Int("amount"),
-			Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: bank.HoldStatus(f.Str("status")),
-			TransferID: f.Str("transfer"), CreatedAt: f.Millis("created"), ExpiresAt: f.Millis("expires"),
-			InitiatedBy: f.Str("by"),
-		}
-		return h
-	})
+	return readHash(c, holdKey(id), bank.ErrHoldNotFound, holdFrom)
+}
+
+// holdFrom decodes a hold record.
+func holdFrom(f *redishash.Fields) bank.Hold {
+	return bank.Hold{
+		ID: f.Str("id"), Account: f.Str("account"), Payee: f.Str("payee"), Amount: f.Int("amount"),
+		Captured: f.Int("captured"), Currency: f.Str("currency"), Description: f.Str("desc"), Status: bank.HoldStatus(f.Str("status")),
+		TransferID: f.Str("transfer"), CreatedAt: f.Millis("created"), ExpiresAt: f.Millis("expires"),
+		InitiatedBy: f.Str("by"),
+	}
 }

@@ -8,6 +8,7 @@ package ledger
 import (
 	"context"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 )
@@ -134,7 +135,7 @@ func (l *Ledger) SetOverdraft(ctx context.Context, number string, limit int64) (
 		return bank.Account{}, err
 	}
 	_, _, err = decodeReply(scriptOverdraft.DoContext(ctx, c, accountKey(number), ownerKey(a.Owner),
-		keyspace.Account, a.Owner, limit, l.Limits.MaxTotalOverdraft, l.nowMs()))
+		keyspace.Account, a.Owner, limit, l.Limits.MaxTotalOverdraft, l.nowMs(), audit.Arg(ctx)))
 	c.Close()
 	if err != nil {
 		return bank.Account{}, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/redishash"
 )
@@ -78,7 +79,7 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id),
 		idemKey(p.Idem.Scope, p.Idem.Key), KeyOutbox,
 		amount, "-"+amount, p.Currency, id, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,
-		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance))
+		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, audit.Arg(ctx)))
 	if err != nil {
 		return bank.Transfer{}, false, err
 	}
@@ -123,14 +124,16 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (bank.Transfer, error)
 }
 
 func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
-	return readHash(c, transferKey(id), bank.ErrTransferNotFound, func(f *redishash.Fields) bank.Transfer {
-		t := bank.Transfer{
-			ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
-			Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
-			Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
-			Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
-			ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
-		}
-		return t
-	})
+	return readHash(c, transferKey(id), bank.ErrTransferNotFound, transferFrom)
+}
+
+// transferFrom decodes a transfer record.
+func transferFrom(f *redishash.Fields) bank.Transfer {
+	return bank.Transfer{
+		ID: f.Str("id"), Kind: bank.PostingKind(f.Str("kind")), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+		Currency: f.Str("currency"), Description: f.Str("desc"), HoldID: f.Str("hold"), InitiatedBy: f.Str("by"),
+		Status: bank.TransferStatus(f.Str("status")), CreatedAt: f.Millis("created"),
+		Reversed: f.Int("reversed"), Reversals: strings.Fields(f.Str("reversals")),
+		ReversalOf: f.Str("reversal_of"), ReversalID: f.Str("reversal"),
+	}
 }

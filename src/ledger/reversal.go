@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/redishash"
@@ -55,7 +56,7 @@ func (l *Ledger) RequestReversal(ctx context.Context, req ReversalRequest) (bank
 	id := NewID("rv")
 	status, rid, err := decodeReply(scriptReversalRequest.DoContext(ctx, c,
 		transferKey(req.TransferID), reversalKey(id), reversalsKey(bank.ReversalPending), idemKey(req.Idem.Scope, req.Idem.Key),
-		id, req.Amount, req.Reason, req.RequestedBy, l.nowMs(), req.Idem.Hash, int64(l.IdempotencyTTL.Seconds())))
+		id, req.Amount, req.Reason, req.RequestedBy, l.nowMs(), req.Idem.Hash, int64(l.IdempotencyTTL.Seconds()), audit.Arg(ctx)))
 	if err != nil {
 		return bank.Reversal{}, false, err
 	}
@@ -99,7 +100,7 @@ func (l *Ledger) decideReversal(ctx context.Context, action, id, by, reason stri
 	status, _, err := decodeReply(l.move(ctx, c, scriptReverse,
 		reversalKey(id), transferKey(r.TransferID), accountKey(r.From), accountKey(r.To), journalKey(r.From), journalKey(r.To),
 		transferKey(pid), reversalsKey(bank.ReversalPending), reversalsKey(decided), idemKey(idem.Scope, idem.Key), KeyOutbox,
-		action, pid, by, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), bank.MaxBalance, reason))
+		action, pid, by, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), bank.MaxBalance, reason, audit.Arg(ctx)))
 	if err != nil {
 		return bank.Reversal{}, false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/bank"
 )
 
@@ -26,7 +27,7 @@ func (l *Ledger) SetStatus(ctx context.Context, number, action string) (bank.Acc
 	if err != nil {
 		return bank.Account{}, err
 	}
-	_, _, err = decodeReply(scriptStatus.DoContext(ctx, c, accountKey(number), action, l.nowMs(), 0))
+	_, _, err = decodeReply(scriptStatus.DoContext(ctx, c, accountKey(number), action, l.nowMs(), 0, audit.Arg(ctx)))
 	c.Close()
 	if err != nil {
 		return bank.Account{}, err
@@ -43,6 +44,6 @@ func (l *Ledger) MarkDormant(ctx context.Context, number string, cutoff time.Tim
 		return false, err
 	}
 	defer c.Close()
-	status, _, err := decodeReply(scriptStatus.DoContext(ctx, c, accountKey(number), "dormant", l.nowMs(), cutoff.UnixMilli()))
+	status, _, err := decodeReply(scriptStatus.DoContext(ctx, c, accountKey(number), "dormant", l.nowMs(), cutoff.UnixMilli(), ""))
 	return status == "ok", err
 }

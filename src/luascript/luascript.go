@@ -1,9 +1,9 @@
 // Package luascript loads the Lua scripts the bank runs in Redis, one way
 // for all of them. Each script is a .lua file embedded by the package that
 // owns its keys; it runs after lib.lua, the helpers every script may use
-// (exact number formatting, error replies and the idempotency record), so
-// that every write that honours an Idempotency-Key does it with the same
-// two functions.
+// (exact number formatting, error replies, the idempotency record and the
+// audit trail), so that every write that honours an Idempotency-Key, and
+// every staff action, is recorded by the same functions.
 package luascript
 
 import (
@@ -22,7 +22,13 @@ import (
 )
 
 //go:embed lib.lua
-var lib string
+var libText string
+
+// lib is lib.lua after the key names its helpers build themselves (the
+// audit trail's, the users'), taken from keyspace so that no script
+// spells them.
+var lib = fmt.Sprintf("local KEY_AUDIT, KEY_AUDIT_ACTOR, KEY_AUDIT_ACCOUNT, KEY_USER = %q, %q, %q, %q\n",
+	keyspace.Audit, keyspace.AuditActor, keyspace.AuditAccount, keyspace.User) + libText
 
 // Read returns the script name (without ".lua") from fsys. A missing
 // script is a build mistake, so it panics at start-up.

@@ -139,9 +139,15 @@ func buildChart(entries []bank.Entry, acct apiclient.Account, now time.Time) *ch
 
 	var d strings.Builder
 	d.WriteString("M" + strconv.FormatInt(x(pts[0].t), 10) + " " + strconv.FormatInt(y(pts[0].bal), 10))
+	lastY := y(pts[0].bal)
 	for _, p := range pts[1:] {
-		// Step: the balance holds until the next posting changes it.
-		d.WriteString(" H" + strconv.FormatInt(x(p.t), 10) + " V" + strconv.FormatInt(y(p.bal), 10))
+		// Step: the balance holds until the next posting changes it (a
+		// point that changes nothing on screen, such as now, only holds).
+		d.WriteString(" H" + strconv.FormatInt(x(p.t), 10))
+		if py := y(p.bal); py != lastY {
+			d.WriteString(" V" + strconv.FormatInt(py, 10))
+			lastY = py
+		}
 	}
 	cur := acct.Account.Currency
 	c := &chart{

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gocraft/work"
 
+	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/statements"
@@ -187,7 +189,7 @@ func TestAccountPage(t *testing.T) {
 	if n := len(entryRow.FindAllString(r.body, -1)); n != 20 {
 		t.Fatalf("first history page has %d rows, want 20", n)
 	}
-	if !regexp.MustCompile(`<path d="M\d+ \d+( H\d+ V\d+)+" class="line"/>`).MatchString(r.body) {
+	if !regexp.MustCompile(`<path d="M\d+ \d+( H\d+( V\d+)?)+" class="line"/>`).MatchString(r.body) {
 		t.Errorf("chart path missing or not integer coordinates")
 	}
 	next := regexp.MustCompile(`href="(/accounts/\d+\?cursor=[^"]+)" rel="next"`).FindStringSubmatch(r.body)
@@ -496,4 +498,54 @@ func TestReversalInTheConsole(t *testing.T) {
 	if strings.Contains(ab.get("/teller").body, "Reversals waiting for approval") {
 		t.Fatal("the approved reversal is still listed as waiting")
 	}
+}
+
+// The audit page: admins and auditors read the trail and filter it by
+// actor, account and day, a page at a time; tellers and customers do not
+// see it.
+func TestAuditPage(t *testing.T) {
+	st := webtest.Start(t, webtest.Options{})
+	cust := newBrowser(t, st)
+	cust.signup("kim", pw)
+	acct := st.OpenAccount(t, mustSession(t, st).Token, "EUR").Number
+	_, tellerTok := st.CreateUser(t, "tess", pw, bank.Teller)
+	const pageSize = 50 // the page's size (web.auditPageSize)
+	for i := range pageSize + 3 {
+		if _, err := st.Client.Deposit(context.Background(), tellerTok, fmt.Sprintf("aud-%d", i), apiclient.CashRequest{Account: acct, Amount: 100, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.CreateUser(t, "audrey", pw, bank.Auditor)
+	ab := newBrowser(t, st)
+	ab.staffLogin("audrey", pw)
+	r := ab.get("/teller/audit")
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "cash.deposit", "tess", "amount=100", `rel="next"`, `href="/teller/audit"`)
+	if n := strings.Count(r.body, "<tr>") - 1; n != pageSize {
+		t.Errorf("first page has %d entries, want %d", n, pageSize)
+	}
+	older := regexp.MustCompile(`href="(/teller/audit\?[^"]*cursor=[^"]+)" rel="next"`).FindStringSubmatch(r.body)
+	if older == nil {
+		t.Fatal("no link to older entries")
+	}
+	r = ab.get(html.UnescapeString(older[1]))
+	mustStatus(t, r, http.StatusOK)
+	if n := strings.Count(r.body, "<tr>") - 1; n != 3 {
+		t.Errorf("second page has %d entries, want 3", n)
+	}
+	today := time.Now().UTC().Format(time.DateOnly)
+	r = ab.get("/teller/audit?account=" + acct + "&from=" + today + "&to=" + today)
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "cash.deposit")
+	r = ab.get("/teller/audit?from=" + time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly))
+	mustContain(t, r, "No entries match.")
+	mustStatus(t, ab.get("/teller/audit?from=yesterday"), http.StatusBadRequest)
+
+	tb := newBrowser(t, st)
+	tb.staffLogin("tess", pw)
+	mustStatus(t, tb.get("/teller/audit"), http.StatusForbidden)
+	if strings.Contains(tb.get("/teller").body, `href="/teller/audit"`) {
+		t.Error("a teller is offered the audit page")
+	}
+	mustStatus(t, cust.get("/teller/audit"), http.StatusForbidden)
 }

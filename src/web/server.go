@@ -180,6 +180,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /teller/accounts/{number}/cash", s.staff(s.tellerCash))
 	mux.Handle("POST /teller/accounts/{number}/status", s.staff(s.tellerStatus))
 	mux.Handle("GET /teller/operations", s.staff(s.operations))
+	mux.Handle("GET /teller/audit", s.staff(s.auditLog))
 	mux.Handle("GET /teller/reversals/new", s.staff(s.reversalNew))
 	mux.Handle("POST /teller/reversals", s.staff(s.reversalCreate))
 	mux.Handle("POST /teller/reversals/{id}/decision", s.staff(s.reversalDecide))

@@ -219,6 +219,13 @@ func TestCustomerAndTellerInTheBrowser(t *testing.T) {
 	}
 	shot(t, ctx, "operations")
 	checkPage(t, ctx, "operations")
+	// The audit trail shows the deposit this admin just took.
+	step(t, ctx, "audit", chromedp.Navigate(base+"/teller/audit"))
+	if s := text(t, ctx, "#audit tbody"); !strings.Contains(s, "cash.deposit") || !strings.Contains(s, "teller") {
+		t.Fatalf("the audit page does not show the deposit: %q", s)
+	}
+	shot(t, ctx, "audit")
+	checkPage(t, ctx, "audit")
 	if got := st.Balance(t, number); got != 25_000 {
 		t.Fatalf("balance after deposit %d, want 25000", got)
 	}

@@ -163,6 +163,25 @@ func useTheBank(t *testing.T, ready map[string]*process) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// What staff and operators did is on the audit trail, written under
+	// the api's and the worker's users (noACLDenials proves they could).
+	var trail struct {
+		Entries []struct{ Actor, Role, Action, Target, Outcome string }
+	}
+	callAPI(t, api, "GET", "/v1/admin/audit?limit=200", admin, "", nil, http.StatusOK, &trail)
+	seen := map[string]bool{}
+	for _, e := range trail.Entries {
+		seen[e.Role+" "+e.Action+" "+e.Outcome] = true
+		if e.Action == "job.run" {
+			seen["job.run "+e.Target] = true
+		}
+	}
+	for _, w := range []string{"operator user.create ok", "teller cash.deposit ok", "teller cash.withdrawal ok", "teller account.freeze ok",
+		"admin account.unfreeze ok", "operator job.run ok", "job.run reconciliation", "job.run interest-accrual"} {
+		if !seen[w] {
+			t.Errorf("the audit trail has no %q entry: %+v", w, trail.Entries)
+		}
+	}
 	// The scheduler's enqueuer ran and its collectors read the queues and
 	// the reconciliation result under its user.
 	metrics := fetchBody(t, "http://"+scheduler.listen[9090]+"/metrics")

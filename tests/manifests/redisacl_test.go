@@ -157,6 +157,47 @@ func TestEachProcessHasItsOwnRedisUser(t *testing.T) {
 
 var keyRule = regexp.MustCompile(`^(%(R|W|RW))?~(.*)$`)
 
+// auditFamilies are the audit trail's keys, which no process may delete
+// or edit: written only through a selector that allows XADD alone.
+var auditFamilies = []string{keyspace.Audit, keyspace.AuditActor + "*", keyspace.AuditAccount + "*"}
+
+// rulesOf is a user's rules with its selectors, "(~k +cmd)", flattened
+// into their key rules, after checking that a selector is the audit
+// trail's append-only one (its keys, +xadd) and that the audit keys
+// appear nowhere else but read-only.
+func rulesOf(t *testing.T, env string, u manifests.RedisUser) []string {
+	var out []string
+	for _, r := range u.Rules {
+		if !strings.HasPrefix(r, "(") {
+			if m := keyRule.FindStringSubmatch(r); m != nil && slices.Contains(auditFamilies, m[3]) && m[2] != "R" {
+				t.Errorf("%s: Redis user %s may change the audit trail with %q: only a (... +xadd) selector may write it", env, u.Name, r)
+			}
+			out = append(out, r)
+			continue
+		}
+		inner := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(r, "("), ")"))
+		var keys, cmds []string
+		for _, x := range inner {
+			if keyRule.MatchString(x) {
+				keys = append(keys, x)
+			} else {
+				cmds = append(cmds, x)
+			}
+		}
+		slices.Sort(keys)
+		want := slices.Clone(auditFamilies)
+		for i := range want {
+			want[i] = "~" + want[i]
+		}
+		slices.Sort(want)
+		if !slices.Equal(keys, want) || !slices.Equal(cmds, []string{"+xadd"}) {
+			t.Errorf("%s: Redis user %s's selector %q: the only selector is the audit trail's, (%s +xadd)", env, u.Name, r, strings.Join(want, " "))
+		}
+		out = append(out, keys...)
+	}
+	return out
+}
+
 // Every key pattern of every ACL user is a key family of src/keyspace (a
 // prefix family as its prefix plus "*", an exact one as itself), so the
 // ACL cannot drift from the registry: the web user's is its sessions and
@@ -179,7 +220,7 @@ func TestRedisACLFollowsTheKeyspace(t *testing.T) {
 		written := map[string]bool{}
 		for _, u := range manifests.RedisUsers(manifests.Args(c)) {
 			var keys []string
-			for _, r := range u.Rules {
+			for _, r := range rulesOf(t, env, u) {
 				// The one channel: the money movers publish to it before WAIT
 				// (src/luascript); nobody subscribes.
 				ackChannel := r == "&"+keyspace.AckChannel && (u.Name == "api" || u.Name == "worker")

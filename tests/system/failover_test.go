@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubebank/kubebank/src/apiclient"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redispool"
@@ -61,10 +60,9 @@ func TestSentinelFailoverLosesNothing(t *testing.T) {
 	waitHTTP(t, base2+"/readyz")
 	measured := loadgen.Result{Acked: map[string]string{}, Outcomes: map[string]int{}}
 	rate := func(url string) float64 {
-		c, on := cfg, cs
-		c.Duration = 2 * time.Second
-		on.API = apiclient.New(url, hc)
-		r := loadgen.Drive(ctx, c, on)
+		c := cfg
+		c.Duration, c.APIURL, c.APIURLs = 2*time.Second, url, nil
+		r := loadgen.Drive(ctx, c, cs)
 		merge(&measured, r)
 		return r.Rate()
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
@@ -44,6 +45,7 @@ func runCreateUser(ctx context.Context, args []string) error {
 	password := fs.String("password", "", "password (8-128 bytes); prefer --password-stdin or BANK_PASSWORD so it stays out of the process list")
 	stdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	role := fs.String("role", "teller", "admin, teller, auditor (read-only staff) or customer")
+	operator := operatorFlag(fs)
 	existsOK := fs.Bool("exists-ok", false, "succeed without changes when the username already exists (for repeatable bootstrap jobs)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -62,7 +64,8 @@ func runCreateUser(ctx context.Context, args []string) error {
 		return err
 	}
 	users := auth.New(pool, auth.DefaultLimits)
-	u, err := users.CreateUser(ctx, *username, pw, bank.Role(*role))
+	octx, _ := asOperator(ctx, *operator, audit.UserCreate, "")
+	u, err := users.CreateUser(octx, *username, pw, bank.Role(*role))
 	if errors.Is(err, auth.ErrUsernameTaken) && *existsOK {
 		return sameUserExists(ctx, users, *username, bank.Role(*role))
 	}

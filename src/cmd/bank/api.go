@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kubebank/kubebank/src/api"
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
@@ -81,6 +82,7 @@ func runAPI(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	var f apiFlags
 	f.register(fs)
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +90,9 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	log := cli.Logger(f.logLevel)
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	f.redis.MaxActive = f.poolSize
 	pool := redispool.New(f.redis)
 	defer pool.Close()
@@ -154,6 +159,7 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	})
 	s := api.New(api.Config{Ledger: l, Auth: a, Log: log, Registry: reg, MaxBody: f.maxBody, TrustedProxies: proxies,
 		CustomerMaxOverdraft: f.customerMaxOverdraft, CustomerMaxRateBps: f.customerMaxRate,
+		Audit:      audit.New(pool),
 		Statements: statements.NewStore(pool),
 		Standing:   standing.NewStore(pool, l, loc),
 		Webhooks:   webhooks.NewStore(pool, webhooks.Options{AllowPrivate: f.webhookAllowPrivate}),

@@ -24,6 +24,7 @@ import (
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/redispool"
 	"github.com/kubebank/kubebank/src/redisproc"
+	"github.com/kubebank/kubebank/src/service"
 	"github.com/kubebank/kubebank/src/webhooks"
 )
 
@@ -41,6 +42,9 @@ func runDev(ctx context.Context, args []string) error {
 	// goroutine starts.
 	useBankZone(time.UTC)
 	log := cli.Logger(f.level)
+	if err := service.ServePprof(ctx, f.pprofAddr, log); err != nil {
+		return err
+	}
 
 	url, stop, err := devRedis(log, f)
 	if err != nil {
@@ -90,9 +94,9 @@ func runDev(ctx context.Context, args []string) error {
 }
 
 type devFlags struct {
-	redisURL, dataDir, apiAddr, webAddr, metricsAddr, level string
-	redisPort                                               int
-	seed                                                    bool
+	redisURL, dataDir, apiAddr, webAddr, metricsAddr, level, pprofAddr string
+	redisPort                                                          int
+	seed                                                               bool
 }
 
 func parseDevFlags(args []string) (devFlags, error) {
@@ -106,7 +110,10 @@ func parseDevFlags(args []string) (devFlags, error) {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9090", "worker health and metrics listen address")
 	fs.BoolVar(&f.seed, "seed", true, "create the demo users, accounts and their history when new (idempotent)")
 	fs.StringVar(&f.level, "log-level", "warn", "log level: debug, info, warn, error (info logs every request and job)")
-	return f, cli.Parse(fs, args)
+	pprofAddr := pprofFlag(fs)
+	err := cli.Parse(fs, args)
+	f.pprofAddr = *pprofAddr
+	return f, err
 }
 
 // devRedis returns the Redis to use: --redis-url, or a private

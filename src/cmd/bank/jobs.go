@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -30,6 +31,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	f.register(fs, false)
 	date := fs.String("date", "", "business date YYYY-MM-DD (default: the date the schedule would use now)")
 	inline := fs.Bool("inline", false, "run here and wait, instead of enqueueing for the workers")
+	operator := operatorFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -55,6 +57,17 @@ func runJobsCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	r := newRunner(pool, l, f.namespace, false, jobs.Options{Location: loc, Inline: *inline, Log: log})
+	// A job run by hand is an operator's action: on the audit trail
+	// before it runs (a job writes no entries of its own), with its
+	// arguments.
+	_, rec := asOperator(ctx, *operator, audit.JobRun, job)
+	rec.Detail = map[string]string{"inline": fmt.Sprint(*inline)}
+	for k, v := range args2 {
+		rec.Detail[k] = fmt.Sprint(v)
+	}
+	if _, err := audit.New(pool).Append(ctx, *rec); err != nil {
+		return err
+	}
 	return runJob(ctx, r, job, args2, *inline)
 }
 

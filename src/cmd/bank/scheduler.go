@@ -13,6 +13,7 @@ import (
 	"github.com/kubebank/kubebank/src/jobs"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/schedule"
+	"github.com/kubebank/kubebank/src/service"
 )
 
 func init() {
@@ -77,6 +78,7 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	f.register(fs, true)
 	schedule := fs.String("schedule", "", `override job schedules: "interest-accrual=0 5 0 * * *;hold-expiry=off" (cron with seconds first: sec min hour dom month dow; a 5-field spec gets second 0)`)
 	catchUp := fs.Duration("catch-up", time.Hour, "on start, enqueue the latest slot of each job missed within this window (0: none)")
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +91,9 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	}
 	useBankZone(loc) // first, before any goroutine
 	log := cli.Logger(f.logLevel).With("component", "scheduler")
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	pool := f.pool(8)
 	defer pool.Close()
 	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {

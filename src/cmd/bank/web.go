@@ -59,6 +59,7 @@ func runWeb(ctx context.Context, args []string) error {
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on SIGTERM")
 	fs.DurationVar(&o.DrainDelay, "drain-delay", 5*time.Second, "how long /readyz fails before the listener closes on SIGTERM")
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func runWeb(ctx context.Context, args []string) error {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	log := cli.Logger(logLevel)
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	redisOpts.MaxActive = 32
 	pool := redispool.New(redisOpts)
 	defer pool.Close()

@@ -182,6 +182,7 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	allowPrivate := fs.Bool("webhook-allow-private", false, "deliver webhooks over http and to loopback/private addresses (local development only)")
 	var ack redispool.Ack
 	ack.Flags(fs)
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -193,6 +194,9 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	log := cli.Logger(f.logLevel).With("component", "worker")
+	if err := service.ServePprof(ctx, *pprofAddr, log); err != nil {
+		return err
+	}
 	pool := f.pool(int(*concurrency) + 16)
 	defer pool.Close()
 	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {

@@ -6,7 +6,7 @@
 --       4 idempotency record (or '')
 -- ARGV: 1 reversal id, 2 amount ('0' for all that remains unreversed),
 --       3 reason, 4 requested by, 5 now ms, 6 request hash,
---       7 idempotency ttl s
+--       7 idempotency ttl s, 8 audit record ('' for none: lib.lua's audit)
 local replay = idem_check(KEYS[4], ARGV[6])
 if replay then return replay end
 
@@ -23,4 +23,5 @@ redis.call('HSET', KEYS[2], 'id', ARGV[1], 'transfer', t[1], 'from', t[4], 'to',
   'currency', t[6], 'reason', ARGV[3], 'status', 'pending', 'by', ARGV[4], 'created', ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 idem_store(KEYS[4], ARGV[6], ARGV[1], ARGV[7])
+audit(ARGV[8], {reversal = ARGV[1], transfer = t[1], amount = fmt(amount), currency = t[6], reason = ARGV[3]}, {t[3], t[4]})
 return {'ok', ARGV[1]}

@@ -15,11 +15,11 @@
 --       stream (or ''): an approval appends transfer.reversed there
 -- ARGV: 1 action ('approve' or 'reject'), 2 posting id, 3 decided by,
 --       4 now ms, 5 request hash, 6 idempotency ttl s, 7 max balance,
---       8 reject reason
+--       8 reject reason, 9 audit record ('' for none: lib.lua's audit)
 local replay = idem_check(KEYS[10], ARGV[5])
 if replay then return replay end
 
-local r = redis.call('HMGET', KEYS[1], 'id', 'status', 'transfer', 'amount', 'currency', 'by')
+local r = redis.call('HMGET', KEYS[1], 'id', 'status', 'transfer', 'amount', 'currency', 'by', 'from', 'to')
 if r[1] == false then return fail('reversal_not_found') end
 if r[6] == ARGV[3] then return fail('four_eyes') end
 local action = ARGV[1]
@@ -57,8 +57,10 @@ if action == 'approve' then
   redis.call('HSET', KEYS[2], 'reversals', ids)
   redis.call('HSET', KEYS[1], 'posting', ARGV[2])
   outbox(KEYS[11], 'transfer.reversed', ARGV[2], ARGV[4])
+  audit(ARGV[9], {reversal = r[1], transfer = r[3], posting = ARGV[2], amount = amount_s, currency = r[5]}, {r[7], r[8]})
 else
   redis.call('HSET', KEYS[1], 'reject_reason', ARGV[8])
+  audit(ARGV[9], {reversal = r[1], transfer = r[3], reason = ARGV[8]}, {r[7], r[8]})
 end
 redis.call('HSET', KEYS[1], 'status', decided, 'decided_by', ARGV[3], 'decided', ARGV[4])
 redis.call('ZREM', KEYS[8], r[1])

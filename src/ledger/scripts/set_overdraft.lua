@@ -6,7 +6,8 @@
 -- debits until it is back within it.
 -- KEYS: 1 account hash, 2 the owner's account index
 -- ARGV: 1 the account key prefix, 2 the owner KEYS[2] belongs to,
---       3 the new limit, 4 max total overdraft, 5 now ms
+--       3 the new limit, 4 max total overdraft, 5 now ms,
+--       6 audit record ('' for none: lib.lua's audit)
 local a = load_account(KEYS[1])
 if not a then return fail('account_not_found') end
 if a.type == 'system' then return fail('system_account') end
@@ -21,4 +22,5 @@ if limit > a.overdraft then
   if others + limit > tonumber(ARGV[4]) then return fail('overdraft_cap_exceeded') end
 end
 redis.call('HSET', KEYS[1], 'overdraft', ARGV[3], 'overdraft_changed', ARGV[5])
+audit(ARGV[6], {from = fmt(a.overdraft), to = ARGV[3], currency = a.currency})
 return {'ok', a.number}

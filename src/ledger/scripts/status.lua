@@ -1,6 +1,7 @@
 -- Change an account's status: freeze, unfreeze, close, dormant, activate.
 -- KEYS: 1 account
--- ARGV: 1 action, 2 now ms, 3 (dormant only) inactivity cutoff ms
+-- ARGV: 1 action, 2 now ms, 3 (dormant only) inactivity cutoff ms,
+--       4 audit record ('' for none: lib.lua's audit)
 local a = load_account(KEYS[1])
 if not a then return fail('account_not_found') end
 if a.type == 'system' then return fail('system_account') end
@@ -24,4 +25,5 @@ elseif action == 'dormant' then
 end
 if not to then return fail('invalid_status_transition') end
 redis.call('HSET', KEYS[1], 'status', to, 'status_changed', ARGV[2])
+audit(ARGV[4], {from = s, to = to})
 return {'ok', to}

@@ -6,7 +6,8 @@
 --         event cannot be lost between the posting and its announcement
 -- ARGV: 1 amount, 2 -amount, 3 currency, 4 transfer id, 5 now ms,
 --       6 kind, 7 description, 8 request hash, 9 idempotency ttl s,
---       10 initiated by, 11 touch ('from', 'to', 'both' or ''), 12 max balance
+--       10 initiated by, 11 touch ('from', 'to', 'both' or ''), 12 max balance,
+--       13 audit record ('' or absent when no staff action: lib.lua's audit)
 local replay = idem_check(KEYS[6], ARGV[8])
 if replay then return replay end
 
@@ -25,4 +26,5 @@ if ARGV[11] == 'from' or ARGV[11] == 'both' then touch(KEYS[1], a, ARGV[5]) end
 if ARGV[11] == 'to' or ARGV[11] == 'both' then touch(KEYS[2], b, ARGV[5]) end
 idem_store(KEYS[6], ARGV[8], ARGV[4], ARGV[9])
 outbox(KEYS[7], 'transfer.completed', ARGV[4], ARGV[5])
+audit(ARGV[13], {transfer = ARGV[4], amount = ARGV[1], currency = ARGV[3]})
 return {'ok', ARGV[4]}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/api"
 	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/jobs"
@@ -77,6 +78,7 @@ func Start(t testing.TB, o Options) *Stack {
 	st.Auth.Argon2 = auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 	apiSrv := api.New(api.Config{Ledger: st.Ledger, Auth: st.Auth, Log: o.Log, Registry: prometheus.NewRegistry(),
+		Audit:      audit.New(st.Pool),
 		Statements: statements.NewStore(st.Pool),
 		Standing:   standing.NewStore(st.Pool, st.Ledger, time.UTC),
 		Webhooks:   webhooks.NewStore(st.Pool, webhooks.Options{}),

@@ -1,0 +1,40 @@
+-- The checks of a money-moving request made for a bearer token, in the
+-- script that moves the money (transfer_as.lua, hold_as.lua), so that
+-- nothing is read before it: who asks (lib.lua's caller), whether their
+-- role may, whether the paying account is theirs and whether the
+-- receiving one may be paid. The API's permission table gives the roles.
+
+-- listed reports whether word is one of the space-separated list.
+local function listed(list, word)
+  for w in string.gmatch(list, '%S+') do
+    if w == word then return true end
+  end
+  return false
+end
+
+-- payer_checks returns the caller, or nil and the refusal: unauthorized,
+-- forbidden (role), account_not_found (not there, or another customer's:
+-- BOLA, exactly like one that does not exist), not_account_owner (staff
+-- see every account but spend only their own), system_account, then,
+-- for the receiver, same_account, receiver_not_found, system_account.
+local function payer_checks(token_key, now_ms, allowed, staff, from_key, to_key)
+  local u = caller(token_key, now_ms)
+  if not u then return nil, fail('unauthorized') end
+  if not listed(allowed, u.role) then return nil, fail('forbidden') end
+  local a = load_account(from_key)
+  if not a or (a.owner ~= u.id and not listed(staff, u.role)) then return nil, fail('account_not_found') end
+  if a.owner ~= u.id then return nil, fail('not_account_owner') end
+  if a.type == 'system' then return nil, fail('system_account') end
+  if from_key == to_key then return nil, fail('same_account') end
+  local b = load_account(to_key)
+  if not b then return nil, fail('receiver_not_found') end
+  if b.type == 'system' then return nil, fail('system_account') end
+  return u, nil
+end
+
+-- scoped is an Idempotency-Key's record, scoped to the caller: prefix,
+-- then the caller's id and the key; '' for no key.
+local function scoped(prefix, u, key)
+  if key == '' then return '' end
+  return prefix .. u.id .. ':' .. key
+end

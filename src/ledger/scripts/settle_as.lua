@@ -1,0 +1,34 @@
+-- Capture or void a hold for a bearer token in one round trip: who asks
+-- (lib.lua's caller) and whether their role may; the hold is visible to
+-- the held account's owner, the payee's owner and staff (anyone else is
+-- told it does not exist, as with accounts); only the two parties may
+-- capture, staff may void. Then hold_settle.lua (wrapped as
+-- settle_script by the loader) and the hold's record.
+-- KEYS: 1 token hash key, 2 hold record, 3 expiry index, 4 outbox stream,
+--       5 the capture's transfer record
+-- ARGV: 1 now ms, 2 the roles the route allows, 3 the staff roles,
+--       4 action ('capture' or 'void'), 5 capture amount ('' for all that
+--       is held), 6 Idempotency-Key, 7 request hash, 8 idempotency ttl s,
+--       9 max balance, 10 description, 11 the idempotency record prefix,
+--       12 the account prefix, 13 the journal prefix, 14 transfer id
+-- Returns: status ('ok' or 'replay'), the caller's id, and the hold
+-- record's fields.
+local u = caller(KEYS[1], ARGV[1])
+if not u then return fail('unauthorized') end
+if not listed(ARGV[2], u.role) then return fail('forbidden') end
+local h = redis.call('HMGET', KEYS[2], 'account', 'payee', 'amount')
+if not h[1] then return fail('hold_not_found') end
+local function owned(n)
+  return redis.call('HGET', ARGV[12] .. n, 'owner') == u.id
+end
+local mine = owned(h[1]) or owned(h[2])
+if not mine and not listed(ARGV[3], u.role) then return fail('hold_not_found') end
+-- Capturing moves money: not staff on the parties' behalf.
+if ARGV[4] == 'capture' and not mine then return fail('not_party') end
+local amount = ARGV[5]
+if amount == '' then amount = h[3] end
+local r = settle_script({KEYS[2], ARGV[12] .. h[1], ARGV[12] .. h[2], ARGV[13] .. h[1], ARGV[13] .. h[2], KEYS[5],
+  scoped(ARGV[11], u, ARGV[6]), KEYS[3], KEYS[4]},
+  {ARGV[4], amount, '-' .. amount, ARGV[14], ARGV[1], ARGV[7], ARGV[8], u.id, ARGV[9], ARGV[10]})
+if type(r) == 'table' and r.err then return r end
+return {r[1], u.id, redis.call('HGETALL', KEYS[2])}

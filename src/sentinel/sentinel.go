@@ -206,7 +206,9 @@ func (c *Client) conn(ctx context.Context, sentinel string) (redis.Conn, error) 
 	}
 	p := c.pools[sentinel]
 	if p == nil {
-		p = &redis.Pool{MaxIdle: 8, IdleTimeout: time.Minute,
+		// As many idle as a busy API has writes in flight, so that the
+		// confirmations do not open a connection each.
+		p = &redis.Pool{MaxIdle: 64, IdleTimeout: time.Minute,
 			DialContext: func(ctx context.Context) (redis.Conn, error) { return c.DialSentinel(ctx, sentinel) }}
 		c.pools[sentinel] = p
 	}

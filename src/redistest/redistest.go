@@ -4,6 +4,7 @@
 package redistest
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -58,18 +59,32 @@ func (s *Server) Replica(tb testing.TB, extra ...string) *Server {
 	}
 	host, port, _ := net.SplitHostPort(s.Addr)
 	r := Start(tb, append([]string{"--replicaof", host, port}, extra...)...)
+	if err := WaitReplicaOnline(s.Addr, r.Addr, ""); err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	return r
+}
+
+// WaitReplicaOnline waits (10s at most) until the primary at primary
+// counts the replica at replica as online and, under
+// min-replicas-to-write, as a good replica that writes may count on:
+// only then does it take writes again. password logs in to the primary.
+func WaitReplicaOnline(primary, replica, password string) error {
+	_, rport, _ := net.SplitHostPort(replica)
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := redis.Dial("tcp", r.Addr)
+		c, err := redis.Dial("tcp", primary, redis.DialPassword(password))
 		if err != nil {
-			tb.Fatalf("redistest: %v", err)
+			return err
 		}
 		info, _ := redis.String(c.Do("INFO", "replication"))
 		c.Close()
-		if strings.Contains(info, "master_link_status:up") {
-			return r
+		online := strings.Contains(info, ",port="+rport+",state=online,")
+		good := !strings.Contains(info, "min_slaves_good_slaves:0")
+		if online && good {
+			return nil
 		}
 		if time.Now().After(end) {
-			tb.Fatalf("redistest: replica %s did not sync with %s within 10s", r.Addr, s.Addr)
+			return fmt.Errorf("replica %s not online at %s within 10s:\n%s", replica, primary, info)
 		}
 	}
 }

@@ -227,6 +227,9 @@ func startReplica(t *testing.T, rds *redistest.Server, pw string, args []string)
 		}
 	}
 	requirePassword(t, replica.Addr, pw)
+	if err := redistest.WaitReplicaOnline(rds.Addr, replica.Addr, pw); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // startSentinels stands in for the overlay's redis-sentinel StatefulSet,

@@ -25,6 +25,12 @@ need = @command -v $(1) >/dev/null || { \
 deps:
 	$(call need,redis-server,redis-server,)
 
+# deps-sentinel makes sure redis-sentinel is installed for the failover
+# tests (three Sentinels on loopback).
+.PHONY: deps-sentinel
+deps-sentinel:
+	$(call need,redis-sentinel,redis-sentinel, for the failover tests)
+
 # deps-browser makes sure Chromium is installed for the browser tests.
 deps-browser:
 	$(call need,chromium,chromium, for the browser tests)
@@ -73,7 +79,7 @@ deps-node:
 run: deps build
 	$(BIN) dev
 
-test: deps deps-browser deps-axe deps-monitoring deps-redocly
+test: deps deps-sentinel deps-browser deps-axe deps-monitoring deps-redocly
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/redispool"
 )
 
 // Problem is an RFC 9457 problem details object. Code is the stable,
@@ -75,9 +76,27 @@ func problemFor(err error) Problem {
 		}
 		return Problem{Type: typeURI(be.Code), Title: http.StatusText(st), Status: st, Detail: be.Message, Code: be.Code}
 	}
+	if redispool.Unavailable(err) {
+		detail := "the ledger's database is unavailable right now (restarting, failing over or overloaded); retry after Retry-After seconds, a money-moving request with the same Idempotency-Key"
+		if errors.Is(err, redispool.ErrNotReplicated) {
+			detail = "outcome unknown: the write could not be confirmed on a replica in time; retry with the same Idempotency-Key (a replay moves no money twice)"
+		}
+		return Problem{Type: typeURI(codeUnavailable), Title: http.StatusText(http.StatusServiceUnavailable), Status: http.StatusServiceUnavailable,
+			Detail: detail, Code: codeUnavailable}
+	}
 	return Problem{Type: typeURI("internal"), Title: http.StatusText(http.StatusInternalServerError), Status: http.StatusInternalServerError,
 		Detail: "an internal error occurred; it has been logged", Code: "internal"}
 }
+
+// codeUnavailable is a dependency that cannot serve now (Redis down,
+// paused, loading, failing over, or a write not confirmed by replicas):
+// 503 with Retry-After, never 500, so that clients and load balancers
+// retry instead of giving up.
+const codeUnavailable = "unavailable"
+
+// retryAfterUnavailable is the Retry-After of a 503: about the time a
+// Sentinel failover or a restart takes to be over for most requests.
+const retryAfterUnavailable = "1"
 
 // typeURI names the problem type. A URN rather than a URL: nothing needs
 // to be hosted, and the code stays the thing clients switch on.
@@ -118,7 +137,12 @@ func noContent(w http.ResponseWriter, err error) error {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	s.auditFailure(r, p)
-	if p.Status >= 500 {
+	switch {
+	case p.Code == codeUnavailable:
+		// Expected while Redis fails over; one line per request, not an error.
+		s.log.WarnContext(r.Context(), "request unavailable", "method", r.Method, "path", r.URL.Path, "err", err.Error())
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	case p.Status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err.Error())
 	}
 	var le *auth.LimitError

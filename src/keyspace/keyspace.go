@@ -32,6 +32,13 @@ const (
 	Reversals     = "bank:reversals:" // + status (pending, approved, rejected)
 )
 
+// AckChannel is a Pub/Sub channel, not a key: a money-moving write that
+// must be confirmed by replicas publishes an empty message to it before
+// WAIT (src/luascript), because PUBLISH is replicated even when the
+// script wrote nothing (an idempotent replay), so WAIT then also covers
+// the original write. Nobody subscribes.
+const AckChannel = "bank:ack"
+
 // Users, tokens and rate limits (package auth).
 const (
 	User      = "bank:user:"     // + user id

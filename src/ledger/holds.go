@@ -45,7 +45,7 @@ func (l *Ledger) Authorize(ctx context.Context, r HoldRequest) (bank.Hold, bool,
 	defer c.Close()
 	id := NewID("hd")
 	now := l.Now()
-	status, rid, err := decodeReply(scriptAuthorize.DoContext(ctx, c,
+	status, rid, err := decodeReply(l.move(ctx, c, scriptAuthorize,
 		accountKey(r.Account), accountKey(r.Payee), holdKey(id), idemKey(r.Idem.Scope, r.Idem.Key), keyspace.HoldExpiry, acctHoldsKey(r.Account),
 		r.Amount, r.Currency, id, now.UnixMilli(), now.Add(r.TTL).UnixMilli(), r.Description, r.Idem.Hash,
 		int64(l.IdempotencyTTL.Seconds()), r.InitiatedBy))
@@ -113,7 +113,7 @@ func (l *Ledger) settle(ctx context.Context, action, holdID string, amount int64
 	}
 	tid := NewID("tr")
 	a := strconv.FormatInt(amount, 10)
-	status, _, err := decodeReply(scriptSettle.DoContext(ctx, c,
+	status, _, err := decodeReply(l.move(ctx, c, scriptSettle,
 		holdKey(holdID), accountKey(h.Account), accountKey(h.Payee), journalKey(h.Account), journalKey(h.Payee),
 		transferKey(tid), idemKey(idem.Scope, idem.Key), keyspace.HoldExpiry, KeyOutbox,
 		action, a, "-"+a, tid, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), by, bank.MaxBalance, desc))

@@ -21,6 +21,7 @@ import (
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
 	"github.com/kubebank/kubebank/src/redishash"
+	"github.com/kubebank/kubebank/src/redispool"
 )
 
 //go:embed scripts/*.lua
@@ -60,6 +61,14 @@ type Ledger struct {
 	// Limits bound each customer's exposure (open.go); DefaultLimits
 	// unless the caller sets them.
 	Limits Limits
+	// Ack is how many replicas must confirm a posting before it counts as
+	// done (none by default: a single redis-server).
+	Ack redispool.Ack
+}
+
+// move runs a script that moves money, confirmed on l.Ack's replicas.
+func (l *Ledger) move(ctx context.Context, c redis.Conn, s *redis.Script, keysAndArgs ...any) (any, error) {
+	return luascript.Run(ctx, c, s, l.Ack, keysAndArgs...)
 }
 
 // New returns a ledger on pool.

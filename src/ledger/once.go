@@ -70,7 +70,7 @@ func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field st
 	}
 	defer c.Close()
 	amount := strconv.FormatInt(p.Amount, 10)
-	vals, err := redis.Strings(scriptPostOnce.DoContext(ctx, c,
+	vals, err := redis.Strings(l.move(ctx, c, scriptPostOnce,
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(p.ID), "",
 		outcomeKey, KeyOutbox, g.Key,
 		amount, "-"+amount, p.Currency, p.ID, l.nowMs(), p.Kind, p.Description, "",

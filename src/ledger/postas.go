@@ -67,7 +67,7 @@ func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Tran
 		return bank.Transfer{}, "", false, err
 	}
 	defer c.Close()
-	v, err := scriptTransferAs.DoContext(ctx, c,
+	v, err := l.move(ctx, c, scriptTransferAs,
 		keyspace.Token+who.TokenHash, accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id), KeyOutbox,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), p.Idem.Key, p.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
 		strconv.FormatInt(p.Amount, 10), p.Currency, id, p.Kind, p.Description, string(p.Touch), bank.MaxBalance,
@@ -90,7 +90,7 @@ func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h 
 	defer c.Close()
 	id := NewID("hd")
 	now := l.Now()
-	v, err := scriptHoldAs.DoContext(ctx, c,
+	v, err := l.move(ctx, c, scriptHoldAs,
 		keyspace.Token+who.TokenHash, accountKey(r.Account), accountKey(r.Payee), holdKey(id), keyspace.HoldExpiry, acctHoldsKey(r.Account),
 		now.UnixMilli(), roleList(who.Allowed), roleList(who.Staff), r.Idem.Key, r.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
 		r.Amount, r.Currency, id, now.Add(ttl).UnixMilli(), r.Description, keyspace.Idempotency, keyspace.Hold, requestid.From(ctx))
@@ -125,7 +125,7 @@ func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amoun
 	}
 	defer c.Close()
 	tid := NewID("tr")
-	v, err := scriptSettleAs.DoContext(ctx, c,
+	v, err := l.move(ctx, c, scriptSettleAs,
 		keyspace.Token+who.TokenHash, holdKey(holdID), keyspace.HoldExpiry, KeyOutbox, transferKey(tid),
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), action, amount, idem.Key, idem.Hash, int64(l.IdempotencyTTL.Seconds()),
 		bank.MaxBalance, desc, keyspace.Idempotency, keyspace.Account, keyspace.Journal, tid, requestid.From(ctx), holdID)

@@ -75,7 +75,7 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 	}
 	defer c.Close()
 	amount := strconv.FormatInt(p.Amount, 10)
-	status, rid, err := decodeReply(scriptTransfer.DoContext(ctx, c,
+	status, rid, err := decodeReply(l.move(ctx, c, scriptTransfer,
 		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id),
 		idemKey(p.Idem.Scope, p.Idem.Key), KeyOutbox,
 		amount, "-"+amount, p.Currency, id, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,

@@ -119,7 +119,7 @@ func (l *Ledger) reconcile(ctx context.Context, full bool) (Report, error) {
 func currencySums(ctx context.Context, c redis.Conn) (map[string]int64, []HeldMismatch, error) {
 	reply, err := redis.Values(scriptSums.DoContext(ctx, c, keyspace.Accounts, keyspace.HoldExpiry, keyspace.Account, keyspace.Hold))
 	if err != nil || len(reply) != 2 {
-		return nil, nil, fmt.Errorf("ledger: sums: %v", err)
+		return nil, nil, fmt.Errorf("ledger: sums: %w", err)
 	}
 	vals, _ := redis.Strings(reply[0], nil)
 	sums := map[string]int64{}

@@ -97,7 +97,7 @@ func (l *Ledger) decideReversal(ctx context.Context, action, id, by, reason stri
 		decided = bank.ReversalRejected
 	}
 	pid := NewID("tr")
-	status, _, err := decodeReply(scriptReverse.DoContext(ctx, c,
+	status, _, err := decodeReply(l.move(ctx, c, scriptReverse,
 		reversalKey(id), transferKey(r.TransferID), accountKey(r.From), accountKey(r.To), journalKey(r.From), journalKey(r.To),
 		transferKey(pid), reversalsKey(bank.ReversalPending), reversalsKey(decided), idemKey(idem.Scope, idem.Key), KeyOutbox,
 		action, pid, by, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), bank.MaxBalance, reason, audit.Arg(ctx)))

@@ -37,6 +37,10 @@ type Config struct {
 	Mix            Mix       // the operations and their weights; nil: transfers only
 	Progress       io.Writer // a progress line every second, when set
 	Client         *http.Client
+	// Stop, when closed, ends the run like Duration does: no new
+	// requests, the ones in flight finish (a fault test's script decides
+	// when it has seen enough).
+	Stop <-chan struct{}
 }
 
 func (c Config) urls() []string {
@@ -57,9 +61,11 @@ type Result struct {
 	Concurrency int
 	APIURLs     []string
 	Mix         Mix
-	Accounts    []string          // account numbers used
-	Acked       map[string]string // transfer id → idempotency key
-	Unanswered  []Attempt         // requests without a definite answer (no response, or 5xx): outcome unknown
+	Accounts    []string             // account numbers used
+	Acked       map[string]string    // transfer id → idempotency key
+	Unanswered  []Attempt            // requests without a definite answer (no response, or 5xx): outcome unknown
+	AckedAt     map[string]time.Time // transfer id → when its acknowledgement arrived (the unavailability window of a fault)
+	SlowestErr  time.Duration        // the longest wait for a transfer's answer that was not 2xx
 }
 
 // Attempt is one transfer request whose answer was lost; retrying it with
@@ -146,7 +152,7 @@ func Drive(ctx context.Context, cfg Config, cs Customers) Result {
 		cfg.Mix = Mix{OpTransfer: 1}
 	}
 	d := &driver{cfg: cfg, cs: cs, start: time.Now(), deadline: time.Now().Add(cfg.Duration),
-		res: Result{Outcomes: map[string]int{}, Accounts: cs.Accounts, Acked: map[string]string{}, Ops: map[string]*OpStats{},
+		res: Result{Outcomes: map[string]int{}, Accounts: cs.Accounts, Acked: map[string]string{}, AckedAt: map[string]time.Time{}, Ops: map[string]*OpStats{},
 			Concurrency: cfg.Concurrency, APIURLs: cfg.urls(), Mix: cfg.Mix}}
 	for _, u := range cfg.urls() {
 		d.apis = append(d.apis, apiclient.New(u, cfg.Client))
@@ -197,6 +203,11 @@ func (d *driver) next(ctx context.Context) bool {
 	defer d.mu.Unlock()
 	if ctx.Err() != nil || (d.cfg.Requests > 0 && d.sent >= d.cfg.Requests) || (d.cfg.Requests == 0 && time.Now().After(d.deadline)) {
 		return false
+	}
+	select {
+	case <-d.cfg.Stop:
+		return false
+	default:
 	}
 	d.sent++
 	return true
@@ -298,14 +309,19 @@ func (d *driver) transfer(ctx context.Context, api *apiclient.Client, from, to i
 		Amount: int64(1 + r.IntN(500)), Currency: d.cfg.Currency, Description: "load"}
 	t0 := time.Now()
 	tr, err := api.Transfer(ctx, d.cs.Tokens[from], key, req)
+	lat := time.Since(t0)
 	d.record(OpTransfer, t0, err)
 	p, answered := apiclient.AsProblem(err)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err != nil {
+		d.res.SlowestErr = max(d.res.SlowestErr, lat)
+	}
 	switch {
 	case err == nil:
 		d.res.Transfers++
 		d.res.Acked[tr.ID] = key
+		d.res.AckedAt[tr.ID] = time.Now()
 	case !answered:
 		d.res.Outcomes["no_answer"]++
 		d.res.Unanswered = append(d.res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
@@ -314,6 +330,9 @@ func (d *driver) transfer(ctx context.Context, api *apiclient.Client, from, to i
 		// (e.g. Redis died mid-reply): the outcome is unknown until
 		// retried with the same key.
 		d.res.Outcomes[fmt.Sprint(p.Status)]++
+		if p.Status == http.StatusServiceUnavailable && p.RetryAfter == "" {
+			d.res.Outcomes["503_without_retry_after"]++ // a 503 must say when to come back
+		}
 		d.res.Unanswered = append(d.res.Unanswered, Attempt{Customer: from, Key: key, Request: req})
 	default:
 		d.res.Outcomes[fmt.Sprintf("%d:%s", p.Status, p.Code)]++

@@ -7,6 +7,7 @@
 package luascript
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
+	"github.com/kubebank/kubebank/src/redispool"
 )
 
 //go:embed lib.lua
@@ -61,10 +63,11 @@ func Load(fsys fs.FS, keyCount int, names ...string) *redis.Script {
 // Refusal is the rule a script's error reply names (fail('code') in Lua):
 // the domain error with that code, or a KindRejected one for a code the
 // domain does not list. ok is false for any other error (transport,
-// syntax), which is not a refusal.
+// syntax, a server that cannot serve now: LOADING, READONLY...), which
+// is not a refusal.
 func Refusal(err error) (_ *bank.Error, ok bool) {
 	var re redis.Error
-	if !errors.As(err, &re) {
+	if !errors.As(err, &re) || redispool.IsUnavailableReply(string(re)) {
 		return nil, false
 	}
 	code := strings.TrimPrefix(string(re), "ERR ")
@@ -84,4 +87,52 @@ func Error(what string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Run runs s on c like s.DoContext and, when ack asks for replicas,
+// acknowledges the write only once WAIT has confirmed it on that many
+// within ack.Timeout; otherwise the error is redispool.ErrNotReplicated
+// (the script ran, its outcome is unknown to the client). The script, a
+// PUBLISH and the WAIT go out in one flush, so this is still one round
+// trip. The PUBLISH is there because a replay writes nothing, and WAIT
+// only waits for this connection's last replicated command: without it a
+// replay of a write that never reached a replica would be acknowledged.
+func Run(ctx context.Context, c redis.Conn, s *redis.Script, ack redispool.Ack, keysAndArgs ...any) (any, error) {
+	if ack.Replicas <= 0 {
+		return s.DoContext(ctx, c, keysAndArgs...)
+	}
+	reply, err := runAcked(ctx, c, s.SendHash, ack, keysAndArgs)
+	if e, ok := err.(redis.Error); ok && strings.HasPrefix(string(e), "NOSCRIPT ") {
+		reply, err = runAcked(ctx, c, s.Send, ack, keysAndArgs)
+	}
+	return reply, err
+}
+
+func runAcked(ctx context.Context, c redis.Conn, send func(redis.Conn, ...any) error, ack redispool.Ack, keysAndArgs []any) (any, error) {
+	if err := send(c, keysAndArgs...); err != nil {
+		return nil, err
+	}
+	if err := c.Send("PUBLISH", keyspace.AckChannel, ""); err != nil {
+		return nil, err
+	}
+	if err := c.Send("WAIT", ack.Replicas, ack.Timeout.Milliseconds()); err != nil {
+		return nil, err
+	}
+	if err := c.Flush(); err != nil {
+		return nil, err
+	}
+	reply, err := redis.ReceiveContext(c, ctx)
+	_, perr := redis.ReceiveContext(c, ctx)
+	n, werr := redis.Int(redis.ReceiveContext(c, ctx))
+	switch {
+	case err != nil: // a refusal moved nothing; a transport error says itself
+		return nil, err
+	case perr != nil:
+		return nil, perr
+	case werr != nil:
+		return nil, werr
+	case n < ack.Replicas:
+		return nil, fmt.Errorf("%w (%d of %d replicas within %s)", redispool.ErrNotReplicated, n, ack.Replicas, ack.Timeout)
+	}
+	return reply, nil
 }

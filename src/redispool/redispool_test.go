@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"testing"
+	"time"
 
 	"github.com/gomodule/redigo/redis"
 
@@ -50,18 +51,23 @@ func TestUsernameLogsInAsTheACLUser(t *testing.T) {
 	}
 }
 
-// Flags gives every process the same three flags with BANK_* fallbacks.
+// Flags gives every process the same Redis flags with BANK_* fallbacks.
 func TestFlagsReadTheEnvironment(t *testing.T) {
 	t.Setenv("BANK_REDIS_URL", "redis://redis:6379/0")
 	t.Setenv("BANK_REDIS_USERNAME", "worker")
 	t.Setenv("BANK_REDIS_PASSWORD", "from-a-secret")
+	t.Setenv("BANK_REDIS_SENTINELS", "redis-sentinel:26379")
+	t.Setenv("BANK_REDIS_MASTER_NAME", "ledger")
+	t.Setenv("BANK_REDIS_SENTINEL_PASSWORD", "sentinel-secret")
+	t.Setenv("BANK_REDIS_TIMEOUT", "1500ms")
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	var o redispool.Options
 	o.Flags(fs, "Redis URL")
 	if err := cli.Parse(fs, []string{"--redis-username", "api"}); err != nil {
 		t.Fatal(err)
 	}
-	want := redispool.Options{URL: "redis://redis:6379/0", Username: "api", Password: "from-a-secret"}
+	want := redispool.Options{URL: "redis://redis:6379/0", Username: "api", Password: "from-a-secret",
+		Sentinels: "redis-sentinel:26379", MasterName: "ledger", SentinelPassword: "sentinel-secret", Timeout: 1500 * time.Millisecond}
 	if o != want {
 		t.Errorf("options %+v, want %+v (the command line wins over the environment)", o, want)
 	}

@@ -34,6 +34,7 @@ type Proc struct {
 	args []string
 	out  io.Writer
 	cmd  *exec.Cmd
+	auth string // the password start's PING logs in with, if any
 }
 
 // ErrNotInstalled is returned when redis-server is not on PATH.
@@ -54,6 +55,8 @@ func Start(o Options) (*Proc, error) {
 		if o.Port, err = FreePort(); err != nil {
 			return nil, err
 		}
+	} else if err := portFree(o.Port); err != nil {
+		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", o.Port)
 	p := &Proc{Addr: addr, URL: "redis://" + addr + "/0", Dir: o.Dir, bin: bin, out: o.Output,
@@ -68,12 +71,13 @@ func Start(o Options) (*Proc, error) {
 func (p *Proc) start() error {
 	p.cmd = exec.Command(p.bin, p.args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = childAttr()
 	if err := p.cmd.Start(); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		c, err := redis.Dial("tcp", p.Addr)
+		c, err := redis.Dial("tcp", p.Addr, redis.DialPassword(p.auth))
 		if err == nil {
 			_, err = c.Do("PING")
 			c.Close()
@@ -112,9 +116,29 @@ func (p *Proc) Stop() {
 	}
 }
 
+// Pause stops the process with SIGSTOP: it keeps its connections open
+// and answers nothing, as a hung node or a long GC pause would.
+func (p *Proc) Pause() error { return p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process (SIGCONT).
+func (p *Proc) Resume() error { return p.cmd.Process.Signal(syscall.SIGCONT) }
+
 // Restart starts the server again on the same port and data directory,
 // after Kill or Stop: the AOF replays what was acknowledged.
 func (p *Proc) Restart() error { return p.start() }
+
+// ErrPortInUse is returned when something already listens on the port
+// asked for: a server this process did not start must not be taken for
+// its own (another `bank dev`, or a leftover redis-server with other data).
+var ErrPortInUse = errors.New("port already in use")
+
+func portFree(port int) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("redis-server on 127.0.0.1:%d: %w by another process (stop it, or choose another port): %v", port, ErrPortInUse, err)
+	}
+	return l.Close()
+}
 
 // FreePort asks the kernel for a free TCP port on the loopback interface.
 func FreePort() (int, error) {

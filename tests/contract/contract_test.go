@@ -126,6 +126,22 @@ func bankContainers(t *testing.T, objs []manifests.Object) []container {
 func serviceHosts(objs []manifests.Object) map[string]string {
 	m := map[string]string{}
 	for _, o := range objs {
+		// A StatefulSet's pods have names under its governing Service:
+		// pod-N.service.namespace.svc.cluster.local.
+		if o.Kind == "StatefulSet" {
+			svc := fmt.Sprint(manifests.Get(o.Raw, "spec", "serviceName"))
+			n, _ := manifests.Get(o.Raw, "spec", "replicas").(float64)
+			for _, c := range manifests.Containers(o) {
+				ports, _ := c["ports"].([]any)
+				for _, p := range ports {
+					port := strconv.Itoa(int(manifests.Get(p, "containerPort").(float64)))
+					for i := range int(n) {
+						pod := fmt.Sprintf("%s-%d", o.Name, i)
+						m[net.JoinHostPort(pod+"."+svc+"."+o.Namespace+".svc.cluster.local", port)] = pod + ":" + port
+					}
+				}
+			}
+		}
 		if o.Kind != "Service" {
 			continue
 		}
@@ -175,7 +191,66 @@ func startRedis(t *testing.T, objs []manifests.Object, secret func(name, key str
 	}
 	rds := redistest.Start(t, args...)
 	requirePassword(t, rds.Addr, pw)
+	if slices.Contains(args, "--min-replicas-to-write") {
+		startReplica(t, rds, pw, args)
+	}
 	return rds, pw
+}
+
+// startReplica starts a replica of rds with the same args, as the
+// Sentinel topology's StatefulSet runs three data nodes: the primary's
+// min-replicas-to-write refuses writes without one, and WAIT needs one.
+func startReplica(t *testing.T, rds *redistest.Server, pw string, args []string) {
+	t.Helper()
+	admin, err := redis.Dial("tcp", rds.Addr, redis.DialPassword(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Do("CONFIG", "SET", "repl-diskless-sync-delay", "0"); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(rds.Addr)
+	replica := redistest.Start(t, append(slices.Clone(args), "--replicaof", host, port)...)
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := redis.Dial("tcp", replica.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := redis.String(c.Do("INFO", "replication"))
+		c.Close()
+		if strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the replica did not sync with the primary within 10s (masterauth?)")
+		}
+	}
+	requirePassword(t, replica.Addr, pw)
+	if err := redistest.WaitReplicaOnline(rds.Addr, replica.Addr, pw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startSentinels stands in for the overlay's redis-sentinel StatefulSet,
+// if it has one: as many redis-sentinel processes, with its master name
+// and passwords, monitoring rds. It returns them by pod name and port
+// (redis-sentinel-0:26379), as serviceHosts names the pods.
+func startSentinels(t *testing.T, objs []manifests.Object, rds *redistest.Server, pw string, secret func(name, key string) string) map[string]string {
+	t.Helper()
+	sts := manifests.Find(objs, "StatefulSet", "redis-sentinel")
+	if sts == nil {
+		return nil
+	}
+	env := manifests.Env(manifests.Containers(*sts)[0], secret)
+	n := int(manifests.Get(sts.Raw, "spec", "replicas").(float64))
+	ss := redistest.StartSentinelsWith(t, redisproc.SentinelOptions{MasterName: env["MASTER_NAME"], Master: rds.Addr,
+		AuthPass: pw, Password: env["SENTINEL_PASSWORD"]}, n)
+	local := map[string]string{}
+	for i, s := range ss {
+		local[fmt.Sprintf("%s-%d:26379", sts.Name, i)] = s.Addr
+	}
+	return local
 }
 
 // requirePassword turns on AUTH in the running test server (redistest
@@ -267,6 +342,7 @@ func checkOverlay(t *testing.T, env string) {
 	// Where each Service is reachable in this test: redis is the test
 	// server; api is the api process once it is started.
 	local := map[string]string{"redis:6379": rds.Addr}
+	maps.Copy(local, startSentinels(t, objs, rds, redisPassword, secret))
 
 	var running []*process
 	ready := map[string]*process{} // workload -> process whose probes passed
@@ -355,6 +431,22 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 			addr := freeAddr(t)
 			p.listen[port] = addr
 			val = addr
+		}
+		// A list of host:port naming Services or pods (the Sentinels):
+		// point each at its local stand-in.
+		if addrs := strings.Split(val, ","); slices.ContainsFunc(addrs, func(a string) bool { return hosts[a] != "" }) {
+			var to []string
+			for _, a := range addrs {
+				if l := local[hosts[a]]; l != "" {
+					to = append(to, l)
+				}
+			}
+			if len(to) != len(addrs) {
+				t.Errorf("%s: %s=%s names addresses that nothing in the test stands in for", c.workload, name, val)
+				ok = false
+				continue
+			}
+			val = strings.Join(to, ",")
 		}
 		// A URL naming a Service: point it at the local stand-in.
 		if u, err := url.Parse(val); err == nil && u.Host != "" {

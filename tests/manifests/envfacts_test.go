@@ -47,8 +47,19 @@ func TestReplicasPerEnvironment(t *testing.T) {
 				t.Errorf("%s: %s replicas %d, want %d", env, name, got, n)
 			}
 		}
-		if got := replicas(t, objs, "StatefulSet", "redis"); got != 1 {
-			t.Errorf("%s: redis replicas %d, want 1 (one writer)", env, got)
+		// dev: one redis-server. staging and prod: a primary, two
+		// replicas and three Sentinels (components/redis-sentinel).
+		wantData, wantSentinels := 1, 0
+		if env != "dev" {
+			wantData, wantSentinels = 3, 3
+		}
+		if got := replicas(t, objs, "StatefulSet", "redis"); got != wantData {
+			t.Errorf("%s: redis replicas %d, want %d", env, got, wantData)
+		}
+		if s := manifests.Find(objs, "StatefulSet", "redis-sentinel"); wantSentinels == 0 && s != nil {
+			t.Errorf("%s: Sentinels, want a single redis-server", env)
+		} else if wantSentinels > 0 && replicas(t, objs, "StatefulSet", "redis-sentinel") != wantSentinels {
+			t.Errorf("%s: redis-sentinel replicas, want %d", env, wantSentinels)
 		}
 	}
 }

@@ -61,8 +61,12 @@ func TestWorkloadsAreLockedDown(t *testing.T) {
 				}
 			}
 		}
-		if workloads != 6 {
-			t.Errorf("%s: %d workloads, want 6 (api, web, worker, scheduler, redis, redis-exporter)", env, workloads)
+		want := 6 // api, web, worker, scheduler, redis, redis-exporter
+		if env != "dev" {
+			want++ // redis-sentinel
+		}
+		if workloads != want {
+			t.Errorf("%s: %d workloads, want %d (api, web, worker, scheduler, redis, redis-exporter, and redis-sentinel outside dev)", env, workloads, want)
 		}
 		ns := manifests.Find(objs, "Namespace", "bank")
 		if ns == nil || manifests.Get(ns.Raw, "metadata", "labels", "pod-security.kubernetes.io/enforce") != "restricted" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,15 +129,6 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 
 	total := loadgen.Result{Acked: map[string]string{}, Outcomes: map[string]int{}}
-	merge := func(r loadgen.Result) {
-		for k, v := range r.Acked {
-			total.Acked[k] = v
-		}
-		for k, v := range r.Outcomes {
-			total.Outcomes[k] += v
-		}
-		total.Unanswered = append(total.Unanswered, r.Unanswered...)
-	}
 	phase := func(name string, fault func()) {
 		done := make(chan loadgen.Result)
 		go func() { done <- loadgen.Drive(ctx, cfg, cs) }()
@@ -144,7 +136,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		fault()
 		r := <-done
 		t.Logf("%s: %s", name, r)
-		merge(r)
+		merge(&total, r)
 	}
 	phase("api SIGKILL", func() {
 		api.kill()
@@ -164,34 +156,96 @@ func TestFaultsLoseNothing(t *testing.T) {
 		t.Fatalf("only %d transfers acknowledged: the test proves nothing (%v)", len(total.Acked), total.Outcomes)
 	}
 
-	// Requests whose answer was lost are retried with the same key: the
-	// API must either replay the original or apply it now, exactly once.
+	retryUnanswered(t, ctx, cs, &total, 20*time.Second)
+	checkLedger(t, ctx, ledger.New(rds.Pool(t)), cs, total, cfg.Funding)
+	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)
+}
+
+// Bootstrapping staff is repeatable with --exists-ok, but a name already
+// taken by someone else's role is an error, not a silent success.
+func TestAdminCreateUserBootstrap(t *testing.T) {
+	env := []string{"BANK_REDIS_URL=" + redistest.Start(t).URL}
+	create := func(role string, existsOK bool) error {
+		args := []string{"admin", "create-user", "--username", "tina", "--password", "tina-password-1", "--role", role}
+		if existsOK {
+			args = append(args, "--exists-ok")
+		}
+		return run(env, args...)
+	}
+	if err := create("teller", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("teller", false); err == nil {
+		t.Fatal("creating an existing user without --exists-ok succeeded")
+	}
+	if err := create("teller", true); err != nil {
+		t.Fatalf("repeat with --exists-ok: %v", err)
+	}
+	if err := create("admin", true); err == nil {
+		t.Fatal("--exists-ok reported success for a user with another role")
+	}
+}
+
+// retryUnanswered retries every request whose answer was lost or 5xx with
+// its Idempotency-Key until it gets a definite answer (within budget),
+// eight at a time: the API must either replay the original or apply it
+// now, exactly once. The ones applied join total.Acked.
+func retryUnanswered(t *testing.T, ctx context.Context, cs loadgen.Customers, total *loadgen.Result, budget time.Duration) {
+	t.Helper()
 	// definite: the API applied the transfer or refused it (below 500).
 	definite := func(err error) bool {
 		p, ok := apiclient.AsProblem(err)
 		return err == nil || ok && p.Status < 500
 	}
-	for _, a := range total.Unanswered {
-		var (
-			tr  bank.Transfer
-			err error
-		)
-		for try := 0; try < 20; try++ {
-			tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
-			if definite(err) {
-				break
+	deadline := time.Now().Add(budget)
+	var (
+		mu     sync.Mutex
+		failed []string
+		wg     sync.WaitGroup
+	)
+	todo := make(chan loadgen.Attempt)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range todo {
+				var (
+					tr  bank.Transfer
+					err error
+				)
+				for {
+					tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
+					if definite(err) || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				mu.Lock()
+				if !definite(err) {
+					failed = append(failed, fmt.Sprintf("retry %s: %v", a.Key, err))
+				} else if err == nil {
+					total.Acked[tr.ID] = a.Key
+				}
+				mu.Unlock()
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if !definite(err) {
-			t.Fatalf("retry %s: %v", a.Key, err)
-		}
-		if err == nil {
-			total.Acked[tr.ID] = a.Key
-		}
+		}()
 	}
+	for _, a := range total.Unanswered {
+		todo <- a
+	}
+	close(todo)
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d retries found no definite answer within %s, e.g. %s", len(failed), budget, failed[0])
+	}
+}
 
-	l := ledger.New(rds.Pool(t))
+// checkLedger asserts the promise after faults: the ledger balances,
+// every acknowledged transfer is in the journals exactly once per side,
+// no transfer is in a journal that nobody acknowledged (funding deposits
+// aside), and the customers' money neither grew nor shrank.
+func checkLedger(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen.Customers, total loadgen.Result, funding int64) {
+	t.Helper()
 	rep, err := l.Reconcile(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -199,9 +253,6 @@ func TestFaultsLoseNothing(t *testing.T) {
 	if !rep.Balanced() {
 		t.Fatalf("ledger does not balance after faults: %+v", rep)
 	}
-	// Every acknowledged transfer is in the journals exactly once per side,
-	// and no transfer is in a journal that nobody acknowledged (funding
-	// deposits aside).
 	seen := map[string]int{}
 	var sum int64
 	for _, n := range cs.Accounts {
@@ -230,33 +281,18 @@ func TestFaultsLoseNothing(t *testing.T) {
 			t.Errorf("transfer %s is in the journal but was never acknowledged", id)
 		}
 	}
-	if want := int64(len(cs.Accounts)) * cfg.Funding; sum != want {
+	if want := int64(len(cs.Accounts)) * funding; sum != want {
 		t.Errorf("customer balances sum to %d, want %d (money created or lost)", sum, want)
 	}
-	t.Logf("checked %d acknowledged transfers, %d retried after lost answers; outcomes %v", len(total.Acked), len(total.Unanswered), total.Outcomes)
 }
 
-// Bootstrapping staff is repeatable with --exists-ok, but a name already
-// taken by someone else's role is an error, not a silent success.
-func TestAdminCreateUserBootstrap(t *testing.T) {
-	env := []string{"BANK_REDIS_URL=" + redistest.Start(t).URL}
-	create := func(role string, existsOK bool) error {
-		args := []string{"admin", "create-user", "--username", "tina", "--password", "tina-password-1", "--role", role}
-		if existsOK {
-			args = append(args, "--exists-ok")
-		}
-		return run(env, args...)
+// merge adds what r acknowledged, answered and left unanswered to total.
+func merge(total *loadgen.Result, r loadgen.Result) {
+	for k, v := range r.Acked {
+		total.Acked[k] = v
 	}
-	if err := create("teller", false); err != nil {
-		t.Fatal(err)
+	for k, v := range r.Outcomes {
+		total.Outcomes[k] += v
 	}
-	if err := create("teller", false); err == nil {
-		t.Fatal("creating an existing user without --exists-ok succeeded")
-	}
-	if err := create("teller", true); err != nil {
-		t.Fatalf("repeat with --exists-ok: %v", err)
-	}
-	if err := create("admin", true); err == nil {
-		t.Fatal("--exists-ok reported success for a user with another role")
-	}
+	total.Unanswered = append(total.Unanswered, r.Unanswered...)
 }

@@ -37,6 +37,7 @@ func init() {
 type apiFlags struct {
 	addr, logLevel, trustedProxies, timezone       string
 	redis                                          redispool.Options
+	ack                                            redispool.Ack
 	poolSize                                       int
 	tokenTTL, drainDelay, shutdownTimeout          time.Duration
 	maxBody, customerMaxOverdraft, customerMaxRate int64
@@ -48,6 +49,7 @@ type apiFlags struct {
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", ":8000", "listen address")
 	f.redisFlags(fs)
+	f.ack.Flags(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA time zone of the bank's days (standing-order dates); must match the worker's")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For names the client (e.g. the web app's pod network)")
@@ -82,6 +84,9 @@ func runAPI(ctx context.Context, args []string) error {
 	f.register(fs)
 	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := validateRedis(f.redis, f.ack); err != nil {
 		return err
 	}
 	log := cli.Logger(f.logLevel)
@@ -134,6 +139,7 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	}
 	l := ledger.New(pool)
 	l.Limits = f.exposure
+	l.Ack = f.ack
 	a := auth.New(pool, f.limits)
 	a.TokenTTL = f.tokenTTL
 	var setUp atomic.Bool

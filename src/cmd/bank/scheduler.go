@@ -82,6 +82,9 @@ func runSchedulerCmd(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	if err := f.redis.Validate(); err != nil {
+		return err
+	}
 	loc, err := f.location()
 	if err != nil {
 		return err

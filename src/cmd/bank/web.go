@@ -63,6 +63,9 @@ func runWeb(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	if err := redisOpts.Validate(); err != nil {
+		return err
+	}
 	var err error
 	if o.TrustedProxies, err = parseCIDRs(trustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)

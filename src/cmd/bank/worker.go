@@ -40,6 +40,8 @@ type workerOptions struct {
 	// WebhookAllowPrivate lets deliveries use http and reach
 	// loopback/private addresses (`bank dev` only; see webhooks.Options).
 	WebhookAllowPrivate bool
+	// Ack is how many replicas confirm each posting of a job.
+	Ack redispool.Ack
 	// Registry receives the job metrics and the queue collector; nil
 	// registers nothing (dev mode with its own /metrics may pass its own).
 	Registry prometheus.Registerer
@@ -50,6 +52,7 @@ type workerOptions struct {
 func runWorker(ctx context.Context, log *slog.Logger, pool *redis.Pool, opts workerOptions) error {
 	opts.Namespace = cmp.Or(opts.Namespace, jobs.Namespace)
 	l := ledger.New(pool)
+	l.Ack = opts.Ack
 	if !retryUntilUp(ctx, log, func() error { return l.EnsureSystemAccounts(ctx) }) {
 		return nil
 	}
@@ -104,10 +107,23 @@ func (f *jobFlags) register(fs *flag.FlagSet, metrics bool) {
 
 func (f *jobFlags) location() (*time.Location, error) { return time.LoadLocation(f.timezone) }
 
+// pool is the process's one pool, which gocraft/work shares. Its dials
+// back off after failures: gocraft/work polls again 10ms after an error
+// and prints each one, so without it a Redis outage floods the log.
 func (f *jobFlags) pool(maxActive int) *redis.Pool {
 	o := f.redis
 	o.MaxActive = maxActive
+	o.Backoff = true
 	return redispool.New(o)
+}
+
+// validateRedis reports Redis flags that cannot work, before anything
+// starts.
+func validateRedis(o redispool.Options, ack redispool.Ack) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	return ack.Validate(o)
 }
 
 // retryUntilUp calls try until it succeeds, waiting 100ms doubling to 5s
@@ -164,8 +180,13 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	grace := fs.Duration("shutdown-timeout", 20*time.Second, "on SIGTERM, how long running jobs may finish before they are handed back")
 	fs.DurationVar(grace, "grace-period", 20*time.Second, "deprecated: --shutdown-timeout")
 	allowPrivate := fs.Bool("webhook-allow-private", false, "deliver webhooks over http and to loopback/private addresses (local development only)")
+	var ack redispool.Ack
+	ack.Flags(fs)
 	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := validateRedis(f.redis, ack); err != nil {
 		return err
 	}
 	loc, err := f.location()
@@ -180,6 +201,6 @@ func runWorkerCmd(ctx context.Context, args []string) error {
 	defer pool.Close()
 	return runWithProbes(ctx, log, pool, f.metricsAddr, func(reg prometheus.Registerer) error {
 		return runWorker(ctx, log, pool, workerOptions{Namespace: f.namespace, Concurrency: *concurrency, Location: loc,
-			BatchSize: *batch, DormantAfter: *dormant, Grace: *grace, Registry: reg, WebhookAllowPrivate: *allowPrivate})
+			BatchSize: *batch, DormantAfter: *dormant, Grace: *grace, Registry: reg, Ack: ack, WebhookAllowPrivate: *allowPrivate})
 	})
 }

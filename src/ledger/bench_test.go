@@ -15,9 +15,10 @@ import (
 func BenchmarkTransfer(b *testing.B) {
 	ctx := context.Background()
 	l := newLedger(b)
+	// Four owners: one may open only so many accounts (Limits.MaxAccounts).
 	var accts []string
 	for i := 0; i < 16; i++ {
-		a := open(b, l, "bench", bank.Checking, "EUR", 0)
+		a := open(b, l, fmt.Sprintf("bench-%d", i%4), bank.Checking, "EUR", 0)
 		deposit(b, l, a.Number, bank.MaxAmount, "EUR")
 		accts = append(accts, a.Number)
 	}

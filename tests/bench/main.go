@@ -48,7 +48,8 @@ type row struct {
 type stack struct {
 	fsync       string
 	rows        []row
-	rssMB       float64
+	rssMB       float64 // peak (VmHWM): password hashing while the load customers register and log in
+	loadRSSMB   float64 // the most while transfers run (the second half of each loadgen run)
 	bytesPer    float64
 	aofPer      float64
 	commands    []string // the Redis commands of one HTTP transfer
@@ -95,6 +96,7 @@ func main() {
 	for _, s := range stacks {
 		fmt.Printf("fsync %-8s api RSS (peak) %.1f MB; Redis memory %.0f B and AOF %.0f B per stored posting; %d Redis commands per HTTP transfer: %s\n",
 			s.fsync, s.rssMB, s.bytesPer, s.aofPer, len(s.commands), strings.Join(s.commands, ", "))
+		fmt.Printf("               api RSS while transfers run %.1f MB (the peak is argon2id, 19 MiB per hash, as the load customers register and log in)\n", s.loadRSSMB)
 	}
 	fmt.Println("machine after:", machine())
 }
@@ -212,7 +214,11 @@ func measure(bin, apiBank, fsync string, duration time.Duration, ceilingN int) (
 	}
 	postings := 0
 	for _, c := range []int{16, 32} {
+		// The load customers' setup (some 130 password hashes) takes a few
+		// seconds before the duration starts: sample its second half.
+		stop := sampleRSS(apiCmd.Process.Pid, 4*time.Second+duration/2, &s.loadRSSMB)
 		out, err := runLoadgen(bin, api, c, duration)
+		stop()
 		if err != nil {
 			return s, err
 		}
@@ -416,6 +422,35 @@ func redisInfo(pool *redis.Pool) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// sampleRSS raises *most to the process's resident set (VmRSS) every
+// 100 ms, from after until stop.
+func sampleRSS(pid int, after time.Duration, most *float64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		start := time.Now()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if time.Since(start) < after {
+					continue
+				}
+				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+				if m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b); m != nil {
+					kb, _ := strconv.ParseFloat(string(m[1]), 64)
+					*most = max(*most, kb/1024)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // rssMB is a process's peak resident set (VmHWM) in MB.

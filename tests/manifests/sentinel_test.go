@@ -55,6 +55,11 @@ func TestSentinelTopology(t *testing.T) {
 		if senv["REDIS_PASSWORD"] != "secret redis-auth" || senv["SENTINEL_PASSWORD"] != "secret "+sentinelSecret {
 			t.Errorf("%s: the Sentinels' passwords %q, %q, want redis-auth's and %s's", env, senv["REDIS_PASSWORD"], senv["SENTINEL_PASSWORD"], sentinelSecret)
 		}
+		// The exporter logs in to the Sentinels as on the data nodes: its
+		// own user, with the password of its Secret.
+		if senv["EXPORTER_PASSWORD"] != "secret redis-exporter" {
+			t.Errorf("%s: the Sentinels' EXPORTER_PASSWORD %q, want redis-exporter's", env, senv["EXPORTER_PASSWORD"])
+		}
 
 		for _, w := range []string{"api", "web", "worker", "scheduler"} {
 			e := envOf(manifests.Containers(*manifests.Find(objs, "Deployment", w))[0])
@@ -114,7 +119,7 @@ func TestSentinelTopology(t *testing.T) {
 		}
 
 		// The flows: clients and data nodes to the Sentinels, Sentinels
-		// and replicas to the data nodes.
+		// and replicas to the data nodes, the exporter to both.
 		allows := func(policy, peer string, port int, dir string) bool {
 			np := manifests.Find(objs, "NetworkPolicy", policy)
 			if np == nil {
@@ -138,6 +143,9 @@ func TestSentinelTopology(t *testing.T) {
 			{"redis", "redis", 6379, "egress"}, {"redis-sentinel", "redis", 6379, "egress"},
 			{"redis-sentinel", "api", 26379, "ingress"}, {"redis-sentinel", "worker", 26379, "ingress"},
 			{"redis-sentinel", "redis-sentinel", 26379, "egress"},
+			// The exporter scrapes each data node and each Sentinel.
+			{"redis", "redis-exporter", 6379, "ingress"}, {"redis-exporter", "redis", 6379, "egress"},
+			{"redis-sentinel", "redis-exporter", 26379, "ingress"}, {"redis-exporter", "redis-sentinel", 26379, "egress"},
 		} {
 			if !allows(f.policy, f.peer, f.port, f.dir) {
 				t.Errorf("%s: NetworkPolicy %s has no %s rule for %s on %d", env, f.policy, f.dir, f.peer, f.port)

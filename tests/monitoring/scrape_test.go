@@ -252,6 +252,44 @@ func serviceLocalAddr(t *testing.T, objs []manifests.Object, m []string, local m
 	return ""
 }
 
+// exporterNodeUser is the data nodes' "--user exporter ..." directive
+// from the rendered StatefulSet, with password pw.
+func exporterNodeUser(t *testing.T, objs []manifests.Object, pw string) []string {
+	t.Helper()
+	c, err := manifests.RedisContainer(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range manifests.Directives(manifests.Args(c)) {
+		if len(d) > 1 && d[0] == "user" && d[1] == "exporter" {
+			out := append([]string{"--user"}, d[1:]...)
+			for i, a := range out {
+				out[i] = strings.ReplaceAll(a, "$(REDIS_EXPORTER_PASSWORD)", pw)
+			}
+			return out
+		}
+	}
+	t.Fatal("the redis StatefulSet declares no user exporter")
+	return nil
+}
+
+// exporterSentinelUser is the "user exporter ..." line that the deployed
+// Sentinels' start script writes into sentinel.conf, with password pw.
+func exporterSentinelUser(t *testing.T, pw string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(manifests.Root(), "components", "redis-sentinel", "sentinel.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "user exporter ") {
+			return strings.ReplaceAll(l, "$EXPORTER_PASSWORD", pw)
+		}
+	}
+	t.Fatal("components/redis-sentinel/sentinel.sh declares no user exporter")
+	return ""
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	p, err := redisproc.FreePort()
@@ -327,10 +365,15 @@ func TestScrapeTheStack(t *testing.T) {
 	// Redis as staging and prod run it: a primary, a replica and three
 	// Sentinels (master name "bank", what the rules watch), each scraped
 	// through the exporter as its own target.
-	rs := redistest.Start(t)
+	// The exporter logs in to each as its ACL user, declared as the
+	// manifests do; the Sentinels require a password of their own.
+	const exporterPW = "exporter-pw"
+	nodeUser := exporterNodeUser(t, objs, exporterPW)
+	rs := redistest.Start(t, nodeUser...)
 	redisURL := rs.URL
-	replica := rs.Replica(t)
-	sentinels := redistest.StartSentinels(t, rs, "bank", 3)
+	replica := rs.Replica(t, nodeUser...)
+	sentinels := redistest.StartSentinelsWith(t, redisproc.SentinelOptions{MasterName: "bank", Master: rs.Addr,
+		Password: "sentinel-pw", Extra: []string{exporterSentinelUser(t, exporterPW)}}, 3)
 	pods := map[string][]pod{
 		"redis": {{"redis-0", rs.Addr}, {"redis-1", replica.Addr}},
 	}
@@ -362,7 +405,8 @@ func TestScrapeTheStack(t *testing.T) {
 	waitOK(t, "http://"+apiAddr+"/readyz", 20*time.Second)
 	startProc(t, "web", bankBinary, redisEnv, "web", "--addr", local["web"][3000], "--metrics-addr", local["web"][9090],
 		"--api-url", "http://"+apiAddr)
-	startProc(t, "redis-exporter", exporter, []string{"REDIS_ADDR=" + redisURL, "REDIS_EXPORTER_CONFIG_COMMAND=-"},
+	startProc(t, "redis-exporter", exporter, []string{"REDIS_ADDR=" + redisURL, "REDIS_EXPORTER_CONFIG_COMMAND=-",
+		"REDIS_USER=exporter", "REDIS_PASSWORD=" + exporterPW},
 		"-web.listen-address", local["redis-exporter"][9121])
 
 	// Prometheus with the deployed rules and one scrape job per target kind.
@@ -437,6 +481,14 @@ func TestScrapeTheStack(t *testing.T) {
 			}
 			return len(got) == len(ps)
 		})
+	}
+	// Its user may run what it needs: no scrape error, and every
+	// Sentinel answers SENTINEL CKQUORUM (the quorum is reachable).
+	eventually(t, 30*time.Second, "every Sentinel's ckquorum is OK", func() bool {
+		return len(query(t, prom, `redis_sentinel_master_ckquorum_status{job="redis-sentinel",master_name="bank"} == 1`)) == len(pods["redis-sentinel"])
+	})
+	if r := query(t, prom, `redis_exporter_last_scrape_error{job=~"redis|redis-sentinel"} != 0`); len(r) > 0 {
+		t.Errorf("the exporter's scrapes fail: %v", r)
 	}
 	if r := query(t, prom, `redis_up{job="redis-exporter"}`); len(r) > 0 {
 		t.Errorf("the exporter's /metrics keeps Redis series: %v", r)

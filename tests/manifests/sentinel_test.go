@@ -2,6 +2,8 @@ package manifests_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -151,5 +153,39 @@ func TestSentinelTopology(t *testing.T) {
 				t.Errorf("%s: NetworkPolicy %s has no %s rule for %s on %d", env, f.policy, f.dir, f.peer, f.port)
 			}
 		}
+	}
+}
+
+// The exporter's user on the Sentinels (sentinel.sh) reads and nothing
+// more: its password from its own variable, no keys, and only the
+// commands redis_exporter runs against a Sentinel. SENTINEL SET, RESET,
+// FAILOVER, MONITOR or CONFIG would let whoever holds the exporter's
+// Secret move the primary or reconfigure the quorum.
+func TestSentinelExporterUserOnlyReads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(manifests.Root(), "components", "redis-sentinel", "sentinel.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := []string{"+ping", "+info", "+client|setname", "+sentinel|masters", "+sentinel|sentinels",
+		"+sentinel|slaves", "+sentinel|replicas", "+sentinel|ckquorum"}
+	var rules []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "user" && f[1] == "exporter" {
+			rules = f[2:]
+		}
+	}
+	if len(rules) == 0 {
+		t.Fatal("sentinel.sh declares no user exporter")
+	}
+	if !slices.Equal(rules[:3], []string{"reset", "on", ">$EXPORTER_PASSWORD"}) {
+		t.Errorf("the exporter's Sentinel user starts %q, want reset, on, >$EXPORTER_PASSWORD", rules[:3])
+	}
+	for _, r := range rules[3:] {
+		if !slices.Contains(read, r) {
+			t.Errorf("the exporter's Sentinel user has %q, which is no read it needs", r)
+		}
+	}
+	if !slices.Contains(rules, "+sentinel|masters") {
+		t.Error("the exporter's Sentinel user cannot run SENTINEL MASTERS (redis_sentinel_master_*)")
 	}
 }

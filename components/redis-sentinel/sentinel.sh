@@ -3,7 +3,9 @@
 # name (the first start: redis-0) and rewrites its config in /data as it
 # learns the replicas and the other Sentinels. Clients and Sentinels log
 # in with the redis-sentinel Secret; the Sentinels log in to the data
-# nodes as their default user (redis-auth).
+# nodes as their default user (redis-auth). The exporter logs in as its
+# own user with the redis-exporter Secret, as on the data nodes: INFO and
+# the SENTINEL reads it exports (redis_sentinel_*), nothing that changes.
 set -eu
 self="$POD_NAME.redis-sentinel-headless.$POD_NAMESPACE.svc.cluster.local"
 master=$(timeout 5 redis-cli -h redis-sentinel -p 26379 --no-auth-warning -a "$SENTINEL_PASSWORD" --raw \
@@ -19,6 +21,7 @@ sentinel announce-hostnames yes
 sentinel announce-ip $self
 requirepass $SENTINEL_PASSWORD
 sentinel sentinel-pass $SENTINEL_PASSWORD
+user exporter reset on >$EXPORTER_PASSWORD +ping +info +client|setname +sentinel|masters +sentinel|sentinels +sentinel|slaves +sentinel|replicas +sentinel|ckquorum
 sentinel monitor $MASTER_NAME $master 6379 2
 sentinel auth-pass $MASTER_NAME $REDIS_PASSWORD
 sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MS

@@ -30,7 +30,10 @@ type SentinelOptions struct {
 	// Password, when set, is the Sentinel's own (requirepass), which
 	// clients and the other Sentinels (sentinel-pass) log in with.
 	Password string
-	Output   io.Writer
+	// Extra are more sentinel.conf lines, such as the ACL users the
+	// deployed Sentinels declare (components/redis-sentinel/sentinel.sh).
+	Extra  []string
+	Output io.Writer
 }
 
 // StartSentinel launches redis-sentinel monitoring o.Master and waits
@@ -63,6 +66,9 @@ func StartSentinel(o SentinelOptions) (*Proc, error) {
 	}
 	if o.Password != "" {
 		conf += fmt.Sprintf("requirepass %s\nsentinel sentinel-pass %s\n", o.Password, o.Password)
+	}
+	for _, l := range o.Extra {
+		conf += l + "\n"
 	}
 	path := filepath.Join(o.Dir, "sentinel.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {

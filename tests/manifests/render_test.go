@@ -114,6 +114,7 @@ func TestNamespaces(t *testing.T) {
 		// components/prometheus-operator (staging, prod)
 		"ServiceMonitor/bank": true, "PodMonitor/bank-web": true, "PodMonitor/bank-jobs": true,
 		"ServiceMonitor/redis-exporter": true, "PrometheusRule/kubebank": true, "ConfigMap/kubebank-dashboard": true,
+		"PodMonitor/redis": true, "PodMonitor/redis-sentinel": true,
 	}
 	for _, env := range manifests.Envs {
 		objs := render(t, env)

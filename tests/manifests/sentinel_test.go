@@ -2,6 +2,8 @@ package manifests_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -54,6 +56,11 @@ func TestSentinelTopology(t *testing.T) {
 		}
 		if senv["REDIS_PASSWORD"] != "secret redis-auth" || senv["SENTINEL_PASSWORD"] != "secret "+sentinelSecret {
 			t.Errorf("%s: the Sentinels' passwords %q, %q, want redis-auth's and %s's", env, senv["REDIS_PASSWORD"], senv["SENTINEL_PASSWORD"], sentinelSecret)
+		}
+		// The exporter logs in to the Sentinels as on the data nodes: its
+		// own user, with the password of its Secret.
+		if senv["EXPORTER_PASSWORD"] != "secret redis-exporter" {
+			t.Errorf("%s: the Sentinels' EXPORTER_PASSWORD %q, want redis-exporter's", env, senv["EXPORTER_PASSWORD"])
 		}
 
 		for _, w := range []string{"api", "web", "worker", "scheduler"} {
@@ -114,7 +121,7 @@ func TestSentinelTopology(t *testing.T) {
 		}
 
 		// The flows: clients and data nodes to the Sentinels, Sentinels
-		// and replicas to the data nodes.
+		// and replicas to the data nodes, the exporter to both.
 		allows := func(policy, peer string, port int, dir string) bool {
 			np := manifests.Find(objs, "NetworkPolicy", policy)
 			if np == nil {
@@ -138,10 +145,47 @@ func TestSentinelTopology(t *testing.T) {
 			{"redis", "redis", 6379, "egress"}, {"redis-sentinel", "redis", 6379, "egress"},
 			{"redis-sentinel", "api", 26379, "ingress"}, {"redis-sentinel", "worker", 26379, "ingress"},
 			{"redis-sentinel", "redis-sentinel", 26379, "egress"},
+			// The exporter scrapes each data node and each Sentinel.
+			{"redis", "redis-exporter", 6379, "ingress"}, {"redis-exporter", "redis", 6379, "egress"},
+			{"redis-sentinel", "redis-exporter", 26379, "ingress"}, {"redis-exporter", "redis-sentinel", 26379, "egress"},
 		} {
 			if !allows(f.policy, f.peer, f.port, f.dir) {
 				t.Errorf("%s: NetworkPolicy %s has no %s rule for %s on %d", env, f.policy, f.dir, f.peer, f.port)
 			}
 		}
+	}
+}
+
+// The exporter's user on the Sentinels (sentinel.sh) reads and nothing
+// more: its password from its own variable, no keys, and only the
+// commands redis_exporter runs against a Sentinel. SENTINEL SET, RESET,
+// FAILOVER, MONITOR or CONFIG would let whoever holds the exporter's
+// Secret move the primary or reconfigure the quorum.
+func TestSentinelExporterUserOnlyReads(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(manifests.Root(), "components", "redis-sentinel", "sentinel.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := []string{"+ping", "+info", "+client|setname", "+sentinel|masters", "+sentinel|sentinels",
+		"+sentinel|slaves", "+sentinel|replicas", "+sentinel|ckquorum"}
+	var rules []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "user" && f[1] == "exporter" {
+			rules = f[2:]
+		}
+	}
+	if len(rules) == 0 {
+		t.Fatal("sentinel.sh declares no user exporter")
+	}
+	if !slices.Equal(rules[:3], []string{"reset", "on", ">$EXPORTER_PASSWORD"}) {
+		t.Errorf("the exporter's Sentinel user starts %q, want reset, on, >$EXPORTER_PASSWORD", rules[:3])
+	}
+	for _, r := range rules[3:] {
+		if !slices.Contains(read, r) {
+			t.Errorf("the exporter's Sentinel user has %q, which is no read it needs", r)
+		}
+	}
+	if !slices.Contains(rules, "+sentinel|masters") {
+		t.Error("the exporter's Sentinel user cannot run SENTINEL MASTERS (redis_sentinel_master_*)")
 	}
 }

@@ -27,11 +27,15 @@ import (
 )
 
 // target is what a monitor scrapes: pods of app.kubernetes.io/name job,
-// container port, path.
+// container port, path, and the monitor's relabelings (the operator's
+// camelCase fields) for the targets and for the scraped series.
 type target struct {
 	Job  string
 	Port int
 	Path string
+	// Relabel and MetricRelabel are the endpoint's relabelings and
+	// metricRelabelings.
+	Relabel, MetricRelabel []any
 }
 
 // scrapeTargets reads the ServiceMonitors and PodMonitors of objs and
@@ -66,7 +70,9 @@ func scrapeTargets(t *testing.T, objs []manifests.Object) []target {
 					t.Errorf("%s: %s has no container port %q", o.ID(), w.obj.ID(), portName)
 					continue
 				}
-				out = append(out, target{Job: w.name, Port: port, Path: path})
+				rl, _ := manifests.Get(ep, "relabelings").([]any)
+				mrl, _ := manifests.Get(ep, "metricRelabelings").([]any)
+				out = append(out, target{Job: w.name, Port: port, Path: path, Relabel: rl, MetricRelabel: mrl})
 			}
 		}
 	}
@@ -80,7 +86,8 @@ type workload struct {
 	svc  *manifests.Object // the Service a ServiceMonitor selected
 }
 
-// selectedWorkloads returns the Deployments whose pods the monitor o scrapes.
+// selectedWorkloads returns the Deployments (and, for a PodMonitor, the
+// StatefulSets) whose pods the monitor o scrapes.
 func selectedWorkloads(t *testing.T, objs []manifests.Object, o manifests.Object) []workload {
 	sel := manifests.Get(o.Raw, "spec", "selector")
 	var out []workload
@@ -94,7 +101,7 @@ func selectedWorkloads(t *testing.T, objs []manifests.Object, o manifests.Object
 					out = append(out, workload{name: name, obj: d, svc: &objs[i]})
 				}
 			}
-		case o.Kind == "PodMonitor" && c.Kind == "Deployment" && matches(sel, manifests.Get(c.Raw, "spec", "template", "metadata", "labels")):
+		case o.Kind == "PodMonitor" && (c.Kind == "Deployment" || c.Kind == "StatefulSet") && matches(sel, manifests.Get(c.Raw, "spec", "template", "metadata", "labels")):
 			name, _ := manifests.Get(c.Raw, "spec", "template", "metadata", "labels", "app.kubernetes.io/name").(string)
 			out = append(out, workload{name: name, obj: c})
 		}
@@ -176,6 +183,113 @@ var listenFlags = map[string]map[int]string{
 	"redis-exporter": {9121: "-web.listen-address"},
 }
 
+// redisPorts are the container ports of the Redis pods the exporter
+// scrapes one by one (/scrape?target=): redistest starts them, no flag.
+var redisPorts = map[string]int{"redis": 6379, "redis-sentinel": 26379}
+
+// pod is one scraped pod on loopback: its name and address.
+type pod struct{ name, addr string }
+
+// relabelConfigs turns a monitor's relabelings into Prometheus's
+// relabel_configs. A replacement that is a Service's cluster address
+// (svc.namespace.svc:port, the exporter for the multi-target monitors)
+// becomes the local address of the pods behind it, so the test scrapes
+// where the manifests point.
+func relabelConfigs(t *testing.T, objs []manifests.Object, rls []any, local map[string]map[int]string) []map[string]any {
+	t.Helper()
+	fields := map[string]string{"sourceLabels": "source_labels", "separator": "separator", "targetLabel": "target_label",
+		"regex": "regex", "modulus": "modulus", "replacement": "replacement", "action": "action"}
+	svcAddr := regexp.MustCompile(`^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?:(\d+)$`)
+	var out []map[string]any
+	for _, r := range rls {
+		m, _ := r.(map[string]any)
+		c := map[string]any{}
+		for k, v := range m {
+			f, ok := fields[k]
+			if !ok {
+				t.Fatalf("relabeling field %q: this test does not translate it", k)
+			}
+			c[f] = v
+		}
+		if a, _ := c["action"].(string); a != "" {
+			c["action"] = strings.ToLower(a)
+		}
+		if rep, _ := c["replacement"].(string); svcAddr.MatchString(rep) {
+			c["replacement"] = serviceLocalAddr(t, objs, svcAddr.FindStringSubmatch(rep), local)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// serviceLocalAddr resolves [_, name, namespace, port] of a Service to the
+// local address of the Deployment's container port it forwards to.
+func serviceLocalAddr(t *testing.T, objs []manifests.Object, m []string, local map[string]map[int]string) string {
+	t.Helper()
+	for i, svc := range objs {
+		if svc.Kind != "Service" || svc.Name != m[1] || svc.Namespace != m[2] {
+			continue
+		}
+		ports, _ := manifests.Get(svc.Raw, "spec", "ports").([]any)
+		for _, p := range ports {
+			if fmt.Sprint(manifests.Get(p, "port")) != m[3] {
+				continue
+			}
+			tp, _ := manifests.Get(p, "targetPort").(string)
+			podSel := manifests.Get(svc.Raw, "spec", "selector")
+			for _, d := range objs {
+				if d.Kind == "Deployment" && d.Namespace == svc.Namespace && matchesLabels(podSel, manifests.Get(d.Raw, "spec", "template", "metadata", "labels")) {
+					name, _ := manifests.Get(d.Raw, "spec", "template", "metadata", "labels", "app.kubernetes.io/name").(string)
+					if a := local[name][containerPort(d, tp)]; a != "" {
+						return a
+					}
+				}
+			}
+			t.Fatalf("%s: port %s reaches no process this test starts", objs[i].ID(), m[3])
+		}
+	}
+	t.Fatalf("relabeling to %s.%s.svc:%s: no such Service port", m[1], m[2], m[3])
+	return ""
+}
+
+// exporterNodeUser is the data nodes' "--user exporter ..." directive
+// from the rendered StatefulSet, with password pw.
+func exporterNodeUser(t *testing.T, objs []manifests.Object, pw string) []string {
+	t.Helper()
+	c, err := manifests.RedisContainer(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range manifests.Directives(manifests.Args(c)) {
+		if len(d) > 1 && d[0] == "user" && d[1] == "exporter" {
+			out := append([]string{"--user"}, d[1:]...)
+			for i, a := range out {
+				out[i] = strings.ReplaceAll(a, "$(REDIS_EXPORTER_PASSWORD)", pw)
+			}
+			return out
+		}
+	}
+	t.Fatal("the redis StatefulSet declares no user exporter")
+	return nil
+}
+
+// exporterSentinelUser is the "user exporter ..." line that the deployed
+// Sentinels' start script writes into sentinel.conf, with password pw.
+func exporterSentinelUser(t *testing.T, pw string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(manifests.Root(), "components", "redis-sentinel", "sentinel.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "user exporter ") {
+			return strings.ReplaceAll(l, "$EXPORTER_PASSWORD", pw)
+		}
+	}
+	t.Fatal("components/redis-sentinel/sentinel.sh declares no user exporter")
+	return ""
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	p, err := redisproc.FreePort()
@@ -248,8 +362,24 @@ func TestScrapeTheStack(t *testing.T) {
 	groups := ruleGroups(t, objs)
 	dash := dashboardOf(t, objs)
 
-	rs := redistest.Start(t)
+	// Redis as staging and prod run it: a primary, a replica and three
+	// Sentinels (master name "bank", what the rules watch), each scraped
+	// through the exporter as its own target.
+	// The exporter logs in to each as its ACL user, declared as the
+	// manifests do; the Sentinels require a password of their own.
+	const exporterPW = "exporter-pw"
+	nodeUser := exporterNodeUser(t, objs, exporterPW)
+	rs := redistest.Start(t, nodeUser...)
 	redisURL := rs.URL
+	replica := rs.Replica(t, nodeUser...)
+	sentinels := redistest.StartSentinelsWith(t, redisproc.SentinelOptions{MasterName: "bank", Master: rs.Addr,
+		Password: "sentinel-pw", Extra: []string{exporterSentinelUser(t, exporterPW)}}, 3)
+	pods := map[string][]pod{
+		"redis": {{"redis-0", rs.Addr}, {"redis-1", replica.Addr}},
+	}
+	for i, s := range sentinels {
+		pods["redis-sentinel"] = append(pods["redis-sentinel"], pod{fmt.Sprintf("redis-sentinel-%d", i), s.Addr})
+	}
 	local := map[string]map[int]string{} // job → container port → local address
 	for job, ports := range listenFlags {
 		local[job] = map[int]string{}
@@ -257,8 +387,13 @@ func TestScrapeTheStack(t *testing.T) {
 			local[job][p] = freeAddr(t)
 		}
 	}
+	for job, ports := range local {
+		for p, a := range ports {
+			pods[job] = append(pods[job], pod{fmt.Sprintf("%s-%d", job, p), a})
+		}
+	}
 	for _, tg := range targets {
-		if _, ok := listenFlags[tg.Job][tg.Port]; !ok {
+		if _, ok := listenFlags[tg.Job][tg.Port]; !ok && redisPorts[tg.Job] != tg.Port {
 			t.Fatalf("the monitors scrape %s on port %d, which this test does not start", tg.Job, tg.Port)
 		}
 	}
@@ -270,24 +405,39 @@ func TestScrapeTheStack(t *testing.T) {
 	waitOK(t, "http://"+apiAddr+"/readyz", 20*time.Second)
 	startProc(t, "web", bankBinary, redisEnv, "web", "--addr", local["web"][3000], "--metrics-addr", local["web"][9090],
 		"--api-url", "http://"+apiAddr)
-	startProc(t, "redis-exporter", exporter, []string{"REDIS_ADDR=" + redisURL},
+	startProc(t, "redis-exporter", exporter, []string{"REDIS_ADDR=" + redisURL, "REDIS_EXPORTER_CONFIG_COMMAND=-",
+		"REDIS_USER=exporter", "REDIS_PASSWORD=" + exporterPW},
 		"-web.listen-address", local["redis-exporter"][9121])
 
 	// Prometheus with the deployed rules and one scrape job per target kind.
 	dir := t.TempDir()
 	writeRules(t, dir, "rules.yaml", groups)
+	// Each pod is a target as Kubernetes discovery would give it
+	// (its address, its name), then the monitor's relabelings apply.
 	type staticConfig struct {
-		Targets []string `yaml:"targets"`
+		Targets []string          `yaml:"targets"`
+		Labels  map[string]string `yaml:"labels"`
 	}
 	type scrapeConfig struct {
-		JobName       string         `yaml:"job_name"`
-		MetricsPath   string         `yaml:"metrics_path"`
-		StaticConfigs []staticConfig `yaml:"static_configs"`
+		JobName       string           `yaml:"job_name"`
+		MetricsPath   string           `yaml:"metrics_path"`
+		StaticConfigs []staticConfig   `yaml:"static_configs"`
+		Relabel       []map[string]any `yaml:"relabel_configs,omitempty"`
+		MetricRelabel []map[string]any `yaml:"metric_relabel_configs,omitempty"`
 	}
 	var scrapes []scrapeConfig
 	for _, tg := range targets {
-		scrapes = append(scrapes, scrapeConfig{JobName: tg.Job, MetricsPath: tg.Path,
-			StaticConfigs: []staticConfig{{Targets: []string{local[tg.Job][tg.Port]}}}})
+		sc := scrapeConfig{JobName: tg.Job, MetricsPath: tg.Path,
+			Relabel:       relabelConfigs(t, objs, tg.Relabel, local),
+			MetricRelabel: relabelConfigs(t, objs, tg.MetricRelabel, local)}
+		for _, p := range pods[tg.Job] {
+			if a, ok := local[tg.Job][tg.Port]; ok && a != p.addr {
+				continue // another port of the same process
+			}
+			sc.StaticConfigs = append(sc.StaticConfigs, staticConfig{Targets: []string{p.addr},
+				Labels: map[string]string{"__meta_kubernetes_pod_name": p.name}})
+		}
+		scrapes = append(scrapes, sc)
 	}
 	cfg, err := yaml.Marshal(map[string]any{
 		"global":         map[string]string{"scrape_interval": "1s", "evaluation_interval": "1s"},
@@ -309,10 +459,39 @@ func TestScrapeTheStack(t *testing.T) {
 	sendTraffic(t, "http://"+apiAddr, "http://"+local["web"][3000], redisURL)
 
 	// Every target kind is up.
-	for job := range listenFlags {
+	for _, tg := range targets {
+		job := tg.Job
 		eventually(t, 30*time.Second, "up{job=\""+job+"\"} == 1", func() bool {
 			return len(query(t, prom, `up{job="`+job+`"} == 1`)) > 0
 		})
+	}
+	// Each Redis pod is its own instance, named for its pod, and answers
+	// the exporter; the exporter's own /metrics keeps no Redis series.
+	for job, ps := range map[string][]pod{"redis": pods["redis"], "redis-sentinel": pods["redis-sentinel"]} {
+		q := `redis_up{job="` + job + `"} == 1`
+		eventually(t, 30*time.Second, fmt.Sprintf("%s: %d instances", q, len(ps)), func() bool {
+			got := map[string]bool{}
+			for _, r := range query(t, prom, q) {
+				got[fmt.Sprint(manifests.Get(r, "metric", "instance"))] = true
+			}
+			for _, p := range ps {
+				if !got[p.name] {
+					return false
+				}
+			}
+			return len(got) == len(ps)
+		})
+	}
+	// Its user may run what it needs: no scrape error, and every
+	// Sentinel answers SENTINEL CKQUORUM (the quorum is reachable).
+	eventually(t, 30*time.Second, "every Sentinel's ckquorum is OK", func() bool {
+		return len(query(t, prom, `redis_sentinel_master_ckquorum_status{job="redis-sentinel",master_name="bank"} == 1`)) == len(pods["redis-sentinel"])
+	})
+	if r := query(t, prom, `redis_exporter_last_scrape_error{job=~"redis|redis-sentinel"} != 0`); len(r) > 0 {
+		t.Errorf("the exporter's scrapes fail: %v", r)
+	}
+	if r := query(t, prom, `redis_up{job="redis-exporter"}`); len(r) > 0 {
+		t.Errorf("the exporter's /metrics keeps Redis series: %v", r)
 	}
 	// Every metric a rule or a panel uses has data.
 	names := map[string]bool{}

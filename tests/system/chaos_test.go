@@ -84,8 +84,9 @@ func TestChaos(t *testing.T) {
 	}
 
 	// Transfers/s with and without WAIT, same topology, same run: 5s
-	// of transfers only through the WAIT apis, then through the one
-	// without. Printed, never asserted.
+	// of transfers only through one WAIT api, then 5s through the one
+	// without (one api process each: on 2 cores a second one would
+	// change the rate more than WAIT does). Printed, never asserted.
 	total := loadgen.Result{Acked: map[string]string{}, Outcomes: map[string]int{}}
 	rate := func(urls ...string) float64 {
 		c := cfg
@@ -94,7 +95,7 @@ func TestChaos(t *testing.T) {
 		merge(&total, r)
 		return r.Rate()
 	}
-	withWait, withoutWait := rate(apis...), rate(noWait)
+	withWait, withoutWait := rate(apis[0]), rate(noWait)
 
 	// The load, while the faults repeat until duration is over.
 	stop := make(chan struct{})
@@ -220,7 +221,7 @@ func TestChaos(t *testing.T) {
 		fmt.Fprintf(&b, "    %6.1fs %-24s%-11s longest time without an acknowledged transfer: %s\n", f.at.Sub(start).Seconds(), f.name, kind, windows[i].Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "  acknowledged transfers lost %d, doubled %d; ledger balanced, every balance equals its journal, none below its overdraft limit: %v\n", lost, doubled, !t.Failed())
-	fmt.Fprintf(&b, "  transfers/s, %d clients, same run before the faults: %.0f with WAIT for 1 replica (2 apis), %.0f without (1 api)\n", cfg.Concurrency, withWait, withoutWait)
+	fmt.Fprintf(&b, "  transfers/s, %d clients, same run before the faults: %.0f with WAIT for 1 replica, %.0f without (one api each)\n", cfg.Concurrency, withWait, withoutWait)
 	fmt.Fprintf(&b, "  slowest failed transfer %s\n", res.SlowestErr.Round(time.Millisecond))
 	t.Log("\n" + b.String())
 }

@@ -110,10 +110,9 @@ func TestChaos(t *testing.T) {
 	start := time.Now()
 	time.Sleep(3 * time.Second)
 	for i := 0; time.Since(start) < duration-gap; i++ {
-		settled(t, nodes)
+		m := settled(t, nodes)
 		switch i % 4 {
 		case 0:
-			m := currentMaster(t, nodes)
 			begin("SIGKILL primary", true)
 			m.Kill()
 			time.Sleep(2 * time.Second)
@@ -121,7 +120,6 @@ func TestChaos(t *testing.T) {
 				t.Fatal(err)
 			}
 		case 1:
-			m := currentMaster(t, nodes)
 			begin(fmt.Sprintf("SIGSTOP primary %s", 3*redistest.SentinelTiming.DownAfter), true)
 			if err := m.Pause(); err != nil {
 				t.Fatal(err)
@@ -131,7 +129,6 @@ func TestChaos(t *testing.T) {
 				t.Fatal(err)
 			}
 		case 2:
-			m := currentMaster(t, nodes)
 			r := nodes[slices.IndexFunc(nodes, func(n *redistest.Server) bool { return n != m })]
 			begin("SIGKILL replica", false)
 			r.Kill()
@@ -199,7 +196,7 @@ func TestChaos(t *testing.T) {
 		return err
 	})
 
-	final := currentMaster(t, nodes)
+	final := stableMaster(t, nodes)
 	fl := ledger.New(final.Pool(t))
 	lost, doubled := countJournal(t, ctx, fl, cs, total)
 	checkLedger(t, ctx, fl, cs, total, cfg.Funding)
@@ -226,12 +223,12 @@ func TestChaos(t *testing.T) {
 	t.Log("\n" + b.String())
 }
 
-// settled waits until one node is the master and every other one is an
-// online replica that min-replicas-to-write counts: the next fault then
-// starts from the full topology.
-func settled(t *testing.T, nodes []*redistest.Server) {
+// settled waits until one node is the master (for a second) and every
+// other one is an online replica that min-replicas-to-write counts, and
+// returns the master: the next fault then starts from the full topology.
+func settled(t *testing.T, nodes []*redistest.Server) *redistest.Server {
 	t.Helper()
-	m := currentMaster(t, nodes)
+	m := stableMaster(t, nodes)
 	for _, n := range nodes {
 		if n != m {
 			if err := redistest.WaitReplicaOnline(m.Addr, n.Addr, ""); err != nil {
@@ -239,6 +236,7 @@ func settled(t *testing.T, nodes []*redistest.Server) {
 			}
 		}
 	}
+	return m
 }
 
 // unavailability is, for each fault, the longest time without an
@@ -307,6 +305,24 @@ func countJournal(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadge
 	return lost, doubled
 }
 
+// stableMaster is the single master among nodes once it stayed the same
+// for a second: a Sentinel's failover that timed out can promote one
+// replica and then another (the first one becomes a replica again).
+func stableMaster(t *testing.T, nodes []*redistest.Server) *redistest.Server {
+	t.Helper()
+	m := currentMaster(t, nodes)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); {
+		time.Sleep(time.Second)
+		next := currentMaster(t, nodes)
+		if next == m {
+			return m
+		}
+		m = next
+	}
+	t.Fatal("the master kept changing for 30s")
+	return nil
+}
+
 // checkOverdraft asserts no account is below its overdraft limit.
 func checkOverdraft(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen.Customers) {
 	t.Helper()
@@ -355,7 +371,7 @@ func TestAckedWriteSurvivesPrimaryKill(t *testing.T) {
 	}
 	primary.Kill() // right after the 2xx, before anything else happens
 
-	m := currentMaster(t, replicas)
+	m := stableMaster(t, replicas)
 	if _, err := ledger.New(m.Pool(t)).Transfer(ctx, tr.ID); err != nil {
 		t.Fatalf("the acknowledged transfer %s is not on the promoted replica %s: %v", tr.ID, m.Addr, err)
 	}
@@ -373,6 +389,7 @@ func TestAckedWriteSurvivesPrimaryKill(t *testing.T) {
 	if again.ID != tr.ID {
 		t.Fatalf("retry with the same key made transfer %s, want the replay of %s", again.ID, tr.ID)
 	}
+	m = stableMaster(t, replicas)
 	a, err := ledger.New(m.Pool(t)).Account(ctx, cs.Accounts[0])
 	if err != nil {
 		t.Fatal(err)

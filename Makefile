@@ -6,7 +6,7 @@ GO    ?= go
 BIN   := bin/bank
 PKGS  := ./src/... ./tests/...
 
-.PHONY: e2e screenshots screenshot-alerts deps-monitoring deps-redocly run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
+.PHONY: chaos e2e screenshots screenshot-alerts deps-monitoring deps-redocly run test bench bench-jobs lint validate build deps deps-browser deps-axe image loadgen clean
 
 # -buildvcs=auto: `bank version` and bank_build_info name the commit
 # (GOFLAGS may turn the stamp off).
@@ -82,6 +82,16 @@ run: deps build
 test: deps deps-sentinel deps-browser deps-axe deps-monitoring deps-redocly
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m -p 2 $(PKGS)
+
+# chaos is the long form of the failover test (tests/system, TestChaos):
+# 3 redis-servers, 3 redis-sentinels, two `bank api`, a worker and a
+# scheduler on loopback under transfers and holds, while SIGKILL of the
+# primary, SIGSTOP of the primary, SIGKILL of a replica and of a Sentinel
+# repeat for BANK_CHAOS_DURATION; prints the summary (make test runs the
+# short form).
+BANK_CHAOS_DURATION ?= 150s
+chaos: deps deps-sentinel
+	BANK_CHAOS_DURATION=$(BANK_CHAOS_DURATION) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./tests/system
 
 # e2e runs kubectl and Flux against a real control plane on 127.0.0.1
 # (tests/e2e, a Go module of its own): kube-apiserver, controller-manager,

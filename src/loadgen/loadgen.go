@@ -61,11 +61,14 @@ type Result struct {
 	Concurrency int
 	APIURLs     []string
 	Mix         Mix
-	Accounts    []string             // account numbers used
-	Acked       map[string]string    // transfer id → idempotency key
-	Unanswered  []Attempt            // requests without a definite answer (no response, or 5xx): outcome unknown
-	AckedAt     map[string]time.Time // transfer id → when its acknowledgement arrived (the unavailability window of a fault)
-	SlowestErr  time.Duration        // the longest wait for a transfer's answer that was not 2xx
+	Accounts    []string          // account numbers used
+	Acked       map[string]string // transfer id → idempotency key
+	Unanswered  []Attempt         // requests without a definite answer (no response, or 5xx): outcome unknown
+	// UnansweredHolds are hold authorisations without a definite answer:
+	// retried with the same key, each is authorised exactly once or not.
+	UnansweredHolds []HoldAttempt
+	AckedAt         map[string]time.Time // transfer id → when its acknowledgement arrived (the unavailability window of a fault)
+	SlowestErr      time.Duration        // the longest wait for a transfer's answer that was not 2xx
 }
 
 // Attempt is one transfer request whose answer was lost; retrying it with
@@ -74,6 +77,13 @@ type Attempt struct {
 	Customer int
 	Key      string
 	Request  apiclient.TransferRequest
+}
+
+// HoldAttempt is one hold authorisation whose answer was lost.
+type HoldAttempt struct {
+	Customer int
+	Key      string
+	Request  apiclient.HoldRequest
 }
 
 // Customers are the set-up load customers: Tokens[i] is logged in as the
@@ -245,9 +255,15 @@ func (d *driver) one(ctx context.Context, r *rand.Rand, key string) {
 		d.transfer(ctx, api, from, to, key, r)
 	case OpHold:
 		t0 := time.Now()
-		h, err := api.AuthorizeHold(ctx, tok, key, apiclient.HoldRequest{Account: accounts[from], Payee: accounts[to],
-			Amount: int64(1 + r.IntN(500)), Currency: d.cfg.Currency, Description: "load"})
+		req := apiclient.HoldRequest{Account: accounts[from], Payee: accounts[to],
+			Amount: int64(1 + r.IntN(500)), Currency: d.cfg.Currency, Description: "load"}
+		h, err := api.AuthorizeHold(ctx, tok, key, req)
 		if d.record(OpHold, t0, err) != "" {
+			if p, answered := apiclient.AsProblem(err); !answered || p.Status >= 500 {
+				d.mu.Lock()
+				d.res.UnansweredHolds = append(d.res.UnansweredHolds, HoldAttempt{Customer: from, Key: key, Request: req})
+				d.mu.Unlock()
+			}
 			return
 		}
 		t0 = time.Now()

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/kubebank/kubebank/src/apiclient"
-	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redisproc"
@@ -192,7 +191,28 @@ func TestAdminCreateUserBootstrap(t *testing.T) {
 // now, exactly once. The ones applied join total.Acked.
 func retryUnanswered(t *testing.T, ctx context.Context, cs loadgen.Customers, total *loadgen.Result, budget time.Duration) {
 	t.Helper()
-	// definite: the API applied the transfer or refused it (below 500).
+	var mu sync.Mutex
+	keys := make([]string, len(total.Unanswered))
+	for i, a := range total.Unanswered {
+		keys[i] = a.Key
+	}
+	retryDefinite(t, keys, budget, func(i int) error {
+		a := total.Unanswered[i]
+		tr, err := cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
+		if err == nil {
+			mu.Lock()
+			total.Acked[tr.ID] = a.Key
+			mu.Unlock()
+		}
+		return err
+	})
+}
+
+// retryDefinite calls try(i) for each of the Idempotency-Keys, eight at a time, each until
+// its answer is definite (applied, or refused below 500) or budget is
+// spent; it fails the test for the ones that never got one.
+func retryDefinite(t *testing.T, keys []string, budget time.Duration, try func(i int) error) {
+	t.Helper()
 	definite := func(err error) bool {
 		p, ok := apiclient.AsProblem(err)
 		return err == nil || ok && p.Status < 500
@@ -203,35 +223,27 @@ func retryUnanswered(t *testing.T, ctx context.Context, cs loadgen.Customers, to
 		failed []string
 		wg     sync.WaitGroup
 	)
-	todo := make(chan loadgen.Attempt)
+	todo := make(chan int)
 	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for a := range todo {
-				var (
-					tr  bank.Transfer
-					err error
-				)
+		wg.Go(func() {
+			for i := range todo {
+				var err error
 				for {
-					tr, err = cs.API.Transfer(ctx, cs.Tokens[a.Customer], a.Key, a.Request)
-					if definite(err) || time.Now().After(deadline) {
+					if err = try(i); definite(err) || time.Now().After(deadline) {
 						break
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-				mu.Lock()
 				if !definite(err) {
-					failed = append(failed, fmt.Sprintf("retry %s: %v", a.Key, err))
-				} else if err == nil {
-					total.Acked[tr.ID] = a.Key
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("retry %s: %v", keys[i], err))
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
-		}()
+		})
 	}
-	for _, a := range total.Unanswered {
-		todo <- a
+	for i := range keys {
+		todo <- i
 	}
 	close(todo)
 	wg.Wait()

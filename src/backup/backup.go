@@ -70,6 +70,12 @@ func Take(ctx context.Context, src Source, w io.Writer) (int64, error) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Now()) })
 	defer stop()
+	// Announce that the $EOF framing is understood, so that a primary
+	// with repl-diskless-sync (Redis 7's default) streams the RDB from its
+	// fork straight to us instead of writing it to its own disk first.
+	if _, err := c.Do("REPLCONF", "capa", "eof"); err != nil {
+		return 0, fmt.Errorf("backup: REPLCONF: %w", err)
+	}
 	if _, err := raw.Write([]byte("SYNC\r\n")); err != nil {
 		return 0, fmt.Errorf("backup: SYNC: %w", err)
 	}

@@ -55,9 +55,24 @@ func TestReadRejects(t *testing.T) {
 	}
 }
 
-// A real snapshot from a real redis-server restores into a fresh one.
+// A real snapshot from a real redis-server restores into a fresh one,
+// in both framings: written to the primary's disk first, or streamed.
 func TestTakeAndRestore(t *testing.T) {
-	src := redistest.Start(t)
+	for _, tc := range []struct{ diskless, logLine string }{
+		{"no", "Starting BGSAVE for SYNC with target: disk"},
+		{"yes", "Starting BGSAVE for SYNC with target: replicas sockets"},
+	} {
+		t.Run("diskless="+tc.diskless, func(t *testing.T) {
+			src := redistest.Start(t, "--repl-diskless-sync", tc.diskless, "--repl-diskless-sync-delay", "0")
+			takeAndRestore(t, src)
+			if log, _ := os.ReadFile(filepath.Join(src.Dir, "redis.log")); !strings.Contains(string(log), tc.logLine) {
+				t.Errorf("redis.log does not say %q:\n%s", tc.logLine, log)
+			}
+		})
+	}
+}
+
+func takeAndRestore(t *testing.T, src *redistest.Server) {
 	c, err := redis.Dial("tcp", src.Addr)
 	if err != nil {
 		t.Fatal(err)

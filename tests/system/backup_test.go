@@ -24,7 +24,8 @@ import (
 // `bank admin reconcile --full` balances on the restored ledger.
 func TestBackupUnderLoadRestores(t *testing.T) {
 	ctx := context.Background()
-	rds := redistest.Start(t, "--appendfsync", "always")
+	// Diskless sync (Redis 7's default) without its 5s wait for more replicas.
+	rds := redistest.Start(t, "--appendfsync", "always", "--repl-diskless-sync-delay", "0")
 	port, _ := redisproc.FreePort()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := []string{"BANK_REDIS_URL=" + rds.URL, fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=warn"}

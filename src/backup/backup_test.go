@@ -158,3 +158,40 @@ func TestPruneKeepsNewest(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A user without SYNC gets Redis's refusal as the error, and no file.
+func TestUserWithoutSyncIsRefused(t *testing.T) {
+	src := redistest.Start(t, "--user", "reader", "on", ">reader-pw", "~*", "+@read")
+	out := filepath.Join(t.TempDir(), "snap.rdb")
+	_, err := backup.ToFile(context.Background(), backup.Source{URL: src.URL, Username: "reader", Password: "reader-pw", Timeout: 5 * time.Second}, out)
+	if err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Fatalf("backup as a user without SYNC: %v, want NOPERM", err)
+	}
+	if left, _ := os.ReadDir(filepath.Dir(out)); len(left) != 0 {
+		t.Fatalf("a refused backup left %v", left)
+	}
+}
+
+// ToDir names each snapshot by its time and keeps the newest N.
+func TestToDirKeepsNewest(t *testing.T) {
+	src := redistest.Start(t, "--repl-diskless-sync-delay", "0")
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 2, 17, 0, 0, time.UTC)
+	s := backup.Source{URL: src.URL, Timeout: 10 * time.Second}
+	for i := range 3 {
+		path, deleted, err := backup.ToDir(context.Background(), s, dir, 2, t0.Add(time.Duration(i)*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Join(dir, backup.FileName(t0.Add(time.Duration(i)*time.Hour))); path != want {
+			t.Fatalf("wrote %s, want %s", path, want)
+		}
+		if wantDeleted := max(0, i-1); len(deleted) != wantDeleted {
+			t.Fatalf("run %d deleted %v, want %d", i, deleted, wantDeleted)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 2 || filepath.Base(left[0]) != backup.FileName(t0.Add(time.Hour)) {
+		t.Fatalf("left %v, want the newest 2", left)
+	}
+}

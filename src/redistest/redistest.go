@@ -26,7 +26,14 @@ type Server struct {
 // it when the test ends. It fails the test if redis-server is not installed.
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	p, err := redisproc.Start(redisproc.Options{Dir: tb.TempDir(), Extra: extra, Output: os.Stderr})
+	return StartIn(tb, tb.TempDir(), extra...)
+}
+
+// StartIn is Start on the data directory dir, e.g. one prepared by
+// `bank admin restore`.
+func StartIn(tb testing.TB, dir string, extra ...string) *Server {
+	tb.Helper()
+	p, err := redisproc.Start(redisproc.Options{Dir: dir, Extra: extra, Output: os.Stderr})
 	if err != nil {
 		tb.Fatalf("redistest: %v (`make test` installs redis-server when run as root)", err)
 	}

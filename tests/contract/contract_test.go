@@ -53,8 +53,8 @@ var flagLine = regexp.MustCompile(`(?m)^\s+-{1,2}([a-z0-9][a-z0-9-]*)`)
 // flagEnv returns the BANK_* variables `bank <cmd> -h` says the
 // subcommand reads (one per flag), or an error when it has no such
 // subcommand.
-func flagEnv(cmd string) (map[string]bool, error) {
-	out, _ := exec.Command(bankBinary, cmd, "-h").CombinedOutput()
+func flagEnv(cmd ...string) (map[string]bool, error) {
+	out, _ := exec.Command(bankBinary, append(slices.Clone(cmd), "-h")...).CombinedOutput()
 	if strings.Contains(string(out), "unknown command") {
 		return nil, fmt.Errorf("the binary has no subcommand %q yet (the manifests run `bank %s`):\n%s", cmd, cmd, out)
 	}
@@ -102,6 +102,9 @@ func bankContainers(t *testing.T, objs []manifests.Object) []container {
 	t.Helper()
 	var out []container
 	for _, o := range objs {
+		if o.Kind == "CronJob" { // runs to completion: checked by runJobs
+			continue
+		}
 		for _, c := range manifests.Containers(o) {
 			img, _ := c["image"].(string)
 			if !strings.HasPrefix(img, bankImage+":") && !strings.HasPrefix(img, bankImage+"@") {
@@ -344,6 +347,8 @@ func checkOverlay(t *testing.T, env string) {
 	local := map[string]string{"redis:6379": rds.Addr}
 	maps.Copy(local, startSentinels(t, objs, rds, redisPassword, secret))
 
+	runJobs(t, objs, hosts, local, secret)
+
 	var running []*process
 	ready := map[string]*process{} // workload -> process whose probes passed
 	defer func() {
@@ -432,36 +437,12 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 			p.listen[port] = addr
 			val = addr
 		}
-		// A list of host:port naming Services or pods (the Sentinels):
-		// point each at its local stand-in.
-		if addrs := strings.Split(val, ","); slices.ContainsFunc(addrs, func(a string) bool { return hosts[a] != "" }) {
-			var to []string
-			for _, a := range addrs {
-				if l := local[hosts[a]]; l != "" {
-					to = append(to, l)
-				}
-			}
-			if len(to) != len(addrs) {
-				t.Errorf("%s: %s=%s names addresses that nothing in the test stands in for", c.workload, name, val)
-				ok = false
+		val, err := localAddrs(val, hosts, local)
+		if err != nil {
+			t.Errorf("%s: %s: %v", c.workload, name, err)
+			ok = false
+			if val == "" {
 				continue
-			}
-			val = strings.Join(to, ",")
-		}
-		// A URL naming a Service: point it at the local stand-in.
-		if u, err := url.Parse(val); err == nil && u.Host != "" {
-			if svc, isSvc := hosts[u.Host]; isSvc {
-				to, have := local[svc]
-				if !have {
-					t.Errorf("%s: %s=%s names Service %s, which nothing in the test stands in for", c.workload, name, val, svc)
-					ok = false
-					continue
-				}
-				u.Host = to
-				val = u.String()
-			} else if u.Scheme != "" && strings.Contains(u.Host, ".") {
-				t.Errorf("%s: %s=%s names a host that is no Service of the overlay", c.workload, name, val)
-				ok = false
 			}
 		}
 		environ = append(environ, name+"="+val)
@@ -491,6 +472,37 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 		}
 	})
 	return p, true
+}
+
+// localAddrs points the Services or pods that val names at their local
+// stand-ins: a list of host:port (the Sentinels) or a URL. The error says
+// what nothing stands in for; with it, val is "" when it must not be used.
+func localAddrs(val string, hosts, local map[string]string) (string, error) {
+	if addrs := strings.Split(val, ","); slices.ContainsFunc(addrs, func(a string) bool { return hosts[a] != "" }) {
+		var to []string
+		for _, a := range addrs {
+			if l := local[hosts[a]]; l != "" {
+				to = append(to, l)
+			}
+		}
+		if len(to) != len(addrs) {
+			return "", fmt.Errorf("%s names addresses that nothing in the test stands in for", val)
+		}
+		val = strings.Join(to, ",")
+	}
+	if u, err := url.Parse(val); err == nil && u.Host != "" {
+		if svc, isSvc := hosts[u.Host]; isSvc {
+			to, have := local[svc]
+			if !have {
+				return "", fmt.Errorf("%s names Service %s, which nothing in the test stands in for", val, svc)
+			}
+			u.Host = to
+			return u.String(), nil
+		} else if u.Scheme != "" && strings.Contains(u.Host, ".") {
+			return val, fmt.Errorf("%s names a host that is no Service of the overlay", val)
+		}
+	}
+	return val, nil
 }
 
 // probe waits until the container's liveness and readiness probes answer

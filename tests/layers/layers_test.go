@@ -21,7 +21,7 @@ var layer = map[string]int{
 	// sentinel imports nothing of the bank's; redispool dials through it.
 	"bank": 0, "sentinel": 0,
 
-	"keyspace": 1, "redishash": 1, "redisproc": 1, "redispool": 1, "buildinfo": 1, "requestid": 1,
+	"keyspace": 1, "redishash": 1, "redisproc": 1, "backup": 1, "redispool": 1, "buildinfo": 1, "requestid": 1,
 	"luascript": 2, "redistest": 2, "apiclient": 2, "cli": 2, "service": 2,
 	"audit": 3,
 

@@ -21,6 +21,14 @@ func TestWorkloadsAreLockedDown(t *testing.T) {
 			}
 			workloads++
 			id := env + ": " + o.ID()
+			if o.Kind == "CronJob" {
+				if d, _ := manifests.Get(o.Raw, "spec", "jobTemplate", "spec", "activeDeadlineSeconds").(float64); d <= 0 {
+					t.Errorf("%s: no activeDeadlineSeconds: a hung run would never end", id)
+				}
+				if manifests.Get(o.Raw, "spec", "concurrencyPolicy") != "Forbid" {
+					t.Errorf("%s: concurrencyPolicy %v, want Forbid (runs must not overlap)", id, manifests.Get(o.Raw, "spec", "concurrencyPolicy"))
+				}
+			}
 			sa, _ := ps["serviceAccountName"].(string)
 			if sa == "" || sa == "default" || manifests.Find(objs, "ServiceAccount", sa) == nil {
 				t.Errorf("%s: ServiceAccount %q is not its own", id, sa)
@@ -56,7 +64,9 @@ func TestWorkloadsAreLockedDown(t *testing.T) {
 						}
 					}
 				}
-				if c["livenessProbe"] == nil || c["readinessProbe"] == nil {
+				// A job runs to completion and serves nothing: no probes,
+				// but a deadline (below) so that a hung run ends.
+				if o.Kind != "CronJob" && (c["livenessProbe"] == nil || c["readinessProbe"] == nil) {
 					t.Errorf("%s: liveness or readiness probe missing", cid)
 				}
 			}
@@ -65,8 +75,11 @@ func TestWorkloadsAreLockedDown(t *testing.T) {
 		if env != "dev" {
 			want++ // redis-sentinel
 		}
+		if env == "prod" {
+			want++ // the redis-backup CronJob
+		}
 		if workloads != want {
-			t.Errorf("%s: %d workloads, want %d (api, web, worker, scheduler, redis, redis-exporter, and redis-sentinel outside dev)", env, workloads, want)
+			t.Errorf("%s: %d workloads, want %d (api, web, worker, scheduler, redis, redis-exporter, redis-sentinel outside dev, redis-backup in prod)", env, workloads, want)
 		}
 		ns := manifests.Find(objs, "Namespace", "bank")
 		if ns == nil || manifests.Get(ns.Raw, "metadata", "labels", "pod-security.kubernetes.io/enforce") != "restricted" {

@@ -95,12 +95,19 @@ func waitHTTP(t *testing.T, url string) {
 
 // run runs one bank command to completion.
 func run(env []string, args ...string) error {
+	_, err := runOut(env, args...)
+	return err
+}
+
+// runOut is run that also returns what the command printed.
+func runOut(env []string, args ...string) (string, error) {
 	cmd := exec.Command(bankBin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("bank %v: %v\n%s", args, err, out)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("bank %v: %v\n%s", args, err, out)
 	}
-	return nil
+	return string(out), nil
 }
 
 // TestFaultsLoseNothing runs transfers through the API while first the API

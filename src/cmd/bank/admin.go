@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kubebank/kubebank/src/audit"
 	"github.com/kubebank/kubebank/src/auth"
+	"github.com/kubebank/kubebank/src/backup"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -19,11 +21,13 @@ import (
 )
 
 func init() {
-	commands["admin"] = command{"operator tasks: create-user (bootstrap tellers and admins), reconcile (check the ledger now)", runAdmin}
+	commands["admin"] = command{"operator tasks: create-user (bootstrap tellers and admins), reconcile (check the ledger now), backup, restore", runAdmin}
 }
 
 const adminUsage = `usage: bank admin create-user --username NAME --role admin|teller|auditor|customer [--password PW | --password-stdin]
-       bank admin reconcile [--full]`
+       bank admin reconcile [--full]
+       bank admin backup --out FILE | --out-dir DIR [--keep N]
+       bank admin restore --in FILE --data-dir DIR`
 
 func runAdmin(ctx context.Context, args []string) error {
 	switch {
@@ -31,6 +35,10 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runReconcile(ctx, args[1:])
 	case len(args) > 0 && args[0] == "create-user":
 		return runCreateUser(ctx, args[1:])
+	case len(args) > 0 && args[0] == "backup":
+		return runBackup(ctx, args[1:])
+	case len(args) > 0 && args[0] == "restore":
+		return runRestore(args[1:])
 	}
 	return errors.New(adminUsage)
 }
@@ -131,5 +139,67 @@ func runReconcile(ctx context.Context, args []string) error {
 	if !rep.Balanced() {
 		return errors.New("the ledger does not balance")
 	}
+	return nil
+}
+
+// runBackup writes a snapshot taken through the replication protocol:
+// --out FILE for one file, or --out-dir with --keep for the CronJob.
+func runBackup(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("admin backup", flag.ContinueOnError)
+	var f apiFlags
+	f.redisFlags(fs)
+	out := fs.String("out", "", "file to write the snapshot (RDB) to, atomically")
+	outDir := fs.String("out-dir", "", "directory to write bank-<UTC time>.rdb into (instead of --out)")
+	keep := fs.Int("keep", 0, "with --out-dir: delete all but the newest N snapshots there (0 keeps all)")
+	timeout := fs.Duration("timeout", 60*time.Second, "longest silence from Redis while it forks and streams the snapshot")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if (*out == "") == (*outDir == "") {
+		return errors.New("exactly one of --out FILE and --out-dir DIR is required")
+	}
+	if *keep < 0 || (*keep > 0 && *outDir == "") {
+		return errors.New("--keep N (N >= 1) goes with --out-dir")
+	}
+	if f.redis.Sentinels != "" {
+		return errors.New("admin backup connects with --redis-url (a replica or the primary), not through Sentinels")
+	}
+	src := backup.Source{URL: f.redis.URL, Username: f.redis.Username, Password: f.redis.Password, Timeout: *timeout}
+	if *out != "" {
+		n, err := backup.ToFile(ctx, src, *out)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s (%d bytes)\n", *out, n)
+		return nil
+	}
+	path, deleted, err := backup.ToDir(ctx, src, *outDir, *keep, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", path)
+	for _, d := range deleted {
+		fmt.Printf("deleted %s (keeping the newest %d)\n", d, *keep)
+	}
+	return nil
+}
+
+// runRestore prepares an empty Redis data directory from a snapshot; the
+// runbook's restore drill says how to start redis-server on it.
+func runRestore(args []string) error {
+	fs := flag.NewFlagSet("admin restore", flag.ContinueOnError)
+	in := fs.String("in", "", "snapshot (RDB) written by bank admin backup")
+	dataDir := fs.String("data-dir", "", "empty (or missing) Redis data directory to prepare")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *in == "" || *dataDir == "" {
+		return errors.New("--in FILE and --data-dir DIR are required")
+	}
+	dst, err := backup.Restore(*in, *dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s; start redis-server --dir %s --dbfilename dump.rdb --appendonly no, then CONFIG SET appendonly yes (docs/runbook.md, Restore drill)\n", dst, *dataDir)
 	return nil
 }

@@ -125,6 +125,9 @@ func Get(raw any, path ...any) any {
 // PodSpec returns the pod template spec of a workload, or nil.
 func PodSpec(o Object) map[string]any {
 	switch o.Kind {
+	case "CronJob":
+		m, _ := Get(o.Raw, "spec", "jobTemplate", "spec", "template", "spec").(map[string]any)
+		return m
 	case "Deployment", "StatefulSet", "DaemonSet", "Job":
 		m, _ := Get(o.Raw, "spec", "template", "spec").(map[string]any)
 		return m

@@ -77,24 +77,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		t.Fatalf("reconcile --full on the restored Redis: %v\n%s", err, out)
 	}
 	l := ledger.New(restored.Pool(t))
-	transfers := map[string]int{}
-	var sum int64
-	for _, n := range cs.Accounts {
-		es, err := l.EntriesBetween(ctx, n, time.Time{}, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			if e.Kind == "transfer" {
-				transfers[e.TransferID]++
-			}
-		}
-		a, err := l.Account(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum += a.Balance
-	}
+	transfers, sum := journalled(t, ctx, l, cs.Accounts)
 	if len(transfers) == 0 {
 		t.Fatal("the restored ledger has no transfers: the backup was not taken under load")
 	}

@@ -282,18 +282,7 @@ func countErrors(r loadgen.Result) int {
 // checkLedger fails the test for either.
 func countJournal(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen.Customers, total loadgen.Result) (lost, doubled int) {
 	t.Helper()
-	seen := map[string]int{}
-	for _, n := range cs.Accounts {
-		es, err := l.EntriesBetween(ctx, n, time.Time{}, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			if e.Kind == "transfer" {
-				seen[e.TransferID]++
-			}
-		}
-	}
+	seen, _ := journalled(t, ctx, l, cs.Accounts)
 	for id := range total.Acked {
 		switch {
 		case seen[id] < 2:
@@ -344,20 +333,7 @@ func checkOverdraft(t *testing.T, ctx context.Context, l *ledger.Ledger, cs load
 // Idempotency-Key, and a retry with that key replays the same transfer.
 func TestAckedWriteSurvivesPrimaryKill(t *testing.T) {
 	ctx := context.Background()
-	data := []string{"--appendfsync", "always", "--min-replicas-to-write", "1", "--min-replicas-max-lag", "5", "--repl-diskless-sync-delay", "0"}
-	primary := redistest.Start(t, data...)
-	replicas := []*redistest.Server{primary.Replica(t, data...), primary.Replica(t, data...)}
-	sentinels := redistest.StartSentinels(t, primary, "bank", 3)
-
-	port, _ := redisproc.FreePort()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	env := []string{"BANK_REDIS_SENTINELS=" + redistest.SentinelAddrs(sentinels), "BANK_REDIS_MASTER_NAME=bank",
-		fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=error", "BANK_REDIS_MIN_REPLICAS_ACK=1"}
-	if err := run(env, "admin", "create-user", "--username", "ackteller", "--password", "ack-teller-pw", "--role", "teller"); err != nil {
-		t.Fatal(err)
-	}
-	startBank(t, env, "api")
-	waitHTTP(t, base+"/readyz")
+	primary, replicas, _, base := startSentinelBank(t, "ackteller", "ack-teller-pw")
 	cfg := loadgen.Config{APIURL: base, TellerUser: "ackteller", TellerPassword: "ack-teller-pw",
 		Customers: 2, Funding: 10_000, Currency: "EUR", Client: &http.Client{Timeout: 10 * time.Second}}
 	cs, err := loadgen.Setup(ctx, cfg)

@@ -17,6 +17,31 @@ import (
 	"github.com/kubebank/kubebank/src/redistest"
 )
 
+// startSentinelBank starts the production topology on loopback: a
+// primary and two replicas (min-replicas-to-write 1, as in staging and
+// prod), three redis-sentinel processes, a teller (user, password), and
+// `bank api` on the Sentinels with --redis-min-replicas-ack 1. It returns
+// the data nodes, the api's env and its base URL.
+func startSentinelBank(t *testing.T, user, password string) (primary *redistest.Server, replicas []*redistest.Server, env []string, base string) {
+	t.Helper()
+	// No 5s wait before a replica's full sync: nodes rejoin quickly here.
+	data := []string{"--appendfsync", "always", "--min-replicas-to-write", "1", "--min-replicas-max-lag", "5", "--repl-diskless-sync-delay", "0"}
+	primary = redistest.Start(t, data...)
+	replicas = []*redistest.Server{primary.Replica(t, data...), primary.Replica(t, data...)}
+	sentinels := redistest.StartSentinels(t, primary, "bank", 3)
+
+	port, _ := redisproc.FreePort()
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env = []string{"BANK_REDIS_SENTINELS=" + redistest.SentinelAddrs(sentinels), "BANK_REDIS_MASTER_NAME=bank",
+		fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=error", "BANK_REDIS_MIN_REPLICAS_ACK=1"}
+	if err := run(env, "admin", "create-user", "--username", user, "--password", password, "--role", "teller"); err != nil {
+		t.Fatal(err)
+	}
+	startBank(t, env, "api")
+	waitHTTP(t, base+"/readyz")
+	return primary, replicas, env, base
+}
+
 // TestSentinelFailoverLosesNothing is the production topology on
 // loopback: a primary and two replicas (min-replicas-to-write 1, as in
 // staging and prod), three redis-sentinel processes, and `bank api` on
@@ -27,21 +52,7 @@ import (
 // without a restart.
 func TestSentinelFailoverLosesNothing(t *testing.T) {
 	ctx := context.Background()
-	// No 5s wait before a replica's full sync: nodes rejoin quickly here.
-	data := []string{"--appendfsync", "always", "--min-replicas-to-write", "1", "--min-replicas-max-lag", "5", "--repl-diskless-sync-delay", "0"}
-	primary := redistest.Start(t, data...)
-	replicas := []*redistest.Server{primary.Replica(t, data...), primary.Replica(t, data...)}
-	sentinels := redistest.StartSentinels(t, primary, "bank", 3)
-
-	port, _ := redisproc.FreePort()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	env := []string{"BANK_REDIS_SENTINELS=" + redistest.SentinelAddrs(sentinels), "BANK_REDIS_MASTER_NAME=bank",
-		fmt.Sprintf("BANK_ADDR=127.0.0.1:%d", port), "BANK_LOG_LEVEL=error", "BANK_REDIS_MIN_REPLICAS_ACK=1"}
-	if err := run(env, "admin", "create-user", "--username", "failoverteller", "--password", "failover-teller-pw", "--role", "teller"); err != nil {
-		t.Fatal(err)
-	}
-	startBank(t, env, "api")
-	waitHTTP(t, base+"/readyz")
+	primary, replicas, env, base := startSentinelBank(t, "failoverteller", "failover-teller-pw")
 
 	hc := &http.Client{Timeout: 10 * time.Second}
 	cfg := loadgen.Config{APIURL: base, TellerUser: "failoverteller", TellerPassword: "failover-teller-pw",

@@ -272,24 +272,7 @@ func checkLedger(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen
 	if !rep.Balanced() {
 		t.Fatalf("ledger does not balance after faults: %+v", rep)
 	}
-	seen := map[string]int{}
-	var sum int64
-	for _, n := range cs.Accounts {
-		es, err := l.EntriesBetween(ctx, n, time.Time{}, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			if e.Kind == "transfer" {
-				seen[e.TransferID]++
-			}
-		}
-		a, err := l.Account(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum += a.Balance
-	}
+	seen, sum := journalled(t, ctx, l, cs.Accounts)
 	for id := range total.Acked {
 		if seen[id] != 2 {
 			t.Errorf("acknowledged transfer %s has %d journal entries, want 2", id, seen[id])
@@ -303,6 +286,30 @@ func checkLedger(t *testing.T, ctx context.Context, l *ledger.Ledger, cs loadgen
 	if want := int64(len(cs.Accounts)) * funding; sum != want {
 		t.Errorf("customer balances sum to %d, want %d (money created or lost)", sum, want)
 	}
+}
+
+// journalled counts the journal entries of each transfer over accounts
+// (two per transfer between them) and sums their balances.
+func journalled(t *testing.T, ctx context.Context, l *ledger.Ledger, accounts []string) (entries map[string]int, sum int64) {
+	t.Helper()
+	entries = map[string]int{}
+	for _, n := range accounts {
+		es, err := l.EntriesBetween(ctx, n, time.Time{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Kind == "transfer" {
+				entries[e.TransferID]++
+			}
+		}
+		a, err := l.Account(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += a.Balance
+	}
+	return entries, sum
 }
 
 // merge adds what r acknowledged, answered and left unanswered to total.

@@ -32,27 +32,6 @@ func (s *Server) visibleAccount(r *http.Request, field, number string) (bank.Acc
 	return a, nil
 }
 
-// ownAccount loads an account money may be moved out of: only its owner
-// may, whatever the role. Staff see every account but do not spend
-// customers' money (cash goes through the teller routes, which credit or
-// debit teller cash, never another person's account); to a customer,
-// another's account is "not found" as everywhere else. Nor does money
-// leave a system account by a customer's request: only teller and job
-// routes debit those.
-func (s *Server) ownAccount(r *http.Request, field, number string) (bank.Account, error) {
-	a, err := s.visibleAccount(r, field, number)
-	if err != nil {
-		return bank.Account{}, err
-	}
-	if a.Owner != userOf(r).ID {
-		return bank.Account{}, bank.Errorf(bank.KindForbidden, "not_account_owner", "money can only be moved out of your own accounts")
-	}
-	if a.Type == bank.System {
-		return bank.Account{}, bank.ErrSystemAccount
-	}
-	return a, nil
-}
-
 // notOwnAccount refuses staff actions (cash, freeze, close) on an account
 // the acting teller or admin owns: nobody handles their own money at the
 // counter.

@@ -33,7 +33,7 @@ const transferRoute = "POST /v1/transfers"
 // it is served outside the authenticate middleware, and the ledger's
 // script checks the token, the role (the permission table's, passed in),
 // the ownership of the sending account and the receiver, as
-// authenticate, permit, ownAccount and receiver do elsewhere, in the
+// authenticate, permit and receiver do elsewhere, in the
 // same step as the posting.
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 	tok, err := bearerToken(r)

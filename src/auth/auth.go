@@ -43,7 +43,7 @@ const DefaultTokenTTL = 12 * time.Hour
 
 // Errors with stable codes.
 var (
-	ErrUnauthorized       = bank.Errorf(bank.KindUnauthorized, "unauthorized", "a valid bearer token is required")
+	ErrUnauthorized       = bank.ErrUnauthorized
 	ErrInvalidCredentials = bank.Errorf(bank.KindUnauthorized, "invalid_credentials", "username or password is wrong")
 	ErrUsernameTaken      = bank.Errorf(bank.KindConflict, "username_taken", "this username is already registered")
 	ErrUserNotFound       = bank.Errorf(bank.KindNotFound, "user_not_found", "user not found")

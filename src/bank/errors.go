@@ -52,6 +52,11 @@ func ErrorCode(err error) string {
 	return "internal"
 }
 
+// ErrUnauthorized is a request without a valid bearer token: auth's
+// answer, and the ledger's when a script that acts for a token (PostAs)
+// finds none.
+var ErrUnauthorized = &Error{KindUnauthorized, "unauthorized", "a valid bearer token is required"}
+
 // Ledger rule violations. The Lua scripts return these codes verbatim.
 var (
 	ErrAccountNotFound     = &Error{KindNotFound, "account_not_found", "account not found"}

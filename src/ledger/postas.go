@@ -39,7 +39,6 @@ type Caller struct {
 
 // The refusals PostAs adds to the posting's own.
 var (
-	ErrUnauthorized   = bank.Errorf(bank.KindUnauthorized, "unauthorized", "a valid bearer token is required")
 	ErrForbidden      = bank.Errorf(bank.KindForbidden, "forbidden", "this route is not open to your role")
 	ErrNotOwner       = bank.Errorf(bank.KindForbidden, "not_account_owner", "money can only be moved out of your own accounts")
 	errReceiverAbsent = "receiver_not_found"
@@ -52,15 +51,9 @@ var (
 // answer needs, in one round trip. It returns the transfer, whether it
 // was a replay, and the caller's user id.
 func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Transfer, userID string, replayed bool, err error) {
-	if err := ValidatePosting(p); err != nil {
+	p, id, err := p.prepared()
+	if err != nil {
 		return bank.Transfer{}, "", false, err
-	}
-	if p.Kind == "" {
-		p.Kind = bank.PostingTransfer
-	}
-	id := p.ID
-	if id == "" {
-		id = NewID("tr")
 	}
 	c, err := l.conn(ctx)
 	if err != nil {
@@ -165,8 +158,8 @@ func refusalAs(err error, to string) error {
 		return luascript.Error("ledger", err)
 	}
 	switch e.Code {
-	case ErrUnauthorized.Code:
-		return ErrUnauthorized
+	case bank.ErrUnauthorized.Code:
+		return bank.ErrUnauthorized
 	case ErrForbidden.Code:
 		return ErrForbidden
 	case ErrNotOwner.Code:

@@ -55,19 +55,28 @@ func ValidatePosting(p Posting) error {
 	return nil
 }
 
-// Post executes a posting atomically. replayed is true when the
-// idempotency key had already been used for the same request; the
-// original transfer is returned and no money moves.
-func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed bool, err error) {
+// prepared is p checked, with its defaults (a transfer) and its id (p.ID,
+// or a new random one).
+func (p Posting) prepared() (Posting, string, error) {
 	if err := ValidatePosting(p); err != nil {
-		return bank.Transfer{}, false, err
+		return p, "", err
 	}
 	if p.Kind == "" {
 		p.Kind = bank.PostingTransfer
 	}
-	id := p.ID
-	if id == "" {
-		id = NewID("tr")
+	if p.ID == "" {
+		p.ID = NewID("tr")
+	}
+	return p, p.ID, nil
+}
+
+// Post executes a posting atomically. replayed is true when the
+// idempotency key had already been used for the same request; the
+// original transfer is returned and no money moves.
+func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed bool, err error) {
+	p, id, err := p.prepared()
+	if err != nil {
+		return bank.Transfer{}, false, err
 	}
 	c, err := l.conn(ctx)
 	if err != nil {

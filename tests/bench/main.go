@@ -293,7 +293,10 @@ func errorsOf(m map[string]int) string {
 	return string(b)
 }
 
-var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+var (
+	quoted     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	transferID = regexp.MustCompile(`tr_[0-9a-f]{24}`)
+)
 
 // captureTransfer makes one HTTP transfer under MONITOR and returns the
 // commands the API sent for it (script-internal ones left out) and the
@@ -367,7 +370,7 @@ func captureTransfer(addr string, cs loadgen.Customers) ([]string, []string, err
 	// requests do: redis-benchmark replaces __rand_int__.
 	for i, a := range script {
 		script[i] = strings.ReplaceAll(a, key, "bench-__rand_int__")
-		if id := regexp.MustCompile(`tr_[0-9a-f]{24}`).FindString(a); id != "" {
+		if id := transferID.FindString(a); id != "" {
 			script[i] = strings.ReplaceAll(script[i], id, "tr___rand_int__")
 		}
 	}
@@ -455,11 +458,7 @@ func sampleRSS(pid int, after time.Duration, most *float64) (stop func()) {
 				if time.Since(start) < after {
 					continue
 				}
-				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-				if m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b); m != nil {
-					kb, _ := strconv.ParseFloat(string(m[1]), 64)
-					*most = max(*most, kb/1024)
-				}
+				*most = max(*most, statusMB(pid, "VmRSS"))
 			}
 		}
 	}()
@@ -467,14 +466,18 @@ func sampleRSS(pid int, after time.Duration, most *float64) (stop func()) {
 }
 
 // rssMB is a process's peak resident set (VmHWM) in MB.
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return statusMB(pid, "VmHWM") }
+
+// statusMB is one kB field of /proc/<pid>/status, in MB (0 when absent).
+func statusMB(pid int, field string) float64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
-	if m == nil {
-		return 0
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
 	}
-	kb, _ := strconv.ParseFloat(string(m[1]), 64)
-	return kb / 1024
+	return 0
 }
 
 // goBenchmarks runs the transfer benchmarks of the ledger (the script

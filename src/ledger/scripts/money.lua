@@ -88,6 +88,15 @@ local function record_transfer(key, id, kind, a, b, amount_s, desc, by, created,
   if hold ~= '' then redis.call('HSET', key, 'hold', hold) end
 end
 
+-- transfer_reply is a posting's record as a script returns it to the
+-- ledger (field, value, ...: transferFrom decodes it); prefix is
+-- keyspace's transfer record family. Every script that answers with a
+-- transfer builds its reply here, so how a transfer is stored is decided
+-- in one place.
+local function transfer_reply(prefix, id)
+  return redis.call('HGETALL', prefix .. id)
+end
+
 -- within_limits checks both balances stay inside ±max after the posting.
 local function within_limits(a, b, amount, max)
   if a.balance - amount < -max or b.balance + amount > max then return false end

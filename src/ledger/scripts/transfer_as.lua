@@ -22,4 +22,4 @@ local r = transfer_script({KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], scoped(A
   {ARGV[7], '-' .. ARGV[7], ARGV[8], ARGV[9], ARGV[1], ARGV[10], ARGV[11], ARGV[5], ARGV[6], u.id, ARGV[12], ARGV[13], ''})
 if type(r) == 'table' and r.err then return r end
 -- A replay answers the first transfer, whose id the idempotency record named.
-return {r[1], u.id, redis.call('HGETALL', ARGV[15] .. r[2])}
+return {r[1], u.id, transfer_reply(ARGV[15], r[2])}

@@ -84,6 +84,11 @@ func newEnv(t testing.TB, opts ...envOpts) *env {
 	srv := redistest.Start(t)
 	pool := srv.Pool(t)
 	l := ledger.New(pool)
+	// As `bank api` runs by default: the one-script requests share writes
+	// (group commit), so every test here goes through the pipeline.
+	pipe := redispool.NewPipeline(pool, 0)
+	t.Cleanup(pipe.Close)
+	l.Pipe = pipe
 	if err := l.EnsureSystemAccounts(context.Background()); err != nil {
 		t.Fatal(err)
 	}

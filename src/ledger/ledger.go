@@ -64,6 +64,10 @@ type Ledger struct {
 	// Ack is how many replicas must confirm a posting before it counts as
 	// done (none by default: a single redis-server).
 	Ack redispool.Ack
+	// Pipe, when set, carries the requests that are one script call (a
+	// customer's transfer, hold, capture, void) to Redis together with
+	// other requests' (group commit); nil gives each a pooled connection.
+	Pipe *redispool.Pipeline
 }
 
 // move runs a script that moves money, confirmed on l.Ack's replicas.
@@ -82,6 +86,15 @@ func (l *Ledger) conn(ctx context.Context) (redis.Conn, error) {
 		return nil, fmt.Errorf("ledger: redis: %w", err)
 	}
 	return c, nil
+}
+
+// scriptConn is the connection for a request that is one script call
+// (and its WAIT): the pipeline's when there is one.
+func (l *Ledger) scriptConn(ctx context.Context) (redis.Conn, error) {
+	if l.Pipe != nil {
+		return l.Pipe.Conn(), nil
+	}
+	return l.conn(ctx)
 }
 
 func (l *Ledger) nowMs() int64 { return l.Now().UnixMilli() }

@@ -55,7 +55,7 @@ func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Tran
 	if err != nil {
 		return bank.Transfer{}, "", false, err
 	}
-	c, err := l.conn(ctx)
+	c, err := l.scriptConn(ctx)
 	if err != nil {
 		return bank.Transfer{}, "", false, err
 	}
@@ -76,7 +76,7 @@ func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h 
 	if err != nil {
 		return bank.Hold{}, "", false, err
 	}
-	c, err := l.conn(ctx)
+	c, err := l.scriptConn(ctx)
 	if err != nil {
 		return bank.Hold{}, "", false, err
 	}
@@ -112,7 +112,7 @@ func (l *Ledger) VoidAs(ctx context.Context, who Caller, holdID string, idem Ide
 }
 
 func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amount, desc string, idem Idem) (bank.Hold, string, bool, error) {
-	c, err := l.conn(ctx)
+	c, err := l.scriptConn(ctx)
 	if err != nil {
 		return bank.Hold{}, "", false, err
 	}

@@ -43,7 +43,7 @@ type apiFlags struct {
 	maxBody, customerMaxOverdraft, customerMaxRate int64
 	limits                                         auth.Limits
 	exposure                                       ledger.Limits
-	webhookAllowPrivate                            bool
+	webhookAllowPrivate, groupCommit               bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -54,6 +54,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.timezone, "timezone", "UTC", "IANA time zone of the bank's days (standing-order dates); must match the worker's")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For names the client (e.g. the web app's pod network)")
 	fs.IntVar(&f.poolSize, "redis-pool-size", 64, "maximum Redis connections")
+	fs.BoolVar(&f.groupCommit, "redis-group-commit", true, "send the money-moving scripts of concurrent requests to Redis together, in shared writes (group commit); false: each on a connection of its own")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "how long a login token is valid")
 	fs.DurationVar(&f.drainDelay, "drain-delay", 5*time.Second, "how long /readyz fails before the listener closes on SIGTERM")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish on SIGTERM")
@@ -109,7 +110,13 @@ func runAPI(ctx context.Context, args []string) error {
 func serveAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Listener, f apiFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler, probes, err := newAPIServer(ctx, log, pool, reg, f)
+	var pipe *redispool.Pipeline
+	if f.groupCommit {
+		pipe = redispool.NewPipeline(pool, f.redis.Timeout)
+		defer pipe.Close()
+		reg.MustRegister(pipe)
+	}
+	handler, probes, err := newAPIServer(ctx, log, pool, pipe, reg, f)
 	if err != nil {
 		return err
 	}
@@ -125,7 +132,7 @@ func serveAPI(ctx context.Context, log *slog.Logger, pool *redis.Pool, ln net.Li
 // system accounts are created in the background, retrying until Redis
 // answers, so the process starts (and /healthz passes) while Redis is
 // still coming up; /readyz stays failing until they exist.
-func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg prometheus.Registerer, f apiFlags) (*api.Server, *service.Probes, error) {
+func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, pipe *redispool.Pipeline, reg prometheus.Registerer, f apiFlags) (*api.Server, *service.Probes, error) {
 	proxies, err := parseCIDRs(f.trustedProxies)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--trusted-proxies: %v", err)
@@ -140,6 +147,7 @@ func newAPIServer(ctx context.Context, log *slog.Logger, pool *redis.Pool, reg p
 	l := ledger.New(pool)
 	l.Limits = f.exposure
 	l.Ack = f.ack
+	l.Pipe = pipe
 	a := auth.New(pool, f.limits)
 	a.TokenTTL = f.tokenTTL
 	var setUp atomic.Bool

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,7 +51,9 @@ type stack struct {
 	rows        []row
 	rssMB       float64 // peak (VmHWM): password hashing while the load customers register and log in
 	loadRSSMB   float64 // the most while transfers run (the second half of each loadgen run)
-	bytesPer    float64
+	bytesPer    float64 // Redis memory per stored posting, the outbox aside
+	outboxPer   float64 // the outbox's per event, until the relay deletes it
+	perWrite    float64 // requests per Redis write (group commit); 0: not exported
 	aofPer      float64
 	commands    []string // the Redis commands of one HTTP transfer
 	scriptLines int
@@ -96,6 +99,10 @@ func main() {
 	for _, s := range stacks {
 		fmt.Printf("fsync %-8s api RSS (peak) %.1f MB; Redis memory %.0f B and AOF %.0f B per stored posting; %d Redis commands per HTTP transfer: %s\n",
 			s.fsync, s.rssMB, s.bytesPer, s.aofPer, len(s.commands), strings.Join(s.commands, ", "))
+		fmt.Printf("               outbox %.0f B per event until the relay delivers and deletes it (not counted above)\n", s.outboxPer)
+		if s.perWrite > 0 {
+			fmt.Printf("               group commit: %.1f requests per Redis write on average\n", s.perWrite)
+		}
 		fmt.Printf("               api RSS while transfers run %.1f MB (the peak is argon2id, 19 MiB per hash, as the load customers register and log in)\n", s.loadRSSMB)
 	}
 	fmt.Println("machine after:", machine())
@@ -221,6 +228,10 @@ func measure(bin, apiBank, fsync string, duration time.Duration, ceilingN int) (
 	if err != nil {
 		return s, err
 	}
+	outboxBefore, err := outboxBytes(pool)
+	if err != nil {
+		return s, err
+	}
 	postings := 0
 	for _, c := range []int{16, 32} {
 		// The load customers' setup (some 130 password hashes) takes a few
@@ -240,8 +251,17 @@ func measure(bin, apiBank, fsync string, duration time.Duration, ceilingN int) (
 	if err != nil {
 		return s, err
 	}
+	s.perWrite = groupCommit(api)
+	outboxAfter, err := outboxBytes(pool)
+	if err != nil {
+		return s, err
+	}
 	if postings > 0 {
-		s.bytesPer = (after["used_memory"] - before["used_memory"]) / float64(postings)
+		// The outbox holds each event only until the relay (a worker job,
+		// not running here) has handed it on and deleted it: it is what a
+		// posting costs for seconds, not what it stores.
+		s.outboxPer = (outboxAfter - outboxBefore) / float64(postings)
+		s.bytesPer = (after["used_memory"]-before["used_memory"])/float64(postings) - s.outboxPer
 		s.aofPer = (after["aof_current_size"] - before["aof_current_size"]) / float64(postings)
 	}
 	s.rssMB = rssMB(apiCmd.Process.Pid)
@@ -421,6 +441,39 @@ func replay(addr string, script []string, n, pipeline int) (row, error) {
 	}
 	return row{name: name, rate: f(recs[1][1]) * float64(posted) / float64(n),
 		p50: f(recs[1][4]), p99: f(recs[1][6]), errors: errs}, nil
+}
+
+// groupCommit is how many requests shared each Redis write on average,
+// from the api's bank_redis_group_commit_* counters; 0 when the api
+// exports none (an older build, or --redis-group-commit=false).
+func groupCommit(api string) float64 {
+	resp, err := http.Get(api + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := map[string]float64{}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && strings.HasPrefix(k, "bank_redis_group_commit_") {
+			m[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if m["bank_redis_group_commit_writes_total"] == 0 {
+		return 0
+	}
+	return m["bank_redis_group_commit_requests_total"] / m["bank_redis_group_commit_writes_total"]
+}
+
+// outboxBytes is the outbox stream's memory, counted exactly (SAMPLES 0).
+func outboxBytes(pool *redis.Pool) (float64, error) {
+	c := pool.Get()
+	defer c.Close()
+	n, err := redis.Int64(c.Do("MEMORY", "USAGE", keyspace.Outbox, "SAMPLES", "0"))
+	if err == redis.ErrNil {
+		return 0, nil
+	}
+	return float64(n), err
 }
 
 func redisInfo(pool *redis.Pool) (map[string]float64, error) {

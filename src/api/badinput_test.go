@@ -221,4 +221,15 @@ func TestDecodeStrictExactNames(t *testing.T) {
 			t.Errorf("%s: %v, want unknown_field %q", in, err, key)
 		}
 	}
+	// One object and nothing after it but white space.
+	for _, in := range []string{`{"Plain":"a"}{"Plain":"b"}`, `{"Plain":"a"} {}`, `{"Plain":"a"} []`, `{"Plain":"a"} 1`, `{"Plain":"a"} x`, `{"Plain":"a"}}`} {
+		var b body
+		if err := api.DecodeStrict([]byte(in), &b); err == nil || !strings.HasPrefix(err.Error(), "invalid_json: ") {
+			t.Errorf("%s: %v, want invalid_json", in, err)
+		}
+	}
+	var b body
+	if err := api.DecodeStrict([]byte("{\"Plain\":\"a\"} \n\t"), &b); err != nil || b.Plain != "a" {
+		t.Errorf("trailing white space: %v, %+v", err, b)
+	}
 }

@@ -66,16 +66,14 @@ func DecodeStrict(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return invalid("invalid_json", "", "the request body is not valid UTF-8")
 	}
+	// checkKeys has walked every token: the body is one well-formed
+	// object whose keys each name a field exactly, so a plain Unmarshal
+	// (no unknown-field or trailing-data checks left to do) decodes it.
 	if err := checkKeys(body, dst); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	if err := json.Unmarshal(body, dst); err != nil {
 		return decodeError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invalid("invalid_json", "", "the request body must contain exactly one JSON object")
 	}
 	return nil
 }
@@ -123,13 +121,18 @@ func checkKeys(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	kc := keyChecker{root: target(reflect.TypeOf(dst))}
-	for {
+	for values := 0; ; {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return decodeError(err)
+		}
+		if len(kc.stack) == 0 {
+			if values++; values > 1 {
+				return invalid("invalid_json", "", "the request body must contain exactly one JSON object")
+			}
 		}
 		if err := kc.token(tok); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/cli"
 	"github.com/kubebank/kubebank/src/loadgen"
+	"github.com/kubebank/kubebank/src/service"
 )
 
 func init() {
@@ -47,7 +48,11 @@ func runLoadgen(ctx context.Context, args []string) error {
 	mix := fs.String("mix", "transfer=100", "operations and their weights: transfer, hold (authorise, then capture or void), balance, history")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	progress := fs.Bool("progress", true, "print a progress line every second on stderr")
+	pprofAddr := pprofFlag(fs)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := service.ServePprof(ctx, *pprofAddr, cli.Logger("warn")); err != nil {
 		return err
 	}
 	if len(urls) == 0 {

@@ -198,20 +198,20 @@ type driver struct {
 	requests        atomic.Int64
 	failures        atomic.Int64
 
-	mu   sync.Mutex
-	sent int
-	res  Result
+	sent atomic.Int64
+
+	mu  sync.Mutex
+	res Result
 }
 
 // api is the next API replica, round-robin.
 func (d *driver) api() *apiclient.Client { return d.apis[d.rr.Add(1)%uint64(len(d.apis))] }
 
 // next reports whether another operation is due: until the request count
-// or the duration is reached, or ctx ends.
+// or the duration is reached, or ctx ends. It takes no lock: 32 workers
+// asking it thousands of times a second would queue on one.
 func (d *driver) next(ctx context.Context) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if ctx.Err() != nil || (d.cfg.Requests > 0 && d.sent >= d.cfg.Requests) || (d.cfg.Requests == 0 && time.Now().After(d.deadline)) {
+	if ctx.Err() != nil || (d.cfg.Requests == 0 && time.Now().After(d.deadline)) {
 		return false
 	}
 	select {
@@ -219,8 +219,7 @@ func (d *driver) next(ctx context.Context) bool {
 		return false
 	default:
 	}
-	d.sent++
-	return true
+	return d.cfg.Requests == 0 || d.sent.Add(1) <= int64(d.cfg.Requests)
 }
 
 // report writes the progress line every second until stop.
@@ -303,19 +302,24 @@ func outcomeOf(err error) string {
 func (d *driver) record(op string, t0 time.Time, err error) string {
 	lat := time.Since(t0)
 	out := outcomeOf(err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.recordLocked(op, lat, out)
+	return out
+}
+
+// recordLocked is record with d.mu held.
+func (d *driver) recordLocked(op string, lat time.Duration, out string) {
 	d.requests.Add(1)
 	if out != "" {
 		d.failures.Add(1)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	s := d.res.Ops[op]
 	if s == nil {
 		s = &OpStats{}
 		d.res.Ops[op] = s
 	}
 	s.add(lat, out)
-	return out
 }
 
 // transfer makes one transfer under key and records its outcome.
@@ -326,10 +330,11 @@ func (d *driver) transfer(ctx context.Context, api *apiclient.Client, from, to i
 	t0 := time.Now()
 	tr, err := api.Transfer(ctx, d.cs.Tokens[from], key, req)
 	lat := time.Since(t0)
-	d.record(OpTransfer, t0, err)
+	out := outcomeOf(err)
 	p, answered := apiclient.AsProblem(err)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.recordLocked(OpTransfer, lat, out)
 	if err != nil {
 		d.res.SlowestErr = max(d.res.SlowestErr, lat)
 	}

@@ -99,6 +99,7 @@ type unit struct {
 	errs    []error
 	err     error
 	done    chan struct{}
+	shared  bool // its final WAIT is the batch's shared one
 }
 
 func (u *unit) fail(err error) {
@@ -152,6 +153,13 @@ func (p *Pipeline) drain() {
 
 // send writes batch on one pooled connection and hands it to a receiver.
 // A caller that gave up before its turn is not sent.
+//
+// Callers whose commands end in the same WAIT (a money-moving write that
+// replicas must confirm: luascript.Run) share one: it goes once, after
+// all their commands, and its reply is each one's. WAIT confirms every
+// write made before it on its connection, so one confirms them all; on
+// its own each would hold the connection, and the callers behind it,
+// for a replication round trip.
 func (p *Pipeline) send(batch []*unit) {
 	live := make([]*unit, 0, len(batch))
 	for _, u := range batch {
@@ -165,6 +173,16 @@ func (p *Pipeline) send(batch []*unit) {
 		<-p.inflight
 		return
 	}
+	var wait *command
+	for _, u := range live {
+		u.shared = false
+		if last := len(u.cmds) - 1; strings.EqualFold(u.cmds[last].name, "WAIT") {
+			if wait == nil {
+				wait = &u.cmds[last]
+			}
+			u.shared = fmt.Sprint(u.cmds[last].args) == fmt.Sprint(wait.args)
+		}
+	}
 	// Not one caller's context: the batch is everyone's.
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	c, err := p.pool.GetContext(ctx)
@@ -172,11 +190,14 @@ func (p *Pipeline) send(batch []*unit) {
 	if err == nil {
 	write:
 		for _, u := range live {
-			for _, cmd := range u.cmds {
+			for _, cmd := range u.own() {
 				if err = c.Send(cmd.name, cmd.args...); err != nil {
 					break write
 				}
 			}
+		}
+		if err == nil && wait != nil {
+			err = c.Send(wait.name, wait.args...)
 		}
 		if err == nil {
 			err = c.Flush()
@@ -194,25 +215,34 @@ func (p *Pipeline) send(batch []*unit) {
 	}
 	p.batches.Add(1)
 	p.callers.Add(int64(len(live)))
-	go p.receive(c, live)
+	go p.receive(c, live, wait != nil)
 }
 
-// receive reads the replies of a batch in order. A reply that is an
-// error (a refusal, or a WAIT that was not confirmed) is that command's;
-// any other error means the connection is gone, and every command still
-// unanswered fails with it: its outcome is unknown, as it would be on a
-// connection of its own.
-func (p *Pipeline) receive(c redis.Conn, batch []*unit) {
+// own is what a unit sends itself: its commands, but for a shared WAIT.
+func (u *unit) own() []command {
+	if u.shared {
+		return u.cmds[:len(u.cmds)-1]
+	}
+	return u.cmds
+}
+
+// receive reads the replies of a batch in order, and then the shared
+// WAIT's when there is one. A reply that is an error (a refusal, or a
+// WAIT that was not confirmed) is that command's; any other error means
+// the connection is gone, and every command still unanswered fails with
+// it: its outcome is unknown, as it would be on a connection of its own.
+func (p *Pipeline) receive(c redis.Conn, batch []*unit, wait bool) {
 	defer func() { <-p.inflight }()
 	defer c.Close()
 	var broken error
+	var sharing []*unit
 	for _, u := range batch {
 		if broken != nil {
 			u.fail(broken)
 			continue
 		}
 		u.replies, u.errs = make([]any, len(u.cmds)), make([]error, len(u.cmds))
-		for i := range u.cmds {
+		for i := range u.own() {
 			r, err := c.Receive()
 			if err != nil && !commandError(err) {
 				broken = err
@@ -220,10 +250,30 @@ func (p *Pipeline) receive(c redis.Conn, batch []*unit) {
 			}
 			u.replies[i], u.errs[i] = r, err
 		}
-		if broken != nil {
+		switch {
+		case broken != nil:
 			u.fail(broken)
+		case u.shared:
+			sharing = append(sharing, u)
+		default:
+			close(u.done)
+		}
+	}
+	if !wait {
+		return
+	}
+	var r any
+	err := broken
+	if err == nil {
+		r, err = c.Receive()
+	}
+	for _, u := range sharing {
+		if err != nil && !commandError(err) {
+			u.fail(err)
 			continue
 		}
+		last := len(u.cmds) - 1
+		u.replies[last], u.errs[last] = r, err
 		close(u.done)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -231,5 +233,67 @@ func TestPipelineContextAndClose(t *testing.T) {
 	p.Close()
 	if _, err := p.Conn().Do("PING"); !errors.Is(err, redispool.ErrPipelineClosed) {
 		t.Errorf("after Close: %v, want ErrPipelineClosed", err)
+	}
+}
+
+// Callers whose commands end in the same WAIT share one per write: each
+// still gets WAIT's answer (here: 1 replica), every write is on the
+// replica, and Redis ran fewer WAITs than there were callers.
+func TestPipelineSharesOneWaitPerWrite(t *testing.T) {
+	srv := redistest.Start(t)
+	replica := srv.Replica(t)
+	_, p := pipeline(t, srv)
+	const callers, rounds = 32, 50
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprint("pipe:w", i)
+			for n := 1; n <= rounds; n++ {
+				c := p.Conn()
+				c.Send("INCR", key)
+				c.Send("WAIT", 1, 2000)
+				err := c.Flush()
+				v, err1 := redis.Int(c.Receive())
+				acks, err2 := redis.Int(c.Receive())
+				c.Close()
+				if err != nil || err1 != nil || err2 != nil || v != n || acks != 1 {
+					t.Errorf("caller %d round %d: INCR = %d, WAIT = %d (%v, %v, %v)", i, n, v, acks, err, err1, err2)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Acknowledged by WAIT means on the replica already.
+	rc, err := redis.Dial("tcp", replica.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	for i := range callers {
+		if v, err := redis.Int(rc.Do("GET", fmt.Sprint("pipe:w", i))); err != nil || v != rounds {
+			t.Errorf("replica has pipe:w%d = %d (%v), want %d", i, v, err, rounds)
+		}
+	}
+	pc, err := redis.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	stats, err := redis.String(pc.Do("INFO", "commandstats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	for line := range strings.SplitSeq(stats, "\n") {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_wait:calls="); ok {
+			waits, _ = strconv.Atoi(rest[:strings.Index(rest, ",")])
+		}
+	}
+	t.Logf("%d callers' WAITs in %d", callers*rounds, waits)
+	if waits == 0 || waits >= callers*rounds {
+		t.Errorf("Redis ran %d WAITs for %d callers: none were shared", waits, callers*rounds)
 	}
 }

@@ -113,17 +113,22 @@ func (p *Pipeline) run() {
 	for {
 		select {
 		case <-p.stop:
-			p.drain()
+			p.failQueued(ErrPipelineClosed)
 			return
 		case u := <-p.queue:
 			batch = append(batch[:0], u)
 		}
-		select {
-		case p.inflight <- struct{}{}:
-		case <-p.stop:
-			batch[0].fail(ErrPipelineClosed)
-			p.drain()
-			return
+		if err := p.slot(); err != nil {
+			// Stopped, or every slot waits on a Redis that does not
+			// answer: the callers queued behind them fail now (an
+			// unavailable error, a 503) rather than each wait for every
+			// batch before them to time out too.
+			batch[0].fail(err)
+			p.failQueued(err)
+			if err == ErrPipelineClosed {
+				return
+			}
+			continue
 		}
 		// Whoever queued while a slot was taken joins this batch.
 	more:
@@ -139,12 +144,32 @@ func (p *Pipeline) run() {
 	}
 }
 
-// drain fails the callers still queued at Close.
-func (p *Pipeline) drain() {
+// slot takes one of the InFlight slots within the timeout; the error
+// says why not.
+func (p *Pipeline) slot() error {
+	select {
+	case p.inflight <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(p.timeout)
+	defer t.Stop()
+	select {
+	case p.inflight <- struct{}{}:
+		return nil
+	case <-p.stop:
+		return ErrPipelineClosed
+	case <-t.C:
+		return fmt.Errorf("%w: every pipeline write awaits Redis", redis.ErrPoolExhausted)
+	}
+}
+
+// failQueued fails the callers queued now with err.
+func (p *Pipeline) failQueued(err error) {
 	for {
 		select {
 		case u := <-p.queue:
-			u.fail(ErrPipelineClosed)
+			u.fail(err)
 		default:
 			return
 		}

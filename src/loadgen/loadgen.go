@@ -147,7 +147,7 @@ func Setup(ctx context.Context, cfg Config) (Customers, error) {
 // Run sets up accounts and drives the mix between them.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency}}
+		cfg.Client = &http.Client{Timeout: 10 * time.Second, Transport: NewTransport()}
 	}
 	cs, err := Setup(ctx, cfg)
 	if err != nil {

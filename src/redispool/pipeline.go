@@ -38,6 +38,7 @@ type Pipeline struct {
 	inflight chan struct{}
 	stop     chan struct{}
 	stopped  sync.WaitGroup
+	exited   chan struct{} // closed when run has returned
 	close    sync.Once
 
 	// How many writes carried how many callers' commands: their ratio is
@@ -64,7 +65,7 @@ func NewPipeline(pool *redis.Pool, timeout time.Duration) *Pipeline {
 		timeout = DefaultTimeout
 	}
 	p := &Pipeline{pool: pool, timeout: timeout, max: DefaultBatch, queue: make(chan *unit, 4*DefaultBatch),
-		inflight: make(chan struct{}, DefaultInFlight), stop: make(chan struct{})}
+		inflight: make(chan struct{}, DefaultInFlight), stop: make(chan struct{}), exited: make(chan struct{})}
 	p.stopped.Add(1)
 	go p.run()
 	return p
@@ -99,7 +100,8 @@ type unit struct {
 	errs    []error
 	err     error
 	done    chan struct{}
-	shared  bool // its final WAIT is the batch's shared one
+	shared  bool        // its final WAIT is the batch's shared one
+	taken   atomic.Bool // run has dequeued it: it will be answered or failed
 }
 
 func (u *unit) fail(err error) {
@@ -109,6 +111,7 @@ func (u *unit) fail(err error) {
 
 func (p *Pipeline) run() {
 	defer p.stopped.Done()
+	defer close(p.exited)
 	batch := make([]*unit, 0, p.max)
 	for {
 		select {
@@ -116,6 +119,7 @@ func (p *Pipeline) run() {
 			p.failQueued(ErrPipelineClosed)
 			return
 		case u := <-p.queue:
+			u.taken.Store(true)
 			batch = append(batch[:0], u)
 		}
 		if err := p.slot(); err != nil {
@@ -135,6 +139,7 @@ func (p *Pipeline) run() {
 		for len(batch) < p.max {
 			select {
 			case u := <-p.queue:
+				u.taken.Store(true)
 				batch = append(batch, u)
 			default:
 				break more
@@ -169,6 +174,7 @@ func (p *Pipeline) failQueued(err error) {
 	for {
 		select {
 		case u := <-p.queue:
+			u.taken.Store(true)
 			u.fail(err)
 		default:
 			return
@@ -379,6 +385,19 @@ func (c *pipeConn) ReceiveContext(ctx context.Context) (any, error) {
 	case <-ctx.Done():
 		c.err = ctx.Err()
 		return nil, c.err
+	case <-c.p.exited:
+		// Queued as the pipeline closed: if run never took it, nobody will
+		// answer it, and it was never sent.
+		if !u.taken.Load() {
+			c.err = ErrPipelineClosed
+			return nil, c.err
+		}
+		select {
+		case <-u.done:
+		case <-ctx.Done():
+			c.err = ctx.Err()
+			return nil, c.err
+		}
 	}
 	if u.err != nil {
 		c.err = u.err

@@ -242,7 +242,11 @@ func TestPipelineContextAndClose(t *testing.T) {
 func TestPipelineSharesOneWaitPerWrite(t *testing.T) {
 	srv := redistest.Start(t)
 	replica := srv.Replica(t)
-	_, p := pipeline(t, srv)
+	// WAIT's own timeout stays below the read timeout, as
+	// redispool.Ack.Validate demands of the real flags.
+	pool := redispool.New(redispool.Options{URL: srv.URL, Timeout: 3 * time.Second})
+	p := redispool.NewPipeline(pool, 3*time.Second)
+	t.Cleanup(func() { p.Close(); pool.Close() })
 	const callers, rounds = 32, 50
 	var wg sync.WaitGroup
 	for i := range callers {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -142,18 +141,19 @@ func TestStaffCannotSelfDeal(t *testing.T) {
 	}
 }
 
-// Interest and standing-order postings have deterministic transfer ids;
-// the journal shows them, so the owner can open them too.
-func TestDeterministicTransferIDsAreVisible(t *testing.T) {
+// Interest and standing-order postings are made by jobs; the journal
+// shows their ids, so the owner can open them too.
+func TestJobTransferIDsAreVisible(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alina", bank.Customer)
 	bob := e.user(t, "bert", bank.Customer)
 	a := e.open(t, alice, map[string]any{"type": "savings", "currency": "EUR"})
 	exp, _ := ledger.SystemAccount(bank.PurposeInterestExpense, "EUR")
-	id := ledger.InterestTransferID(a.Number, bank.NewDay(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC), time.UTC))
-	if _, _, err := e.Ledger.Post(context.Background(), ledger.Posting{ID: id, From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.PostingInterest}); err != nil {
+	tr, _, err := e.Ledger.Post(context.Background(), ledger.Posting{From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.PostingInterest, InitiatedBy: "system"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	id := tr.ID
 	r := e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: alice})
 	want(t, r, 200, "")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: bob}), 404, "transfer_not_found")

@@ -52,7 +52,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 // transferIDs are the shapes of transfer ids: random ones, and the
 // deterministic ones of interest (account + day) and standing orders
 // (order + due date).
-var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|tr_[0-9]{10}_[0-9]{1,19}-[0-9]{1,19}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) error {
 	t, err := visible(s, r, transferIDs, bank.ErrTransferNotFound, s.l.Transfer, func(t bank.Transfer) []string { return []string{t.From, t.To} })

@@ -2,11 +2,10 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
 )
@@ -80,26 +79,33 @@ func (l *Ledger) TillOf(ctx context.Context, staff string, from, to time.Time) (
 }
 
 // madeBy keeps the entries whose posting staff initiated, reading every
-// posting's record in one round trip.
+// posting's record (transfer_get.lua: the journal's or a legacy hash) in
+// one round trip.
 func (l *Ledger) madeBy(ctx context.Context, staff string, entries []bank.Entry) ([]bank.Entry, error) {
 	c, err := l.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
+	// EVALSHA in a pipeline needs the script cached first.
+	if err := scriptRecord.Load(c); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
 	for _, e := range entries {
-		c.Send("HGET", transferKey(e.TransferID), "by")
+		if err := scriptRecord.SendHash(c, e.TransferID); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
 	}
 	if err := c.Flush(); err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	var out []bank.Entry
 	for _, e := range entries {
-		by, err := redis.String(c.Receive())
-		if err != nil && err != redis.ErrNil {
-			return nil, fmt.Errorf("ledger: %w", err)
+		t, err := transferReply(c.Receive())
+		if err != nil && !errors.Is(err, bank.ErrTransferNotFound) {
+			return nil, err
 		}
-		if by == staff {
+		if t.InitiatedBy == staff {
 			out = append(out, e)
 		}
 	}

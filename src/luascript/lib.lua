@@ -15,7 +15,8 @@ local function fail(code) return redis.error_reply(code) end
 -- owner's id). Records
 -- live in time buckets, one hash per scope and TTL-long window:
 -- KEY_IDEM_WINDOW .. scope .. ':' .. floor(now / ttl), field the client's
--- key, value '<result id> <fingerprint>' (64 bits of the request hash). A bucket expires at the end of the window after its own,
+-- key, value '<result id> <fingerprint>' (64 bits of the request hash). A bucket expires at the end of the window after its own (by the
+-- caller's clock),
 -- so a record written at any moment of bucket b is found while the clock
 -- is in b or b + 1 (both are read), at least ttl seconds, and gone
 -- within 2 ttl: one key per scope and window instead of one per request.
@@ -63,7 +64,9 @@ local function idem_store(ref, hash, result, now_ms, ttl)
   local prefix, key, b, t = idem_where(ref, now_ms, ttl)
   local k = prefix .. fmt(b)
   redis.call('HSET', k, key, result .. ' ' .. fingerprint(hash))
-  if t > 0 then redis.call('EXPIREAT', k, fmt((b + 2) * t)) end
+  -- The end of the next window on the caller's clock, as a time to live:
+  -- a clock set back (the demo's history) still keeps records a window.
+  if t > 0 then redis.call('EXPIRE', k, fmt((b + 2) * t - math.floor(tonumber(now_ms) / 1000))) end
 end
 
 -- audit appends a staff action to the audit trail in the same atomic step

@@ -18,8 +18,10 @@ local function fail(code) return redis.error_reply(code) end
 -- key, value '<result id> <fingerprint>' (64 bits of the request hash). A bucket expires at the end of the window after its own (by the
 -- caller's clock),
 -- so a record written at any moment of bucket b is found while the clock
--- is in b or b + 1 (both are read), at least ttl seconds, and gone
--- within 2 ttl: one key per scope and window instead of one per request.
+-- is in b or b + 1 (a check reads its window and the one before), at
+-- least ttl seconds, and gone within 2 ttl: one key per scope and window
+-- instead of one per request. A check also reads the window after its
+-- own, for a record written by a clock a little ahead of its own.
 -- A ttl of 0 keeps records forever (bucket 0, no expiry).
 local function idem_where(ref, now_ms, ttl)
   local scope, key = string.match(string.sub(ref, #KEY_IDEM + 1), '^([^:]*):(.*)$')
@@ -42,6 +44,9 @@ local function idem_check(ref, hash, now_ms, ttl)
   local prefix, key, b, t = idem_where(ref, now_ms, ttl)
   local prev = redis.call('HGET', prefix .. fmt(b), key)
   if not prev and t > 0 then prev = redis.call('HGET', prefix .. fmt(b - 1), key) end
+  -- The next window too: a record another replica wrote with its clock
+  -- a little ahead, across a window's end.
+  if not prev and t > 0 then prev = redis.call('HGET', prefix .. fmt(b + 1), key) end
   if prev then
     local result, fp = string.match(prev, '^(%S+) (.*)$')
     if fp ~= fingerprint(hash) then return fail('idempotency_conflict') end

@@ -11,6 +11,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
@@ -76,4 +77,30 @@ func BenchmarkFootprint(b *testing.B) {
 	drain()
 	after := usedMemory(b, pool)
 	b.ReportMetric(float64(after-before)/float64(total), "B/posting")
+	// The pieces, by MEMORY USAGE (all samples): the journals (they held
+	// the deposits before, a few entries), the idempotency windows, and
+	// the transfer hashes, which a plain transfer no longer writes.
+	b.ReportMetric(float64(memoryOf(b, pool, keyspace.Journal))/float64(total), "journal-B/posting")
+	b.ReportMetric(float64(memoryOf(b, pool, keyspace.IdempotencyWindow))/float64(total), "idem-B/posting")
+	b.ReportMetric(float64(memoryOf(b, pool, keyspace.Transfer)), "transfer-hash-B")
+}
+
+// memoryOf sums MEMORY USAGE over the keys under prefix.
+func memoryOf(tb testing.TB, pool *redis.Pool, prefix string) int64 {
+	tb.Helper()
+	c := pool.Get()
+	defer c.Close()
+	keys, err := redis.Strings(c.Do("KEYS", prefix+"*"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var sum int64
+	for _, k := range keys {
+		n, err := redis.Int64(c.Do("MEMORY", "USAGE", k, "SAMPLES", 0))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sum += n
+	}
+	return sum
 }

@@ -87,17 +87,20 @@ end
 -- side, with the same fields on every entry (a stream stores the field
 -- names once per node), and the id names the sender's entry (transfer_id),
 -- so a transfer needs no key of its own (load_transfer reads it back).
--- by is who initiated it; hold the hold a capture settles, or ''; sid the
--- sender's stream id from transfer_id, or nil.
+-- What one entry says is not repeated in the other: the sender's leaves
+-- 'transfer' empty (its id is 'tr_<account>_<entry id>', which the
+-- journal's readers derive), the receiver's leaves 'by' (who initiated
+-- it) empty. hold is the hold a capture settles, or ''; sid the sender's
+-- stream id from transfer_id, or nil.
 local function post(ka, ja, a, kb, jb, b, amount_s, neg_s, hold, kind, desc, by, now_ms, sid)
   local tid
   if sid then tid = 'tr_' .. a.number .. '_' .. sid else tid, sid = transfer_id(ja, a, now_ms) end
   local ba = redis.call('HINCRBY', ka, 'balance', neg_s)
   local bb = redis.call('HINCRBY', kb, 'balance', amount_s)
   redis.call('XADD', ja, sid, 'amount', neg_s, 'balance', fmt(ba),
-    'counterparty', b.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc, 'by', by)
+    'counterparty', b.number, 'transfer', '', 'hold', hold, 'kind', kind, 'desc', desc, 'by', by)
   redis.call('XADD', jb, journal_id(jb, now_ms), 'amount', amount_s, 'balance', fmt(bb),
-    'counterparty', a.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc, 'by', by)
+    'counterparty', a.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc, 'by', '')
   return tid
 end
 
@@ -110,7 +113,8 @@ end
 
 -- load_transfer returns a posting's record (field, value, ...: what
 -- transferFrom decodes), or {} when there is none. A posting of the
--- journal's form is its sender's entry, which must name it and debit the
+-- journal's form is its sender's entry, which must be of that form (an
+-- empty 'transfer': a legacy entry names its posting) and debit the
 -- sender (so no id can make a receiver's entry pass for a record), with
 -- the account's currency and the extras hash of its mutable or rare
 -- parts (reversals); a legacy posting is its hash. KEY_* are the
@@ -123,7 +127,7 @@ local function load_transfer(id)
   local f = {}
   local raw = e[1][2]
   for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
-  if f.transfer ~= id or string.sub(f.amount or '', 1, 1) ~= '-' then return {} end
+  if f.transfer ~= '' or string.sub(f.amount or '', 1, 1) ~= '-' then return {} end
   local out = {'id', id, 'kind', f.kind, 'from', n, 'to', f.counterparty, 'amount', string.sub(f.amount, 2),
     'currency', redis.call('HGET', KEY_ACCOUNT .. n, 'currency') or '', 'desc', f.desc, 'by', f.by or '',
     'status', 'completed', 'created', string.match(sid, '^(%d+)'), 'hold', f.hold or ''}

@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
@@ -196,4 +198,34 @@ func TestStaffCannotMoveCustomersMoney(t *testing.T) {
 	if after := e.account(t, a.Number); after.Held != 0 || after.Balance != before.Balance {
 		t.Fatalf("after a staff void: %+v", after)
 	}
+}
+
+// A transfer an older release stored (its own hash, a tr_<24 hex> id)
+// is served as before, to its parties and staff only; a transfer id of
+// the journal's form that names no sender's entry is 404.
+func TestLegacyTransferIsServed(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alina", bank.Customer)
+	bob := e.user(t, "bert", bank.Customer)
+	admin := e.user(t, "adam", bank.Admin)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	c := e.Pool.Get()
+	defer c.Close()
+	// The fields release f02ea3b's record_transfer wrote.
+	id := "tr_0123456789abcdef01234567"
+	if _, err := c.Do("HSET", keyspace.Transfer+id, "id", id, "kind", "transfer", "from", a.Number, "to", b.Number, "amount", "1234",
+		"currency", "EUR", "desc", "old rent", "by", "u_old", "status", "completed", "created", "1764000000000"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: bob})
+	want(t, r, 200, "")
+	var tr bank.Transfer
+	if err := json.Unmarshal(r.Body, &tr); err != nil || tr.ID != id || tr.Amount != 1234 || tr.Description != "old rent" || tr.From != a.Number {
+		t.Fatalf("legacy transfer %s: %+v %v", r.Body, tr, err)
+	}
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: admin}), 200, "")
+	carol := e.user(t, "carol", bank.Customer)
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: carol}), 404, "transfer_not_found")
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/tr_" + a.Number + "_1-0", Token: alice}), 404, "transfer_not_found")
 }

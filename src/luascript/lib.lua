@@ -12,17 +12,16 @@ local function fail(code) return redis.error_reply(code) end
 -- keyspace.IdempotencyRecord does, KEY_IDEM .. scope .. ':' .. key ('' for
 -- no key); the scope is what precedes the first ':' (a caller's or job's
 -- id, or "standing" for standing orders, whose keys go on with the
--- owner's id). Records
--- live in time buckets, one hash per scope and TTL-long window:
--- KEY_IDEM_WINDOW .. scope .. ':' .. floor(now / ttl), field the client's
--- key, value '<result id> <fingerprint>' (64 bits of the request hash). A bucket expires at the end of the window after its own (by the
--- caller's clock),
--- so a record written at any moment of bucket b is found while the clock
--- is in b or b + 1 (a check reads its window and the one before), at
--- least ttl seconds, and gone within 2 ttl: one key per scope and window
--- instead of one per request. A check also reads the window after its
--- own, for a record written by a clock a little ahead of its own.
--- A ttl of 0 keeps records forever (bucket 0, no expiry).
+-- owner's id). Records live in TTL-long windows, one hash per scope and
+-- window: KEY_IDEM_WINDOW .. scope .. ':' .. floor(now / ttl), field the
+-- client's key, value '<result id> <fingerprint>' (64 bits of the request
+-- hash): one key per caller and week instead of one per request. A window
+-- expires at the end of the next one (by the caller's clock), and a check
+-- reads its own window and the one before, so a record written at any
+-- moment of window w is found while the clock is in w or w + 1: at least
+-- ttl seconds, gone within 2 ttl. A check also reads the window after its
+-- own, for a record written by a replica whose clock runs a little ahead.
+-- A ttl of 0 keeps records forever (window 0, no expiry).
 local function idem_where(ref, now_ms, ttl)
   local scope, key = string.match(string.sub(ref, #KEY_IDEM + 1), '^([^:]*):(.*)$')
   ttl = tonumber(ttl)

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -131,7 +132,36 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (bank.Transfer, error)
 // getTransfer reads a posting's record with transfer_get.lua, whatever
 // the id's form (money.lua's load_transfer knows them all).
 func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
-	return transferReply(scriptRecord.Do(c, id))
+	ts, err := getTransfers(c, []string{id})
+	if err != nil {
+		return bank.Transfer{}, err
+	}
+	if ts[0].ID == "" {
+		return bank.Transfer{}, bank.ErrTransferNotFound
+	}
+	return ts[0], nil
+}
+
+// getTransfers reads the records of ids in one script call; an id that
+// names no posting gets a zero Transfer.
+func getTransfers(c redis.Conn, ids []string) ([]bank.Transfer, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	recs, err := redis.Values(scriptRecord.Do(c, args...))
+	if err != nil || len(recs) != len(ids) {
+		return nil, fmt.Errorf("ledger: transfer records: %d for %d ids: %w", len(recs), len(ids), err)
+	}
+	out := make([]bank.Transfer, len(ids))
+	for i, rec := range recs {
+		t, err := transferReply(rec, nil)
+		if err != nil && !errors.Is(err, bank.ErrTransferNotFound) {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 // transferReply decodes the record a script answered (money.lua's

@@ -2,8 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -79,34 +77,31 @@ func (l *Ledger) TillOf(ctx context.Context, staff string, from, to time.Time) (
 }
 
 // madeBy keeps the entries whose posting staff initiated, reading every
-// posting's record (transfer_get.lua: the journal's or a legacy hash) in
-// one round trip.
+// posting's record (the journal's or a legacy hash) in a script call per 500.
 func (l *Ledger) madeBy(ctx context.Context, staff string, entries []bank.Entry) ([]bank.Entry, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
 	c, err := l.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	// EVALSHA in a pipeline needs the script cached first.
-	if err := scriptRecord.Load(c); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	for _, e := range entries {
-		if err := scriptRecord.SendHash(c, e.TransferID); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
-	}
-	if err := c.Flush(); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
 	var out []bank.Entry
-	for _, e := range entries {
-		t, err := transferReply(c.Receive())
-		if err != nil && !errors.Is(err, bank.ErrTransferNotFound) {
+	// In chunks: one script call holds Redis for all the records it reads.
+	for chunk := range slices.Chunk(entries, 500) {
+		ids := make([]string, len(chunk))
+		for i, e := range chunk {
+			ids[i] = e.TransferID
+		}
+		ts, err := getTransfers(c, ids)
+		if err != nil {
 			return nil, err
 		}
-		if t.InitiatedBy == staff {
-			out = append(out, e)
+		for i, e := range chunk {
+			if ts[i].InitiatedBy == staff {
+				out = append(out, e)
+			}
 		}
 	}
 	return out, nil

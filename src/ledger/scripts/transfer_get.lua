@@ -1,6 +1,9 @@
--- One posting's record, by its id: money.lua's transfer_reply (its
--- sender's journal entry and extras, or a legacy record's hash), in one
--- round trip whatever the id's form.
--- ARGV: 1 transfer id
--- Returns the record's fields (none when there is no such posting).
-return transfer_reply(ARGV[1])
+-- Postings' records, by id: money.lua's transfer_reply (the sender's
+-- journal entry and extras, or a legacy record's hash) for each, in one
+-- round trip whatever the ids' forms.
+-- ARGV: the transfer ids
+-- Returns one record (its fields; none when there is no such posting)
+-- per id, in order.
+local out = {}
+for i = 1, #ARGV do out[i] = transfer_reply(ARGV[i]) end
+return out

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
+
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
@@ -98,7 +101,7 @@ var newID = regexp.MustCompile(`^tr_[0-9]{10}_[0-9]+-[0-9]+$`)
 // entry (the receiver's, another account's) as a record.
 func TestTransferRecordIsTheJournal(t *testing.T) {
 	ctx := context.Background()
-	l := newLedger(t)
+	l, pool := newLedgerOnPool(t)
 	a := open(t, l, "u1", bank.Checking, "EUR", 0)
 	b := open(t, l, "u2", bank.Checking, "EUR", 0)
 	deposit(t, l, a.Number, 10_000, "EUR")
@@ -131,5 +134,40 @@ func TestTransferRecordIsTheJournal(t *testing.T) {
 		if _, err := l.Transfer(ctx, id); !errors.Is(err, bank.ErrTransferNotFound) {
 			t.Errorf("%s: %v, want transfer_not_found", id, err)
 		}
+	}
+	// A posting writes no key of its own...
+	c := pool.Get()
+	defer c.Close()
+	if n, err := redis.Int(c.Do("EXISTS", keyspace.Transfer+tr.ID)); err != nil || n != 0 {
+		t.Fatalf("a plain transfer wrote %s: %d %v", keyspace.Transfer+tr.ID, n, err)
+	}
+	// ... a capture's hold is in its entries...
+	h, _, err := l.Authorize(ctx, ledger.HoldRequest{Account: a.Number, Payee: b.Number, Amount: 300, Currency: "EUR", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err = l.Capture(ctx, h.ID, 200, "", "u2", ledger.Idem{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := l.Transfer(ctx, h.TransferID)
+	if err != nil || cp.HoldID != h.ID || cp.Kind != bank.PostingCapture || cp.Amount != 200 || cp.InitiatedBy != "u2" || !newID.MatchString(cp.ID) {
+		t.Fatalf("capture %+v %v", cp, err)
+	}
+	// ... and a reversal adds the small hash of links, to both postings.
+	rv, _, err := l.RequestReversal(ctx, ledger.ReversalRequest{TransferID: tr.ID, Amount: 234, Reason: "typo", RequestedBy: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv, _, err = l.ApproveReversal(ctx, rv.ID, "bea", ledger.Idem{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = l.Transfer(ctx, tr.ID)
+	if err != nil || got.Reversed != 234 || len(got.Reversals) != 1 || got.Reversals[0] != rv.ID || got.Amount != 1_234 {
+		t.Fatalf("reversed original %+v %v", got, err)
+	}
+	p, err := l.Transfer(ctx, rv.PostingID)
+	if err != nil || p.ReversalOf != tr.ID || p.ReversalID != rv.ID || p.From != b.Number || p.To != a.Number || p.Kind != bank.PostingReversal {
+		t.Fatalf("reversal posting %+v %v", p, err)
 	}
 }

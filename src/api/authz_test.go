@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubebank/kubebank/src/api"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
@@ -228,4 +229,26 @@ func TestLegacyTransferIsServed(t *testing.T) {
 	carol := e.user(t, "carol", bank.Customer)
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: carol}), 404, "transfer_not_found")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/tr_" + a.Number + "_1-0", Token: alice}), 404, "transfer_not_found")
+}
+
+// The ids GET /v1/transfers/{id} accepts are the OpenAPI document's
+// TransferID, and both take every form a posting has had.
+func TestTransferIDShapes(t *testing.T) {
+	if !strings.Contains(string(api.OpenAPI), "pattern: '"+api.TransferIDs.String()+"'") {
+		t.Fatalf("openapi.yaml's TransferID pattern is not the API's %s", api.TransferIDs)
+	}
+	for id, ok := range map[string]bool{
+		"tr_1000000016_1764597000123-0":           true,
+		"tr_0123456789abcdef01234567":             true,
+		"in_1000000016_2026-01-31":                true,
+		"so_0123456789abcdef01234567_2026-01-31":  true,
+		"tr_100000001_1764597000123-0":            false, // nine digits
+		"tr_1000000016_1764597000123":             false, // no sequence
+		"tr_1000000016_1764597000123-0/../x":      false,
+		"tr_1000000016_17645970001231234567890-0": false, // 23 digits
+	} {
+		if api.TransferIDs.MatchString(id) != ok {
+			t.Errorf("%s: accepted %v, want %v", id, !ok, ok)
+		}
+	}
 }

@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/kubebank/kubebank/src/api"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/ledger"
 )
 
@@ -142,18 +144,19 @@ func TestStaffCannotSelfDeal(t *testing.T) {
 	}
 }
 
-// Interest and standing-order postings have deterministic transfer ids;
-// the journal shows them, so the owner can open them too.
-func TestDeterministicTransferIDsAreVisible(t *testing.T) {
+// Interest and standing-order postings are made by jobs; the journal
+// shows their ids, so the owner can open them too.
+func TestJobTransferIDsAreVisible(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alina", bank.Customer)
 	bob := e.user(t, "bert", bank.Customer)
 	a := e.open(t, alice, map[string]any{"type": "savings", "currency": "EUR"})
 	exp, _ := ledger.SystemAccount(bank.PurposeInterestExpense, "EUR")
-	id := ledger.InterestTransferID(a.Number, bank.NewDay(time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC), time.UTC))
-	if _, _, err := e.Ledger.Post(context.Background(), ledger.Posting{ID: id, From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.PostingInterest}); err != nil {
+	tr, _, err := e.Ledger.Post(context.Background(), ledger.Posting{From: exp, To: a.Number, Amount: 7, Currency: "EUR", Kind: bank.PostingInterest, InitiatedBy: "system"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	id := tr.ID
 	r := e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: alice})
 	want(t, r, 200, "")
 	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: bob}), 404, "transfer_not_found")
@@ -195,5 +198,57 @@ func TestStaffCannotMoveCustomersMoney(t *testing.T) {
 	want(t, r, 200, "")
 	if after := e.account(t, a.Number); after.Held != 0 || after.Balance != before.Balance {
 		t.Fatalf("after a staff void: %+v", after)
+	}
+}
+
+// A transfer an older release stored (its own hash, a tr_<24 hex> id)
+// is served as before, to its parties and staff only; a transfer id of
+// the journal's form that names no sender's entry is 404.
+func TestLegacyTransferIsServed(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alina", bank.Customer)
+	bob := e.user(t, "bert", bank.Customer)
+	admin := e.user(t, "adam", bank.Admin)
+	a := e.open(t, alice, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, bob, map[string]any{"type": "checking", "currency": "EUR"})
+	c := e.Pool.Get()
+	defer c.Close()
+	// The fields release f02ea3b's record_transfer wrote.
+	id := "tr_0123456789abcdef01234567"
+	if _, err := c.Do("HSET", keyspace.Transfer+id, "id", id, "kind", "transfer", "from", a.Number, "to", b.Number, "amount", "1234",
+		"currency", "EUR", "desc", "old rent", "by", "u_old", "status", "completed", "created", "1764000000000"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: bob})
+	want(t, r, 200, "")
+	var tr bank.Transfer
+	if err := json.Unmarshal(r.Body, &tr); err != nil || tr.ID != id || tr.Amount != 1234 || tr.Description != "old rent" || tr.From != a.Number {
+		t.Fatalf("legacy transfer %s: %+v %v", r.Body, tr, err)
+	}
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: admin}), 200, "")
+	carol := e.user(t, "carol", bank.Customer)
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + id, Token: carol}), 404, "transfer_not_found")
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/tr_" + a.Number + "_1-0", Token: alice}), 404, "transfer_not_found")
+}
+
+// The ids GET /v1/transfers/{id} accepts are the OpenAPI document's
+// TransferID, and both take every form a posting has had.
+func TestTransferIDShapes(t *testing.T) {
+	if !strings.Contains(string(api.OpenAPI), "pattern: '"+api.TransferIDs.String()+"'") {
+		t.Fatalf("openapi.yaml's TransferID pattern is not the API's %s", api.TransferIDs)
+	}
+	for id, ok := range map[string]bool{
+		"tr_1000000016_1764597000123-0":           true,
+		"tr_0123456789abcdef01234567":             true,
+		"in_1000000016_2026-01-31":                true,
+		"so_0123456789abcdef01234567_2026-01-31":  true,
+		"tr_100000001_1764597000123-0":            false, // nine digits
+		"tr_1000000016_1764597000123":             false, // no sequence
+		"tr_1000000016_1764597000123-0/../x":      false,
+		"tr_1000000016_17645970001231234567890-0": false, // 23 digits
+	} {
+		if api.TransferIDs.MatchString(id) != ok {
+			t.Errorf("%s: accepted %v, want %v", id, !ok, ok)
+		}
 	}
 }

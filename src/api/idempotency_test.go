@@ -133,3 +133,45 @@ func TestIdempotency(t *testing.T) {
 	}
 	e.balanced(t)
 }
+
+// Concurrent duplicates of one transfer (a client retrying before the
+// first answer came back) post it once: one fresh answer, the rest its
+// replay, byte for byte, and the money moved once.
+func TestConcurrentDuplicateTransfers(t *testing.T) {
+	e := newEnv(t)
+	c := e.user(t, "ida", bank.Customer)
+	d := e.user(t, "dan", bank.Customer)
+	teller := e.user(t, "ted", bank.Teller)
+	a := e.open(t, c, map[string]any{"type": "checking", "currency": "EUR"})
+	b := e.open(t, d, map[string]any{"type": "checking", "currency": "EUR"})
+	e.deposit(t, teller, a.Number, 10_000, "EUR")
+	body := map[string]any{"from": a.Number, "to": b.Number, "amount": 700, "currency": "EUR"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := 0
+	bodies := map[string]bool{}
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: c, Key: "retry-1", Body: body})
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status != 201 {
+				t.Errorf("duplicate: %d %s", r.Status, r.Body)
+				return
+			}
+			if r.Header.Get("Idempotent-Replayed") != "true" {
+				fresh++
+			}
+			bodies[string(r.Body)] = true
+		}()
+	}
+	wg.Wait()
+	if fresh != 1 || len(bodies) != 1 {
+		t.Fatalf("%d fresh answers, %d different bodies: want one transfer", fresh, len(bodies))
+	}
+	if got := e.account(t, a.Number).Balance; got != 9_300 {
+		t.Fatalf("balance %d, want 9300: the transfer exactly once", got)
+	}
+}

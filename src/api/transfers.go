@@ -49,10 +49,12 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// transferIDs are the shapes of transfer ids: random ones, and the
-// deterministic ones of interest (account + day) and standing orders
-// (order + due date).
-var transferIDs = regexp.MustCompile(`^(tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+// transferIDs are the shapes of transfer ids (TransferID in
+// openapi.yaml): the journal's, tr_<sender>_<its entry's stream id>
+// (money.lua's post), and those of older releases, kept by the postings
+// they made: random ones and the deterministic ones of interest (account
+// + day) and standing orders (order + due date).
+var transferIDs = regexp.MustCompile(`^(tr_[0-9]{10}_[0-9]{1,19}-[0-9]{1,19}|tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) error {
 	t, err := visible(s, r, transferIDs, bank.ErrTransferNotFound, s.l.Transfer, func(t bank.Transfer) []string { return []string{t.From, t.To} })

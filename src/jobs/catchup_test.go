@@ -60,7 +60,7 @@ func TestInterestCatchUpIsCompleteAndBounded(t *testing.T) {
 	var got []string
 	for _, en := range entries {
 		if en.Kind == "interest" {
-			got = append(got, strings.TrimPrefix(en.TransferID, "in_"+saver.Number+"_"))
+			got = append(got, strings.TrimPrefix(en.Description, "Interest "))
 		}
 	}
 	if len(got) != total {

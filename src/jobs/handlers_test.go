@@ -47,7 +47,7 @@ func TestInterestJobTwiceOnTwoWorkers(t *testing.T) {
 		bal := int64(1_000_000 + i)
 		want := bal * 365 / ledger.InterestDivisor
 		got := e.interestEntries(t, a.Number)
-		if len(got) != 1 || got[0].Amount != want || got[0].TransferID != "in_"+a.Number+"_2026-01-01" {
+		if len(got) != 1 || got[0].Amount != want || got[0].Description != "Interest 2026-01-01" {
 			t.Fatalf("%s: interest entries %+v, want one of %d", a.Number, got, want)
 		}
 		if b := e.account(t, a.Number).Balance; b != bal+want {
@@ -84,7 +84,7 @@ func TestInterestCatchesUpMissedDays(t *testing.T) {
 	if len(got) != 3 || got[0].Amount != 1000 || got[2].Amount != 1000 {
 		t.Fatalf("entries %+v, want three of 1000", got)
 	}
-	if !strings.HasSuffix(got[0].TransferID, "2026-01-01") || !strings.HasSuffix(got[2].TransferID, "2026-01-03") {
+	if got[0].Description != "Interest 2026-01-01" || got[2].Description != "Interest 2026-01-03" {
 		t.Fatalf("days out of order: %+v", got)
 	}
 }

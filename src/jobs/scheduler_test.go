@@ -134,7 +134,7 @@ func TestThreeSchedulersOnePostingPerAccountPerDay(t *testing.T) {
 		if len(got) != 1 || got[0].Amount != 500_000*730/3_650_000 {
 			t.Fatalf("%s: %d interest postings %+v after %d runs, want exactly 1 of 100", a.Number, len(got), got, n)
 		}
-		if !strings.HasPrefix(got[0].TransferID, "in_") {
+		if got[0].Kind != bank.PostingInterest || !strings.HasPrefix(got[0].Description, "Interest ") {
 			t.Fatalf("%s: posting %+v is not an interest transfer", a.Number, got[0])
 		}
 	}

@@ -19,17 +19,20 @@ const (
 	Journal       = "bank:journal:"     // + number
 	AccountHolds  = "bank:acct-holds:"  // + number
 	OwnerAccounts = "bank:owner:"       // + user id + ":accounts"
-	Transfer      = "bank:transfer:"    // + transfer id
+	Transfer      = "bank:transfer:"    // + transfer id: a legacy record, or a posting's extras
 	Hold          = "bank:hold:"        // + hold id
 	HoldExpiry    = "bank:holds:expiry" // hold id → expiry ms
-	Idempotency   = "bank:idem:"        // + scope + ":" + Idempotency-Key
-	Outbox        = "bank:outbox"       // events about new postings
-	Interest      = "bank:interest:"    // + number
-	ReconCheck    = "bank:recon:checkpoint:"
-	ReconLast     = "bank:reconciliation:last"
-	ReconSuccess  = "bank:reconciliation:last-success"
-	Reversal      = "bank:reversal:"  // + reversal id
-	Reversals     = "bank:reversals:" // + status (pending, approved, rejected)
+	Idempotency   = "bank:idem:"        // + scope + ":" + Idempotency-Key (legacy, read only)
+	// IdempotencyWindow holds the idempotency records: + scope + ":" +
+	// window number (Unix time / TTL), field the Idempotency-Key.
+	IdempotencyWindow = "bank:idem-window:"
+	Outbox            = "bank:outbox"    // events about new postings
+	Interest          = "bank:interest:" // + number
+	ReconCheck        = "bank:recon:checkpoint:"
+	ReconLast         = "bank:reconciliation:last"
+	ReconSuccess      = "bank:reconciliation:last-success"
+	Reversal          = "bank:reversal:"  // + reversal id
+	Reversals         = "bank:reversals:" // + status (pending, approved, rejected)
 )
 
 // AckChannel is a Pub/Sub channel, not a key: a money-moving write that
@@ -90,9 +93,12 @@ const (
 	WebSession     = "bank:web:session:" // + SHA-256 of the cookie
 )
 
-// IdempotencyRecord is the key of the idempotency record for an
-// Idempotency-Key, scoped (by user, or by job) so that one customer's key
-// can never replay another's request; "" for no key.
+// IdempotencyRecord names the idempotency record of an Idempotency-Key,
+// scoped (by user, or by job) so that one customer's key can never replay
+// another's request; "" for no key. It is the key an older release kept
+// the record at (read only now); lib.lua's idem_check takes the scope
+// (up to the first ':') and the key from it to find the record in its
+// IdempotencyWindow bucket.
 func IdempotencyRecord(scope, key string) string {
 	if key == "" {
 		return ""
@@ -124,10 +130,11 @@ var Families = []Family{
 	{Journal, false, "stream", "ledger", "forever: the append-only journal", "an account's journal entries"},
 	{AccountHolds, false, "zset", "ledger", "forever", "an account's holds by creation time"},
 	{OwnerAccounts, false, "set", "ledger", "forever", "a user's account numbers"},
-	{Transfer, false, "hash", "ledger", "forever", "a posting's record"},
+	{Transfer, false, "hash", "ledger", "forever", "a posting's mutable or rare parts (reversed amount, reversal links), only when it has them; before the journal was the record (ids tr_<24 hex>, in_..., so_...), a posting's whole record"},
 	{Hold, false, "hash", "ledger", "forever", "a hold and its state"},
 	{HoldExpiry, true, "zset", "ledger", "entries leave when the hold ends", "authorised holds by expiry"},
-	{Idempotency, false, "hash", "ledger (lib.lua)", "the idempotency TTL, 7 days", "an Idempotency-Key's request hash and result id, for every state-creating request"},
+	{Idempotency, false, "hash", "ledger (lib.lua)", "the idempotency TTL, 7 days; no longer written (remove its read one TTL after the release that brought IdempotencyWindow)", "an older release's record of one Idempotency-Key: request hash and result id"},
+	{IdempotencyWindow, false, "hash", "ledger (lib.lua)", "until the end of the window after its own: each record at least one idempotency TTL (7 days), at most two", "a scope's Idempotency-Keys of one TTL-long window, for every state-creating request: key → result id and request fingerprint"},
 	{Outbox, true, "stream", "ledger scripts; drained by jobs", "entries leave once relayed", "events about new postings"},
 	{Interest, false, "hash", "ledger", "forever", "an account's accrual state: last day, carried remainder"},
 	{ReconCheck, false, "string", "ledger", "forever", "how far an account's journal has been reconciled"},

@@ -50,7 +50,7 @@ func (l *Ledger) BalanceAt(ctx context.Context, account string, at time.Time) (P
 	if err != nil {
 		return PointBalance{}, fmt.Errorf("ledger: %w", err)
 	}
-	entries, err := decodeEntries(raw)
+	entries, err := decodeEntries(account, raw)
 	if err != nil || len(entries) == 0 {
 		return PointBalance{}, err
 	}

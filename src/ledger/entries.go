@@ -62,7 +62,7 @@ func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, strin
 	if err != nil {
 		return nil, "", fmt.Errorf("ledger: %w", err)
 	}
-	entries, err := decodeEntries(raw)
+	entries, err := decodeEntries(q.Account, raw)
 	if err != nil {
 		return nil, "", err
 	}
@@ -129,7 +129,7 @@ func (l *Ledger) EntriesBetween(ctx context.Context, account string, from, to ti
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		page, err := decodeEntries(raw)
+		page, err := decodeEntries(account, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +141,10 @@ func (l *Ledger) EntriesBetween(ctx context.Context, account string, from, to ti
 	}
 }
 
-func decodeEntries(raw []any) ([]bank.Entry, error) {
+// decodeEntries decodes entries of account's journal. A sender's entry
+// of the journal's form leaves 'transfer' empty: it names the posting
+// itself (money.lua's post), 'tr_<account>_<entry id>'.
+func decodeEntries(account string, raw []any) ([]bank.Entry, error) {
 	out := make([]bank.Entry, 0, len(raw))
 	for _, r := range raw {
 		pair, err := redis.Values(r, nil)
@@ -162,6 +165,9 @@ func decodeEntries(raw []any) ([]bank.Entry, error) {
 		}
 		if err := f.Err(); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		if e.TransferID == "" {
+			e.TransferID = "tr_" + account + "_" + id
 		}
 		out = append(out, e)
 	}

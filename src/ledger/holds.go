@@ -111,12 +111,11 @@ func (l *Ledger) settle(ctx context.Context, action, holdID string, amount int64
 	if err != nil {
 		return bank.Hold{}, false, err
 	}
-	tid := NewID("tr")
 	a := strconv.FormatInt(amount, 10)
 	status, _, err := decodeReply(l.move(ctx, c, scriptSettle,
 		holdKey(holdID), accountKey(h.Account), accountKey(h.Payee), journalKey(h.Account), journalKey(h.Payee),
-		transferKey(tid), idemKey(idem.Scope, idem.Key), keyspace.HoldExpiry, KeyOutbox,
-		action, a, "-"+a, tid, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), by, bank.MaxBalance, desc))
+		idemKey(idem.Scope, idem.Key), keyspace.HoldExpiry, KeyOutbox,
+		action, a, "-"+a, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), by, bank.MaxBalance, desc))
 	if err != nil {
 		return bank.Hold{}, false, err
 	}

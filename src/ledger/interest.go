@@ -12,18 +12,12 @@ import (
 	"github.com/kubebank/kubebank/src/redishash"
 )
 
-var scriptAccrue = loadScript(6, "accrue")
+var scriptAccrue = loadScript(5, "accrue")
 
 // InterestDivisor turns balance × rate (basis points per year) into one
 // day's interest: 365 days × 10,000 basis points. Remainders of this
 // divisor are what an account carries from one day to the next.
 const InterestDivisor = 365 * 10_000
-
-// InterestTransferID is the deterministic id of an account's interest
-// posting for a day: the business key, visible in the journal.
-func InterestTransferID(account string, d bank.Day) string {
-	return "in_" + account + "_" + d.Date
-}
 
 // InterestState is what an account carries between accruals.
 type InterestState struct {
@@ -130,10 +124,9 @@ func sendAccrual(c redis.Conn, r Accrual, now int64) error {
 	if err != nil {
 		return err
 	}
-	tid := InterestTransferID(r.Account, r.Day)
 	if err := scriptAccrue.SendHash(c, accountKey(exp), accountKey(r.Account), journalKey(exp), journalKey(r.Account),
-		transferKey(tid), interestKey(r.Account),
-		r.Day.Ordinal, r.Day.End.UnixMilli(), tid, now, "Interest "+r.Day.Date, bank.MaxBalance, r.Day.Date); err != nil {
+		interestKey(r.Account),
+		r.Day.Ordinal, r.Day.End.UnixMilli(), now, "Interest "+r.Day.Date, bank.MaxBalance, r.Day.Date); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	return nil

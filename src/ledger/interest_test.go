@@ -2,7 +2,6 @@ package ledger_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"sync"
@@ -192,7 +191,7 @@ func TestPostOnce(t *testing.T) {
 	l := newLedger(t)
 	a := open(t, l, "u1", bank.Checking, "EUR", 0)
 	b := open(t, l, "u2", bank.Checking, "EUR", 0)
-	p := ledger.Posting{From: a.Number, To: b.Number, Amount: 500, Currency: "EUR", Kind: bank.PostingStandingOrder, ID: "so_x_2026-01-01"}
+	p := ledger.Posting{From: a.Number, To: b.Number, Amount: 500, Currency: "EUR", Kind: bank.PostingStandingOrder}
 	o, err := l.PostOnce(ctx, p, "bank:test:runs", "2026-01-01")
 	if err != nil || o.Executed || o.Code != "insufficient_funds" {
 		t.Fatalf("first run: %+v %v, want failed insufficient_funds", o, err)
@@ -204,10 +203,10 @@ func TestPostOnce(t *testing.T) {
 		t.Fatalf("after deposit: %+v %v, want the recorded failure", o, err)
 	}
 	// Another date, eight concurrent runs: exactly one posting.
-	p.ID = "so_x_2026-01-02"
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	fresh := 0
+	ids := map[string]bool{}
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func() {
@@ -217,16 +216,17 @@ func TestPostOnce(t *testing.T) {
 				t.Errorf("run: %+v %v", o, err)
 				return
 			}
+			mu.Lock()
+			defer mu.Unlock()
+			ids[o.TransferID] = true
 			if !o.Replayed {
-				mu.Lock()
 				fresh++
-				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if fresh != 1 {
-		t.Fatalf("%d runs executed, want 1", fresh)
+	if fresh != 1 || len(ids) != 1 {
+		t.Fatalf("%d runs executed, transfers %v, want 1", fresh, ids)
 	}
 	if got := balance(t, l, a.Number).Balance; got != 9_500 {
 		t.Fatalf("balance %d, want 9500", got)
@@ -234,11 +234,13 @@ func TestPostOnce(t *testing.T) {
 	if _, err := l.PostOnce(ctx, p, "other:key", "x"); err == nil {
 		t.Fatal("a key outside bank: must be refused")
 	}
-	if _, err := l.Transfer(ctx, "so_x_2026-01-02"); err != nil {
-		t.Fatal(err)
+	for id := range ids {
+		if tr, err := l.Transfer(ctx, id); err != nil || tr.Amount != 500 || tr.Kind != bank.PostingStandingOrder {
+			t.Fatal(tr, err)
+		}
 	}
-	if _, err := l.Transfer(ctx, "so_x_2026-01-01"); !errors.Is(err, bank.ErrTransferNotFound) {
-		t.Fatalf("failed date has a transfer: %v", err)
+	if o, err := l.PostOnce(ctx, p, "bank:test:runs", "2026-01-01"); err != nil || o.TransferID != "" {
+		t.Fatalf("failed date has a transfer: %+v %v", o, err)
 	}
 }
 

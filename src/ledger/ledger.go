@@ -34,16 +34,27 @@ var scripts, _ = fs.Sub(embedded, "scripts")
 // DefaultIdempotencyTTL is how long a replay returns the original result.
 const DefaultIdempotencyTTL = 7 * 24 * time.Hour
 
+// moneyLua is money.lua after the key families its transfer helpers
+// build themselves (a transfer is found by its id alone), taken from
+// keyspace so that no script spells them.
+var moneyLua = fmt.Sprintf("local KEY_TRANSFER, KEY_JOURNAL, KEY_ACCOUNT = %q, %q, %q\n",
+	keyspace.Transfer, keyspace.Journal, keyspace.Account) + luascript.Read(scripts, "money")
+
 // loadScript returns the ledger script made of names (helpers first,
 // the operation last), run after the money helpers.
 func loadScript(keys int, names ...string) *redis.Script {
-	return luascript.Load(scripts, keys, append([]string{"money"}, names...)...)
+	parts := []string{moneyLua}
+	for _, n := range names {
+		parts = append(parts, luascript.Read(scripts, n))
+	}
+	return luascript.New(keys, parts...)
 }
 
 var (
-	scriptTransfer  = loadScript(7, "transfer")
+	scriptTransfer  = loadScript(6, "transfer")
+	scriptRecord    = loadScript(0, "transfer_get")
 	scriptAuthorize = loadScript(6, "hold_authorize")
-	scriptSettle    = loadScript(9, "hold_settle")
+	scriptSettle    = loadScript(8, "hold_settle")
 	scriptStatus    = loadScript(1, "status")
 	scriptSums      = loadScript(2, "sums")
 	scriptSystem    = loadScript(2, "system_account")

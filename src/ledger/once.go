@@ -15,7 +15,7 @@ import (
 
 // scriptPostOnce wraps transfer.lua as a Lua function so that postings
 // made once per business key follow exactly the same rules as any other.
-var scriptPostOnce = luascript.New(9, luascript.Read(scripts, "money"),
+var scriptPostOnce = luascript.New(7, moneyLua,
 	luascript.Function("transfer_script", luascript.Read(scripts, "transfer")), luascript.Read(scripts, "post_once"))
 
 // Outcome of PostOnce.
@@ -61,9 +61,6 @@ func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field st
 	if p.Kind == "" {
 		p.Kind = bank.PostingTransfer
 	}
-	if p.ID == "" {
-		return Outcome{}, fmt.Errorf("ledger: PostOnce needs a deterministic transfer id")
-	}
 	c, err := l.conn(ctx)
 	if err != nil {
 		return Outcome{}, err
@@ -71,9 +68,9 @@ func (l *Ledger) PostOnceIf(ctx context.Context, p Posting, outcomeKey, field st
 	defer c.Close()
 	amount := strconv.FormatInt(p.Amount, 10)
 	vals, err := redis.Strings(l.move(ctx, c, scriptPostOnce,
-		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(p.ID), "",
+		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To),
 		outcomeKey, KeyOutbox, g.Key,
-		amount, "-"+amount, p.Currency, p.ID, l.nowMs(), p.Kind, p.Description, "",
+		amount, "-"+amount, p.Currency, l.nowMs(), p.Kind, p.Description, "",
 		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, field,
 		g.Field, g.Value))
 	if err != nil {

@@ -19,11 +19,11 @@ import (
 // hold_authorize.lua behind as_caller.lua's checks: one script each, so
 // that a customer's transfer or hold is one round trip.
 var (
-	scriptTransferAs = luascript.New(7, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+	scriptTransferAs = luascript.New(6, moneyLua, luascript.Read(scripts, "as_caller"),
 		luascript.Function("transfer_script", luascript.Read(scripts, "transfer")), luascript.Read(scripts, "transfer_as"))
-	scriptHoldAs = luascript.New(6, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+	scriptHoldAs = luascript.New(6, moneyLua, luascript.Read(scripts, "as_caller"),
 		luascript.Function("authorize_script", luascript.Read(scripts, "hold_authorize")), luascript.Read(scripts, "hold_as"))
-	scriptSettleAs = luascript.New(5, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+	scriptSettleAs = luascript.New(4, moneyLua, luascript.Read(scripts, "as_caller"),
 		luascript.Function("settle_script", luascript.Read(scripts, "hold_settle")), luascript.Read(scripts, "settle_as"))
 )
 
@@ -51,7 +51,7 @@ var (
 // answer needs, in one round trip. It returns the transfer, whether it
 // was a replay, and the caller's user id.
 func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Transfer, userID string, replayed bool, err error) {
-	p, id, err := p.prepared()
+	p, err = p.prepared()
 	if err != nil {
 		return bank.Transfer{}, "", false, err
 	}
@@ -61,10 +61,10 @@ func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Tran
 	}
 	defer c.Close()
 	v, err := l.move(ctx, c, scriptTransferAs,
-		keyspace.Token+who.TokenHash, accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id), KeyOutbox,
+		keyspace.Token+who.TokenHash, accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), KeyOutbox,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), p.Idem.Key, p.Idem.Hash, int64(l.IdempotencyTTL.Seconds()),
-		strconv.FormatInt(p.Amount, 10), p.Currency, id, p.Kind, p.Description, string(p.Touch), bank.MaxBalance,
-		keyspace.Idempotency, keyspace.Transfer, requestid.From(ctx))
+		strconv.FormatInt(p.Amount, 10), p.Currency, p.Kind, p.Description, string(p.Touch), bank.MaxBalance,
+		keyspace.Idempotency, requestid.From(ctx))
 	return runAs(p.To, transferFrom, v, err)
 }
 
@@ -117,11 +117,10 @@ func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amoun
 		return bank.Hold{}, "", false, err
 	}
 	defer c.Close()
-	tid := NewID("tr")
 	v, err := l.move(ctx, c, scriptSettleAs,
-		keyspace.Token+who.TokenHash, holdKey(holdID), keyspace.HoldExpiry, KeyOutbox, transferKey(tid),
+		keyspace.Token+who.TokenHash, holdKey(holdID), keyspace.HoldExpiry, KeyOutbox,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), action, amount, idem.Key, idem.Hash, int64(l.IdempotencyTTL.Seconds()),
-		bank.MaxBalance, desc, keyspace.Idempotency, keyspace.Account, keyspace.Journal, tid, requestid.From(ctx), holdID)
+		bank.MaxBalance, desc, keyspace.Idempotency, keyspace.Account, keyspace.Journal, requestid.From(ctx), holdID)
 	return runAs("", holdFrom, v, err)
 }
 

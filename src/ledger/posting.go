@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -34,9 +36,6 @@ type Posting struct {
 	InitiatedBy string
 	Touch       Touch
 	Idem        Idem
-	// ID, when set, names the transfer; jobs use deterministic ids derived
-	// from their business key. Otherwise a random id is generated.
-	ID string
 }
 
 // MaxDescription bounds free text stored in the journal (bytes).
@@ -55,26 +54,24 @@ func ValidatePosting(p Posting) error {
 	return nil
 }
 
-// prepared is p checked, with its defaults (a transfer) and its id (p.ID,
-// or a new random one).
-func (p Posting) prepared() (Posting, string, error) {
+// prepared is p checked, with its defaults (a transfer). Its id is the
+// script's: money.lua's post names a posting after its sender's journal
+// entry.
+func (p Posting) prepared() (Posting, error) {
 	if err := ValidatePosting(p); err != nil {
-		return p, "", err
+		return p, err
 	}
 	if p.Kind == "" {
 		p.Kind = bank.PostingTransfer
 	}
-	if p.ID == "" {
-		p.ID = NewID("tr")
-	}
-	return p, p.ID, nil
+	return p, nil
 }
 
 // Post executes a posting atomically. replayed is true when the
 // idempotency key had already been used for the same request; the
 // original transfer is returned and no money moves.
 func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed bool, err error) {
-	p, id, err := p.prepared()
+	p, err = p.prepared()
 	if err != nil {
 		return bank.Transfer{}, false, err
 	}
@@ -85,9 +82,9 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 	defer c.Close()
 	amount := strconv.FormatInt(p.Amount, 10)
 	status, rid, err := decodeReply(l.move(ctx, c, scriptTransfer,
-		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To), transferKey(id),
+		accountKey(p.From), accountKey(p.To), journalKey(p.From), journalKey(p.To),
 		idemKey(p.Idem.Scope, p.Idem.Key), KeyOutbox,
-		amount, "-"+amount, p.Currency, id, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,
+		amount, "-"+amount, p.Currency, l.nowMs(), p.Kind, p.Description, p.Idem.Hash,
 		int64(l.IdempotencyTTL.Seconds()), p.InitiatedBy, string(p.Touch), bank.MaxBalance, audit.Arg(ctx)))
 	if err != nil {
 		return bank.Transfer{}, false, err
@@ -132,8 +129,57 @@ func (l *Ledger) Transfer(ctx context.Context, id string) (bank.Transfer, error)
 	return getTransfer(c, id)
 }
 
+// getTransfer reads a posting's record with transfer_get.lua, whatever
+// the id's form (money.lua's load_transfer knows them all).
 func getTransfer(c redis.Conn, id string) (bank.Transfer, error) {
-	return readHash(c, transferKey(id), bank.ErrTransferNotFound, transferFrom)
+	ts, err := getTransfers(c, []string{id})
+	if err != nil {
+		return bank.Transfer{}, err
+	}
+	if ts[0].ID == "" {
+		return bank.Transfer{}, bank.ErrTransferNotFound
+	}
+	return ts[0], nil
+}
+
+// getTransfers reads the records of ids in one script call; an id that
+// names no posting gets a zero Transfer.
+func getTransfers(c redis.Conn, ids []string) ([]bank.Transfer, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	recs, err := redis.Values(scriptRecord.Do(c, args...))
+	if err != nil || len(recs) != len(ids) {
+		return nil, fmt.Errorf("ledger: transfer records: %d for %d ids: %w", len(recs), len(ids), err)
+	}
+	out := make([]bank.Transfer, len(ids))
+	for i, rec := range recs {
+		t, err := transferReply(rec, nil)
+		if err != nil && !errors.Is(err, bank.ErrTransferNotFound) {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// transferReply decodes the record a script answered (money.lua's
+// transfer_reply); no fields mean there is no such posting.
+func transferReply(v any, err error) (bank.Transfer, error) {
+	m, err := redis.StringMap(v, err)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
+	}
+	if len(m) == 0 {
+		return bank.Transfer{}, bank.ErrTransferNotFound
+	}
+	f := redishash.New("transfer "+m["id"], m)
+	t := transferFrom(f)
+	if err := f.Err(); err != nil {
+		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
+	}
+	return t, nil
 }
 
 // transferFrom decodes a transfer record.

@@ -179,7 +179,7 @@ func (l *Ledger) checkAccount(c redis.Conn, n string, full bool) (*Mismatch, int
 	}
 	bal, _ := redis.Int64(vals[0], nil)
 	raw, _ := vals[1].([]any)
-	entries, err := decodeEntries(raw)
+	entries, err := decodeEntries(n, raw)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -14,7 +14,7 @@ import (
 
 var (
 	scriptReversalRequest = loadScript(4, "reversal_request")
-	scriptReverse         = loadScript(11, "reverse")
+	scriptReverse         = loadScript(10, "reverse")
 )
 
 func reversalKey(id string) string                   { return keyspace.Reversal + id }
@@ -56,7 +56,8 @@ func (l *Ledger) RequestReversal(ctx context.Context, req ReversalRequest) (bank
 	id := NewID("rv")
 	status, rid, err := decodeReply(scriptReversalRequest.DoContext(ctx, c,
 		transferKey(req.TransferID), reversalKey(id), reversalsKey(bank.ReversalPending), idemKey(req.Idem.Scope, req.Idem.Key),
-		id, req.Amount, req.Reason, req.RequestedBy, l.nowMs(), req.Idem.Hash, int64(l.IdempotencyTTL.Seconds()), audit.Arg(ctx)))
+		id, req.Amount, req.Reason, req.RequestedBy, l.nowMs(), req.Idem.Hash, int64(l.IdempotencyTTL.Seconds()), audit.Arg(ctx),
+		req.TransferID))
 	if err != nil {
 		return bank.Reversal{}, false, err
 	}
@@ -96,11 +97,10 @@ func (l *Ledger) decideReversal(ctx context.Context, action, id, by, reason stri
 	if action == "reject" {
 		decided = bank.ReversalRejected
 	}
-	pid := NewID("tr")
 	status, _, err := decodeReply(l.move(ctx, c, scriptReverse,
 		reversalKey(id), transferKey(r.TransferID), accountKey(r.From), accountKey(r.To), journalKey(r.From), journalKey(r.To),
-		transferKey(pid), reversalsKey(bank.ReversalPending), reversalsKey(decided), idemKey(idem.Scope, idem.Key), KeyOutbox,
-		action, pid, by, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), bank.MaxBalance, reason, audit.Arg(ctx)))
+		reversalsKey(bank.ReversalPending), reversalsKey(decided), idemKey(idem.Scope, idem.Key), KeyOutbox,
+		action, by, l.nowMs(), idem.Hash, int64(l.IdempotencyTTL.Seconds()), bank.MaxBalance, reason, audit.Arg(ctx)))
 	if err != nil {
 		return bank.Reversal{}, false, err
 	}

@@ -2,11 +2,8 @@ package ledger
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
-
-	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/bank"
 )
@@ -80,27 +77,31 @@ func (l *Ledger) TillOf(ctx context.Context, staff string, from, to time.Time) (
 }
 
 // madeBy keeps the entries whose posting staff initiated, reading every
-// posting's record in one round trip.
+// posting's record (the journal's or a legacy hash) in a script call per 500.
 func (l *Ledger) madeBy(ctx context.Context, staff string, entries []bank.Entry) ([]bank.Entry, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
 	c, err := l.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	for _, e := range entries {
-		c.Send("HGET", transferKey(e.TransferID), "by")
-	}
-	if err := c.Flush(); err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
 	var out []bank.Entry
-	for _, e := range entries {
-		by, err := redis.String(c.Receive())
-		if err != nil && err != redis.ErrNil {
-			return nil, fmt.Errorf("ledger: %w", err)
+	// In chunks: one script call holds Redis for all the records it reads.
+	for chunk := range slices.Chunk(entries, 500) {
+		ids := make([]string, len(chunk))
+		for i, e := range chunk {
+			ids[i] = e.TransferID
 		}
-		if by == staff {
-			out = append(out, e)
+		ts, err := getTransfers(c, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range chunk {
+			if ts[i].InitiatedBy == staff {
+				out = append(out, e)
+			}
 		}
 	}
 	return out, nil

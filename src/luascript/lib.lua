@@ -8,20 +8,69 @@ local function fmt(n) return string.format('%d', n) end
 
 local function fail(code) return redis.error_reply(code) end
 
--- idem_check returns (nil) when the key is new, the stored result id when
--- the same request is replayed, or an error reply for a different request.
-local function idem_check(key, hash)
-  if key == '' then return nil end
-  local prev = redis.call('HMGET', key, 'hash', 'result')
-  if prev[1] == false then return nil end
-  if prev[1] ~= hash then return fail('idempotency_conflict') end
-  return {'replay', prev[2]}
+-- Idempotency records. ref names a client's key in its scope as
+-- keyspace.IdempotencyRecord does, KEY_IDEM .. scope .. ':' .. key ('' for
+-- no key); the scope is what precedes the first ':' (a caller's or job's
+-- id, or "standing" for standing orders, whose keys go on with the
+-- owner's id). Records live in TTL-long windows, one hash per scope and
+-- window: KEY_IDEM_WINDOW .. scope .. ':' .. floor(now / ttl), field the
+-- client's key, value '<result id> <fingerprint>' (64 bits of the request
+-- hash): one key per caller and week instead of one per request. A window
+-- expires at the end of the next one (by the caller's clock), and a check
+-- reads its own window and the one before, so a record written at any
+-- moment of window w is found while the clock is in w or w + 1: at least
+-- ttl seconds, gone within 2 ttl. A check also reads the window after its
+-- own, for a record written by a replica whose clock runs a little ahead.
+-- A ttl of 0 keeps records forever (window 0, no expiry).
+local function idem_where(ref, now_ms, ttl)
+  local scope, key = string.match(string.sub(ref, #KEY_IDEM + 1), '^([^:]*):(.*)$')
+  ttl = tonumber(ttl)
+  local b = 0
+  if ttl > 0 then b = math.floor(tonumber(now_ms) / 1000 / ttl) end
+  return KEY_IDEM_WINDOW .. scope .. ':', key, b, ttl
 end
 
-local function idem_store(key, hash, result, ttl)
-  if key == '' then return end
-  redis.call('HSET', key, 'hash', hash, 'result', result)
-  if tonumber(ttl) > 0 then redis.call('EXPIRE', key, ttl) end
+-- fingerprint shortens a request hash to 64 bits, through SHA-1 so that
+-- any hash a caller passes (hex or not) spreads over them.
+local function fingerprint(hash) return string.sub(redis.sha1hex(hash), 1, 16) end
+
+-- idem_check returns (nil) when the key is new, {'replay', the stored
+-- result id} when the same request is replayed, or an error reply for a
+-- different request. now_ms is the caller's clock (the ledger's), ttl
+-- the idempotency window in seconds.
+local function idem_check(ref, hash, now_ms, ttl)
+  if ref == '' then return nil end
+  local prefix, key, b, t = idem_where(ref, now_ms, ttl)
+  local prev = redis.call('HGET', prefix .. fmt(b), key)
+  if not prev and t > 0 then prev = redis.call('HGET', prefix .. fmt(b - 1), key) end
+  -- The next window too: a record another replica wrote with its clock
+  -- a little ahead, across a window's end.
+  if not prev and t > 0 then prev = redis.call('HGET', prefix .. fmt(b + 1), key) end
+  if prev then
+    local result, fp = string.match(prev, '^(%S+) (.*)$')
+    if fp ~= fingerprint(hash) then return fail('idempotency_conflict') end
+    return {'replay', result}
+  end
+  -- Transition (remove once the release that brought the buckets has run
+  -- for one idempotency TTL, 7 days by default: no legacy record is left
+  -- then): releases before it kept one hash per key, {hash, result}, at
+  -- ref itself. They are read, never written, so a retry across the
+  -- upgrade cannot pay twice.
+  local old = redis.call('HMGET', ref, 'hash', 'result')
+  if old[1] == false then return nil end
+  if old[1] ~= hash then return fail('idempotency_conflict') end
+  return {'replay', old[2]}
+end
+
+-- idem_store records result for a new request under ref (see idem_check).
+local function idem_store(ref, hash, result, now_ms, ttl)
+  if ref == '' then return end
+  local prefix, key, b, t = idem_where(ref, now_ms, ttl)
+  local k = prefix .. fmt(b)
+  redis.call('HSET', k, key, result .. ' ' .. fingerprint(hash))
+  -- The end of the next window on the caller's clock, as a time to live:
+  -- a clock set back (the demo's history) still keeps records a window.
+  if t > 0 then redis.call('EXPIRE', k, fmt((b + 2) * t - math.floor(tonumber(now_ms) / 1000))) end
 end
 
 -- audit appends a staff action to the audit trail in the same atomic step

@@ -27,8 +27,8 @@ var libText string
 // lib is lib.lua after the key names its helpers build themselves (the
 // audit trail's, the users'), taken from keyspace so that no script
 // spells them.
-var lib = fmt.Sprintf("local KEY_AUDIT, KEY_AUDIT_ACTOR, KEY_AUDIT_ACCOUNT, KEY_USER = %q, %q, %q, %q\n",
-	keyspace.Audit, keyspace.AuditActor, keyspace.AuditAccount, keyspace.User) + libText
+var lib = fmt.Sprintf("local KEY_AUDIT, KEY_AUDIT_ACTOR, KEY_AUDIT_ACCOUNT, KEY_USER, KEY_IDEM, KEY_IDEM_WINDOW = %q, %q, %q, %q, %q, %q\n",
+	keyspace.Audit, keyspace.AuditActor, keyspace.AuditAccount, keyspace.User, keyspace.Idempotency, keyspace.IdempotencyWindow) + libText
 
 // Read returns the script name (without ".lua") from fsys. A missing
 // script is a build mistake, so it panics at start-up.

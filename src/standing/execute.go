@@ -153,8 +153,8 @@ func (s *Store) pay(ctx context.Context, o Order, due bank.Day) (_ Run, settled 
 	// The status loaded above may be stale by now: the script checks
 	// that the order is still active atomically with the payment.
 	oc, err := s.l.PostOnceIf(ctx, ledger.Posting{From: o.From, To: o.To, Amount: o.Amount, Currency: o.Currency,
-		Kind: bank.PostingStandingOrder, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom,
-		ID: o.ID + "_" + due.Date}, runsKey(o.ID), due.Date, ledger.Guard{Key: orderKey(o.ID), Field: "status", Value: string(Active)})
+		Kind: bank.PostingStandingOrder, Description: desc, InitiatedBy: o.Owner, Touch: ledger.TouchFrom},
+		runsKey(o.ID), due.Date, ledger.Guard{Key: orderKey(o.ID), Field: "status", Value: string(Active)})
 	if err != nil || oc.Guarded {
 		return Run{}, false, err
 	}

@@ -461,13 +461,13 @@ func TestReversalInTheConsole(t *testing.T) {
 	keys := idemKeys(t, tb.get("/teller/accounts/"+acct).body)
 	mustStatus(t, tb.post("/teller/accounts/"+acct+"/cash", url.Values{"kind": {"deposit"}, "amount": {"30.00"}, "idempotency_key": {keys[0]}}), http.StatusSeeOther)
 	page := tb.get("/teller/accounts/" + acct)
-	link := regexp.MustCompile(`href="(/teller/reversals/new\?account=\d+&amp;transfer=tr_[0-9a-f]+)"`).FindStringSubmatch(page.body)
+	link := regexp.MustCompile(`href="(/teller/reversals/new\?account=\d+&amp;transfer=tr_[0-9a-f_-]+)"`).FindStringSubmatch(page.body)
 	if link == nil {
 		t.Fatalf("no Reverse link on the account page:\n%s", page.body)
 	}
 	form := tb.get(strings.ReplaceAll(link[1], "&amp;", "&"))
 	mustStatus(t, form, http.StatusOK)
-	tr := regexp.MustCompile(`name="transfer_id" value="(tr_[0-9a-f]+)"`).FindStringSubmatch(form.body)
+	tr := regexp.MustCompile(`name="transfer_id" value="(tr_[0-9a-f_-]+)"`).FindStringSubmatch(form.body)
 	key := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`).FindStringSubmatch(form.body)
 	if tr == nil || key == nil {
 		t.Fatalf("reversal form lacks its fields:\n%s", form.body)

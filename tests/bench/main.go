@@ -313,10 +313,7 @@ func errorsOf(m map[string]int) string {
 	return string(b)
 }
 
-var (
-	quoted     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	transferID = regexp.MustCompile(`tr_[0-9a-f]{24}`)
-)
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // captureTransfer makes one HTTP transfer under MONITOR and returns the
 // commands the API sent for it (script-internal ones left out) and the
@@ -386,13 +383,11 @@ func captureTransfer(addr string, cs loadgen.Customers) ([]string, []string, err
 	if script == nil {
 		return cmds, nil, fmt.Errorf("no EVALSHA among the transfer's commands %v", cmds)
 	}
-	// Every call gets its own transfer id and Idempotency-Key, as real
-	// requests do: redis-benchmark replaces __rand_int__.
+	// Every call gets its own Idempotency-Key, as real requests do:
+	// redis-benchmark replaces __rand_int__. (The script names the
+	// transfer itself, after the sender's journal entry.)
 	for i, a := range script {
 		script[i] = strings.ReplaceAll(a, key, "bench-__rand_int__")
-		if id := transferID.FindString(a); id != "" {
-			script[i] = strings.ReplaceAll(script[i], id, "tr___rand_int__")
-		}
 	}
 	return cmds, script, nil
 }
@@ -402,8 +397,7 @@ func replay(addr string, script []string, n, pipeline int) (row, error) {
 	host, port, _ := strings.Cut(addr, ":")
 	// -r stays in an int: larger, redis-benchmark replaces every
 	// __rand_int__ with zeros, and each call would be a replay. Each
-	// placeholder draws its own number (the record key and the id then
-	// differ, which costs the script the same); the outbox, one entry per
+	// placeholder draws its own number; the outbox, one entry per
 	// posting, proves the calls posted.
 	c, err := redis.Dial("tcp", addr)
 	if err != nil {

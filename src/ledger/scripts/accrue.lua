@@ -5,14 +5,14 @@
 -- the interest-expense account and store the new remainder and the day.
 -- Re-running a day, or running it on two workers at once, is a no-op.
 -- KEYS: 1 interest-expense account, 2 savings account, 3 expense journal,
---       4 savings journal, 5 transfer record, 6 interest state (hash)
+--       4 savings journal, 5 interest state (hash)
 -- ARGV: 1 day ordinal (days since 1970-01-01), 2 end of that day (ms,
---       exclusive), 3 transfer id, 4 now ms, 5 description, 6 max balance,
---       7 date (YYYY-MM-DD, for people reading the state)
+--       exclusive), 3 now ms, 4 description, 5 max balance, 6 date
+--       (YYYY-MM-DD, for people reading the state)
 -- Returns {status, amount, carry, balance}: status 'ok' (posted or
 -- nothing due), 'done' (already accrued), 'closed' (no interest).
 local day = tonumber(ARGV[1])
-local st = redis.call('HMGET', KEYS[6], 'last_day', 'carry')
+local st = redis.call('HMGET', KEYS[5], 'last_day', 'carry')
 local carry = tonumber(st[2] or '0')
 if st[1] and tonumber(st[1]) >= day then return {'done', '0', fmt(carry), '0'} end
 
@@ -20,7 +20,7 @@ local s = load_account(KEYS[2])
 if not s then return fail('account_not_found') end
 if s.type ~= 'savings' then return fail('not_savings') end
 local function mark()
-  redis.call('HSET', KEYS[6], 'last_day', ARGV[1], 'last_date', ARGV[7], 'carry', fmt(carry))
+  redis.call('HSET', KEYS[5], 'last_day', ARGV[1], 'last_date', ARGV[6], 'carry', fmt(carry))
 end
 if s.status == 'closed' then mark(); return {'closed', '0', fmt(carry), '0'} end
 
@@ -53,10 +53,9 @@ if amount > 0 then
   local e = load_account(KEYS[1])
   if not e or e.type ~= 'system' then return fail('account_not_found') end
   if e.currency ~= s.currency then return fail('currency_mismatch') end
-  if not within_limits(e, s, amount, tonumber(ARGV[6])) then return fail('balance_limit') end
+  if not within_limits(e, s, amount, tonumber(ARGV[5])) then return fail('balance_limit') end
   local a = fmt(amount)
-  post(KEYS[1], KEYS[3], e, KEYS[2], KEYS[4], s, a, '-' .. a, ARGV[3], '', 'interest', ARGV[5], tonumber(ARGV[4]))
-  record_transfer(KEYS[5], ARGV[3], 'interest', e, s, a, ARGV[5], 'system', ARGV[4], '')
+  post(KEYS[1], KEYS[3], e, KEYS[2], KEYS[4], s, a, '-' .. a, '', 'interest', ARGV[4], 'system', tonumber(ARGV[3]))
 end
 mark()
 return {'ok', fmt(amount), fmt(carry), fmt(bal)}

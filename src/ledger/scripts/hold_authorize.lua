@@ -3,7 +3,7 @@
 --       5 expiry index (zset), 6 the account's hold index (zset)
 -- ARGV: 1 amount, 2 currency, 3 hold id, 4 now ms, 5 expires ms,
 --       6 description, 7 request hash, 8 idempotency ttl, 9 initiated by
-local replay = idem_check(KEYS[4], ARGV[7])
+local replay = idem_check(KEYS[4], ARGV[7], ARGV[4], ARGV[8])
 if replay then return replay end
 local a = load_account(KEYS[1])
 local p = load_account(KEYS[2])
@@ -17,5 +17,5 @@ redis.call('HSET', KEYS[3], 'id', ARGV[3], 'account', a.number, 'payee', p.numbe
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[3])
 redis.call('ZADD', KEYS[6], ARGV[4], ARGV[3])
 touch(KEYS[1], a, ARGV[4])
-idem_store(KEYS[4], ARGV[7], ARGV[3], ARGV[8])
+idem_store(KEYS[4], ARGV[7], ARGV[3], ARGV[4], ARGV[8])
 return {'ok', ARGV[3]}

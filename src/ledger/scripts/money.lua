@@ -1,17 +1,21 @@
 -- The money helpers shared by the ledger's scripts; the ledger loads
 -- them after luascript's lib.lua and before each script.
 
--- journal_id returns an explicit stream id "<ms>-*" at or after both the
+-- journal_id returns an explicit stream id "<ms>-<seq>" after both the
 -- caller's clock and the stream's last entry, so ids stay monotonic per
--- account even when API replicas' clocks disagree slightly.
+-- account even when API replicas' clocks disagree slightly. It is chosen
+-- here, not by XADD's "*", because the sender's id names the transfer and
+-- goes into the entry itself (post).
 local function journal_id(stream, now_ms)
   local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-  local ms = now_ms
+  local ms, seq = now_ms, 0
   if #last > 0 then
-    local lms = tonumber(string.match(last[1][1], '^(%d+)'))
+    local lms, lseq = string.match(last[1][1], '^(%d+)-(%d+)$')
+    lms, lseq = tonumber(lms), tonumber(lseq)
     if lms > ms then ms = lms end
+    if lms == ms then seq = lseq + 1 end
   end
-  return fmt(ms) .. '-*'
+  return fmt(ms) .. '-' .. fmt(seq)
 end
 
 -- load_account returns the account hash as a table, or nil.
@@ -68,33 +72,93 @@ local function has_funds(a, amount, released)
   return a.type == 'system' or a.balance - (a.held - released) - amount >= -a.overdraft
 end
 
--- post moves amount from account a (key ka, journal ja) to b (kb, jb),
--- after the caller has checked every rule. It appends one journal entry to
--- each side and returns nothing.
-local function post(ka, ja, a, kb, jb, b, amount_s, neg_s, tid, hold, kind, desc, now_ms)
-  local ba = redis.call('HINCRBY', ka, 'balance', neg_s)
-  local bb = redis.call('HINCRBY', kb, 'balance', amount_s)
-  redis.call('XADD', ja, journal_id(ja, now_ms), 'amount', neg_s, 'balance', fmt(ba),
-    'counterparty', b.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc)
-  redis.call('XADD', jb, journal_id(jb, now_ms), 'amount', amount_s, 'balance', fmt(bb),
-    'counterparty', a.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc)
+-- transfer_id returns the id the next posting from account a (journal
+-- ja) gets, 'tr_<sender>_<stream id>', and that stream id: a script that
+-- must name the posting before it moves money (in the audit trail) asks
+-- here first and passes the stream id to post.
+local function transfer_id(ja, a, now_ms)
+  local sid = journal_id(ja, now_ms)
+  return 'tr_' .. a.number .. '_' .. sid, sid
 end
 
--- record_transfer writes the record of a posting from a to b, the hash
--- that getTransfer reads; hold is the hold a capture settles, or ''.
-local function record_transfer(key, id, kind, a, b, amount_s, desc, by, created, hold)
-  redis.call('HSET', key, 'id', id, 'kind', kind, 'from', a.number, 'to', b.number, 'amount', amount_s,
-    'currency', a.currency, 'desc', desc, 'by', by, 'status', 'completed', 'created', created)
-  if hold ~= '' then redis.call('HSET', key, 'hold', hold) end
+-- post moves amount from account a (key ka, journal ja) to b (kb, jb),
+-- after the caller has checked every rule, and returns the posting's
+-- transfer id. The journal entries are the posting's record: one to each
+-- side, with the same fields on every entry (a stream stores the field
+-- names once per node), and the id names the sender's entry (transfer_id),
+-- so a transfer needs no key of its own (load_transfer reads it back).
+-- What one entry says is not repeated in the other: the sender's leaves
+-- 'transfer' empty (its id is 'tr_<account>_<entry id>', which the
+-- journal's readers derive), the receiver's leaves 'by' (who initiated
+-- it) empty. hold is the hold a capture settles, or ''; sid the sender's
+-- stream id from transfer_id, or nil.
+local function post(ka, ja, a, kb, jb, b, amount_s, neg_s, hold, kind, desc, by, now_ms, sid)
+  local tid
+  if sid then tid = 'tr_' .. a.number .. '_' .. sid else tid, sid = transfer_id(ja, a, now_ms) end
+  local ba = redis.call('HINCRBY', ka, 'balance', neg_s)
+  local bb = redis.call('HINCRBY', kb, 'balance', amount_s)
+  redis.call('XADD', ja, sid, 'amount', neg_s, 'balance', fmt(ba),
+    'counterparty', b.number, 'transfer', '', 'hold', hold, 'kind', kind, 'desc', desc, 'by', by)
+  redis.call('XADD', jb, journal_id(jb, now_ms), 'amount', amount_s, 'balance', fmt(bb),
+    'counterparty', a.number, 'transfer', tid, 'hold', hold, 'kind', kind, 'desc', desc, 'by', '')
+  return tid
+end
+
+-- transfer_parts splits a transfer id of the journal's form into the
+-- sender's account number and the stream id of its entry; nil for a
+-- legacy id (tr_<24 hex>, in_..., so_...), whose record is a hash.
+local function transfer_parts(id)
+  return string.match(id, '^tr_(%d+)_(%d+%-%d+)$')
+end
+
+-- load_transfer returns a posting's record (field, value, ...: what
+-- transferFrom decodes), or {} when there is none. A posting of the
+-- journal's form is its sender's entry, which must be of that form (an
+-- empty 'transfer': a legacy entry names its posting) and debit the
+-- sender (so no id can make a receiver's entry pass for a record), with
+-- the account's currency and the extras hash of its mutable or rare
+-- parts (reversals); a legacy posting is its hash. KEY_* are the
+-- ledger's keyspace families, prepended by the loader.
+local function load_transfer(id)
+  local n, sid = transfer_parts(id)
+  if not n then return redis.call('HGETALL', KEY_TRANSFER .. id) end
+  local e = redis.call('XRANGE', KEY_JOURNAL .. n, sid, sid)
+  if #e == 0 then return {} end
+  local f = {}
+  local raw = e[1][2]
+  for i = 1, #raw, 2 do f[raw[i]] = raw[i + 1] end
+  if f.transfer ~= '' or string.sub(f.amount or '', 1, 1) ~= '-' then return {} end
+  local out = {'id', id, 'kind', f.kind, 'from', n, 'to', f.counterparty, 'amount', string.sub(f.amount, 2),
+    'currency', redis.call('HGET', KEY_ACCOUNT .. n, 'currency') or '', 'desc', f.desc, 'by', f.by or '',
+    'status', 'completed', 'created', string.match(sid, '^(%d+)'), 'hold', f.hold or ''}
+  local x = redis.call('HGETALL', KEY_TRANSFER .. id)
+  for i = 1, #x do out[#out + 1] = x[i] end
+  return out
+end
+
+-- transfer_fields is load_transfer's record as a table, or nil.
+local function transfer_fields(id)
+  local raw = load_transfer(id)
+  if #raw == 0 then return nil end
+  local t = {}
+  for i = 1, #raw, 2 do t[raw[i]] = raw[i + 1] end
+  return t
 end
 
 -- transfer_reply is a posting's record as a script returns it to the
--- ledger (field, value, ...: transferFrom decodes it); prefix is
--- keyspace's transfer record family. Every script that answers with a
--- transfer builds its reply here, so how a transfer is stored is decided
--- in one place.
-local function transfer_reply(prefix, id)
-  return redis.call('HGETALL', prefix .. id)
+-- ledger (field, value, ...: transferFrom decodes it). Every script that
+-- answers with a transfer builds its reply here, so how a transfer is
+-- stored is decided in one place.
+local function transfer_reply(id)
+  return load_transfer(id)
+end
+
+-- transfer_extra records the mutable or rare parts of a posting (a
+-- reversal's links, the running reversed total): fields of the hash
+-- KEY_TRANSFER .. id, which exists only when they do (for a legacy
+-- posting, the hash is its whole record).
+local function transfer_extra(id, ...)
+  redis.call('HSET', KEY_TRANSFER .. id, ...)
 end
 
 -- within_limits checks both balances stay inside ±max after the posting.

@@ -5,7 +5,7 @@
 --       4 due index, 5 legacy idempotency record ('' for none)
 -- ARGV: 1 request hash, 2 ttl s, 3 created ms, 4 first due ordinal,
 --       5 order id, 6 legacy request hash, 7.. the order's fields
-local replay = idem_check(KEYS[1], ARGV[1])
+local replay = idem_check(KEYS[1], ARGV[1], ARGV[3], ARGV[2])
 if replay then return replay end
 -- Transition (remove one release after this one, once the last legacy
 -- record has expired): releases before the shared record kept their own,
@@ -24,7 +24,7 @@ end
 redis.call('HSET', KEYS[2], unpack(ARGV, 7))
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
-idem_store(KEYS[1], ARGV[1], ARGV[5], ARGV[2])
+idem_store(KEYS[1], ARGV[1], ARGV[5], ARGV[3], ARGV[2])
 if KEYS[5] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6] .. ':' .. ARGV[5], 'EX', ARGV[2])
 end

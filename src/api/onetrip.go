@@ -78,3 +78,35 @@ func answered(err error) bool {
 	var be *bank.Error
 	return errors.As(err, &be)
 }
+
+// oneWrite runs a money-moving POST in one round trip on the way it
+// succeeds and on the refusals its script finds (moveMoney's steps, with
+// post running the route's script for the caller). A request refused
+// before the script (body, Idempotency-Key, fields), or a script that did
+// not answer, is answered through the authenticated chain, so that a
+// staff member's refusal or failure is audited as the group's routes
+// audit it; about names what the request was about, once its body is
+// known (auditAbout).
+func oneWrite[Req validator, Res any](s *Server, w http.ResponseWriter, r *http.Request, kind string, status int,
+	location func(Res) string, post func(ledger.Caller, Req, ledger.Idem) (Res, bool, error), about func(*http.Request, Req)) error {
+	tok, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	who := callerOf(tok, route(r))
+	var asked *Req // set once the script is asked
+	err = moveMoney(s, w, r, kind, status, location, func(req Req, idem ledger.Idem) (Res, bool, error) {
+		asked = &req
+		res, replayed, err := post(who, req, idem)
+		return res, replayed, forbiddenFor(who.Allowed, err)
+	})
+	if err == nil || asked != nil && answered(err) {
+		return err
+	}
+	return s.slowly(w, r, func(_ http.ResponseWriter, r *http.Request) error {
+		if asked != nil && about != nil {
+			about(r, *asked)
+		}
+		return err
+	})
+}

@@ -140,12 +140,13 @@ func (e *env) oneEvalsha(t *testing.T, what string, rq req, status int, code str
 	return r
 }
 
-// A teller's deposit and withdrawal, their replays and the refusals their
-// script finds are one round trip each, the refusals on the audit trail
-// all the same; so are an account's reads (the account, a page of
+// A teller's deposit and withdrawal, an admin's approval of a reversal,
+// their replays and the refusals their script finds are one round trip
+// each, the refusals on the audit trail all the same; so are an account's
+// reads (the account, a page of
 // history, a balance at an instant), another customer's account (404,
 // BOLA) included; a token revoked a moment ago is refused there too.
-func TestCashAndAccountReadsAreOneRoundTrip(t *testing.T) {
+func TestCashApprovalAndAccountReadsAreOneRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", bank.Customer)
 	bob := e.user(t, "bob", bank.Customer)
@@ -242,6 +243,45 @@ func TestCashAndAccountReadsAreOneRoundTrip(t *testing.T) {
 	for _, p := range []string{"", "/entries", "/balance"} {
 		e.oneEvalsha(t, "bob's read of alice's account"+p, req{Method: "GET", Path: accountPath + p, Token: bob}, http.StatusNotFound, "account_not_found")
 	}
+	// An admin's approval of a reversal, its replay, and the four-eyes
+	// refusal (on the trail).
+	admin := e.user(t, "admin", bank.Admin)
+	adminID := e.userID(t, admin)
+	r := e.do(t, req{Method: "POST", Path: "/v1/transfers", Token: alice, Key: newKey(), Body: map[string]any{"from": a.Number, "to": b.Number, "amount": 400, "currency": "EUR"}})
+	want(t, r, http.StatusCreated, "")
+	var tr bank.Transfer
+	r.decode(t, &tr)
+	reversal := func(token string) bank.Reversal {
+		r := e.do(t, req{Method: "POST", Path: "/v1/admin/reversals", Token: token, Key: newKey(), Body: map[string]any{"transfer_id": tr.ID, "amount": 100, "reason": "test"}})
+		want(t, r, http.StatusCreated, "")
+		var rv bank.Reversal
+		r.decode(t, &rv)
+		return rv
+	}
+	// The first approval loads the script.
+	want(t, e.do(t, req{Method: "POST", Path: "/v1/admin/reversals/" + reversal(teller).ID + "/approve", Token: admin, Key: newKey()}), http.StatusOK, "")
+	rv := reversal(teller)
+	key := newKey()
+	for _, what := range []string{"an approval", "a replayed approval"} {
+		var got bank.Reversal
+		e.oneEvalsha(t, what, req{Method: "POST", Path: "/v1/admin/reversals/" + rv.ID + "/approve", Token: admin, Key: key}, http.StatusOK, "").decode(t, &got)
+		if got.ID != rv.ID || got.Status != bank.ReversalApproved || got.DecidedBy != adminID || got.PostingID == "" {
+			t.Errorf("%s answered %+v", what, got)
+		}
+	}
+	if got := e.lastEntry(t, auditor); got.Action != audit.ReversalApprove || got.Actor != adminID || got.Outcome != audit.OK || got.Target != rv.ID {
+		t.Errorf("the approval's entry %+v", got)
+	}
+	mine := reversal(admin)
+	e.oneEvalsha(t, "an approval of one's own request", req{Method: "POST", Path: "/v1/admin/reversals/" + mine.ID + "/approve", Token: admin, Key: newKey()},
+		http.StatusForbidden, "four_eyes")
+	if got := e.lastEntry(t, auditor); got.Action != audit.ReversalApprove || got.Outcome != audit.Refused || got.Code != "four_eyes" || got.Target != mine.ID {
+		t.Errorf("the refused approval's entry %+v", got)
+	}
+	if got := e.account(t, b.Number).Balance; got != 400-200 {
+		t.Errorf("bob's balance %d after two approved reversals of 100, want 200", got)
+	}
+
 	// Bad input is refused after the token, as before.
 	want(t, e.do(t, req{Method: "GET", Path: accountPath + "/entries?cursor=nope", Token: alice}), http.StatusBadRequest, "invalid_cursor")
 	want(t, e.do(t, req{Method: "GET", Path: accountPath + "/entries?cursor=nope", Token: bob}), http.StatusNotFound, "account_not_found")

@@ -35,32 +35,14 @@ func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) error 
 // (and on the refusals its script finds: role, account, funds...), like
 // transfer: the ledger's script checks the token, the role, the account
 // and that it is not the teller's own, posts and writes the audit entry
-// in one step. A request refused before the script (body, key, fields)
-// or a script that did not answer is answered and audited through the
-// group's chain (onetrip.go).
+// in one step (oneWrite).
 func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind bank.PostingKind) error {
-	tok, err := bearerToken(r)
-	if err != nil {
-		return err
-	}
-	rt := route(r)
-	who := callerOf(tok, rt)
-	var asked *cashReq // set once the script is asked
-	err = moveMoney(s, w, r, string(kind), http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		asked = &req
-		t, _, replayed, err := s.l.CashAs(r.Context(), who, auditActions[rt], ledger.Cash{Kind: kind, Account: req.Account,
+	action := auditActions[route(r)]
+	return oneWrite(s, w, r, string(kind), http.StatusCreated, transferLocation, func(who ledger.Caller, req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+		t, _, replayed, err := s.l.CashAs(r.Context(), who, action, ledger.Cash{Kind: kind, Account: req.Account,
 			Amount: req.Amount, Currency: req.Currency, Description: req.Description, Idem: idem})
-		return t, replayed, forbiddenFor(who.Allowed, err)
-	})
-	if err == nil || asked != nil && answered(err) {
-		return err
-	}
-	return s.slowly(w, r, func(_ http.ResponseWriter, r *http.Request) error {
-		if asked != nil {
-			auditAbout(r, asked.Account, asked.Account)
-		}
-		return err
-	})
+		return t, replayed, err
+	}, func(r *http.Request, req cashReq) { auditAbout(r, req.Account, req.Account) })
 }
 
 type customerView struct {

@@ -156,6 +156,7 @@ func (s *Server) routes() chi.Router {
 		r.Get("/accounts/{number}", s.handle(s.getAccount))
 		r.Get("/accounts/{number}/entries", s.handle(s.entries))
 		r.Get("/accounts/{number}/balance", s.handle(s.balanceAt))
+		r.Get("/transfers/{id}", s.handle(s.getTransfer))
 		r.Post("/admin/reversals/{id}/approve", s.handle(s.approveReversal))
 		r.Group(func(r chi.Router) {
 			// Who may use which route: permissions.go; what staff do (or
@@ -166,7 +167,6 @@ func (s *Server) routes() chi.Router {
 			r.Get("/accounts", s.handle(s.listAccounts))
 			r.Post("/accounts", s.handle(s.openAccount))
 			r.Get("/accounts/{number}/holds", s.handle(s.accountHolds))
-			r.Get("/transfers/{id}", s.handle(s.getTransfer))
 			r.Get("/holds/{id}", s.handle(s.getHold))
 			r.Get("/accounts/{number}/statements", s.handle(s.listStatements))
 			r.Get("/accounts/{number}/statements/{month}", s.handle(s.getStatement))

@@ -144,8 +144,8 @@ func (e *env) oneEvalsha(t *testing.T, what string, rq req, status int, code str
 // their replays and the refusals their script finds are one round trip
 // each, the refusals on the audit trail all the same; so are an account's
 // reads (the account, a page of
-// history, a balance at an instant), another customer's account (404,
-// BOLA) included; a token revoked a moment ago is refused there too.
+// history, a balance at an instant) and a transfer's, another customer's
+// (404, BOLA) included; a token revoked a moment ago is refused there too.
 func TestCashApprovalAndAccountReadsAreOneRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", bank.Customer)
@@ -251,6 +251,18 @@ func TestCashApprovalAndAccountReadsAreOneRoundTrip(t *testing.T) {
 	want(t, r, http.StatusCreated, "")
 	var tr bank.Transfer
 	r.decode(t, &tr)
+	// A transfer read: its parties and staff see it, nobody else.
+	carol := e.user(t, "carol", bank.Customer)
+	want(t, e.do(t, req{Method: "GET", Path: "/v1/transfers/" + tr.ID, Token: alice}), http.StatusOK, "") // loads the script
+	for _, token := range []string{alice, bob, auditor} {
+		var got bank.Transfer
+		e.oneEvalsha(t, "a transfer read", req{Method: "GET", Path: "/v1/transfers/" + tr.ID, Token: token}, http.StatusOK, "").decode(t, &got)
+		if got.ID != tr.ID || got.From != a.Number || got.To != b.Number || got.Amount != 400 {
+			t.Errorf("transfer read %+v, want %+v", got, tr)
+		}
+	}
+	e.oneEvalsha(t, "carol's read of alice's transfer", req{Method: "GET", Path: "/v1/transfers/" + tr.ID, Token: carol}, http.StatusNotFound, "transfer_not_found")
+	e.oneEvalsha(t, "a read of no transfer", req{Method: "GET", Path: "/v1/transfers/tr_" + strings.Repeat("0", 24), Token: alice}, http.StatusNotFound, "transfer_not_found")
 	reversal := func(token string) bank.Reversal {
 		r := e.do(t, req{Method: "POST", Path: "/v1/admin/reversals", Token: token, Key: newKey(), Body: map[string]any{"transfer_id": tr.ID, "amount": 100, "reason": "test"}})
 		want(t, r, http.StatusCreated, "")

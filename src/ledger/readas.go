@@ -11,6 +11,7 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
+	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // scriptAccountAs reads an account, and a range of its journal, for a
@@ -87,4 +88,40 @@ func (l *Ledger) accountAs(ctx context.Context, who Caller, number, end, start s
 		return bank.Account{}, nil, fmt.Errorf("ledger: %w", err)
 	}
 	return a, raw, nil
+}
+
+// scriptTransferGetAs reads a transfer for a caller who may see it
+// (transfer_get_as.lua).
+var scriptTransferGetAs = luascript.New(1, luascript.Read(scripts, "money"), luascript.Read(scripts, "as_caller"),
+	luascript.Read(scripts, "transfer_get_as"))
+
+// TransferAs returns the transfer id for the caller, in one round trip
+// that also checks the token and the role: staff and the owners of its
+// accounts see it, anyone else gets bank.ErrTransferNotFound, as for an
+// id that does not exist.
+func (l *Ledger) TransferAs(ctx context.Context, who Caller, id string) (bank.Transfer, error) {
+	c, err := l.conn(ctx)
+	if err != nil {
+		return bank.Transfer{}, err
+	}
+	defer c.Close()
+	v, err := scriptTransferGetAs.DoContext(ctx, c, keyspace.Token+who.TokenHash,
+		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), id, keyspace.Transfer, keyspace.Account)
+	if err != nil {
+		return bank.Transfer{}, refusalAs(err, "")
+	}
+	reply, err := redis.Values(v, nil)
+	if err != nil || len(reply) != 2 {
+		return bank.Transfer{}, fmt.Errorf("ledger: script answered %v (%v)", v, err)
+	}
+	m, err := redis.StringMap(reply[1], nil)
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
+	}
+	f := redishash.New(transferKey(id), m)
+	t := transferFrom(f)
+	if err := f.Err(); err != nil {
+		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
+	}
+	return t, nil
 }

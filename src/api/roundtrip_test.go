@@ -143,9 +143,9 @@ func (e *env) oneEvalsha(t *testing.T, what string, rq req, status int, code str
 // A teller's deposit and withdrawal, an admin's approval of a reversal,
 // their replays and the refusals their script finds are one round trip
 // each, the refusals on the audit trail all the same; so are an account's
-// reads (the account, a page of
-// history, a balance at an instant) and a transfer's, another customer's
-// (404, BOLA) included; a token revoked a moment ago is refused there too.
+// reads (the account, a page of history, a balance at an instant) and a
+// transfer's, another customer's (404, BOLA) included; a token revoked a
+// moment ago is refused there too.
 func TestCashApprovalAndAccountReadsAreOneRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", bank.Customer)

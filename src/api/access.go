@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/ledger"
 )
 
 // visibleAccount loads an account the caller may see. Another customer's
@@ -37,7 +38,7 @@ func (s *Server) visibleAccount(r *http.Request, field, number string) (bank.Acc
 // counter.
 func notOwnAccount(r *http.Request, a bank.Account) error {
 	if a.Owner == userOf(r).ID {
-		return bank.Errorf(bank.KindForbidden, "own_account", "staff cannot perform teller or admin actions on their own accounts")
+		return ledger.ErrOwnAccount
 	}
 	return nil
 }

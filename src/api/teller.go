@@ -31,22 +31,18 @@ func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) error 
 	return s.cash(w, r, bank.PostingWithdrawal)
 }
 
+// cash is one Redis round trip on the way a teller's request succeeds
+// (and on the refusals its script finds: role, account, funds...), like
+// transfer: the ledger's script checks the token, the role, the account
+// and that it is not the teller's own, posts and writes the audit entry
+// in one step (oneWrite).
 func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind bank.PostingKind) error {
-	return moveMoney(s, w, r, string(kind), http.StatusCreated, transferLocation, func(req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		auditAbout(r, req.Account, req.Account)
-		a, err := s.receiver(r, req.Account)
-		if err == nil {
-			err = notOwnAccount(r, a)
-		}
-		if err != nil {
-			return bank.Transfer{}, false, err
-		}
-		by := userOf(r).ID
-		if kind == bank.PostingDeposit {
-			return s.l.Deposit(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)
-		}
-		return s.l.Withdraw(r.Context(), req.Account, req.Amount, req.Currency, req.Description, by, idem)
-	})
+	action := auditActions[route(r)]
+	return oneWrite(s, w, r, string(kind), http.StatusCreated, transferLocation, func(who ledger.Caller, req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
+		t, _, replayed, err := s.l.CashAs(r.Context(), who, action, ledger.Cash{Kind: kind, Account: req.Account,
+			Amount: req.Amount, Currency: req.Currency, Description: req.Description, Idem: idem})
+		return t, replayed, err
+	}, func(r *http.Request, req cashReq) { auditAbout(r, req.Account, req.Account) })
 }
 
 type customerView struct {

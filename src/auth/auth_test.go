@@ -34,7 +34,7 @@ func TestPasswordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=12288,t=3,p=1$") {
 		t.Fatalf("hash %q is not an argon2id PHC string with the default parameters", h)
 	}
 	if strings.Contains(h, "correct horse") {
@@ -45,6 +45,18 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if ok, _ := auth.VerifyPassword("correct horsf", h); ok {
 		t.Fatal("wrong password verified")
+	}
+	// A hash made with the earlier default (OWASP's 19 MiB, 2 passes)
+	// still verifies: it names its own parameters.
+	old, err := auth.HashPassword("correct horse", auth.Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1})
+	if err != nil || !strings.HasPrefix(old, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("earlier default: %q, %v", old, err)
+	}
+	if ok, err := auth.VerifyPassword("correct horse", old); err != nil || !ok {
+		t.Fatalf("a hash of the earlier default: ok=%v err=%v", ok, err)
+	}
+	if ok, _ := auth.VerifyPassword("correct horsf", old); ok {
+		t.Fatal("wrong password verified against a hash of the earlier default")
 	}
 	h2, _ := auth.HashPassword("correct horse", auth.DefaultArgon2)
 	if h2 == h {

@@ -8,7 +8,7 @@ import (
 )
 
 // No more password hashes run at once than hashSlots allow, however many
-// logins and registrations arrive together: each holds 19 MiB while it
+// logins and registrations arrive together: each holds 12 MiB while it
 // runs. The hash is replaced by one that counts how many overlap.
 func TestPasswordHashesAreBounded(t *testing.T) {
 	real := argonKey

@@ -33,23 +33,38 @@ var (
 // already records the balance after each posting. It does not check that
 // the account exists (an unknown account has an empty journal, balance 0).
 func (l *Ledger) BalanceAt(ctx context.Context, account string, at time.Time) (PointBalance, error) {
-	ms := at.UnixMilli()
-	if ms < 1 {
-		return PointBalance{}, ErrTimeBeforeEpoch
-	}
-	if at.After(l.Now()) {
-		return PointBalance{}, ErrTimeInFuture
+	end, err := l.balanceEnd(at)
+	if err != nil {
+		return PointBalance{}, err
 	}
 	c, err := l.conn(ctx)
 	if err != nil {
 		return PointBalance{}, err
 	}
 	defer c.Close()
-	// An end id without a sequence ("<ms>") is "<ms>-<max>" to Redis.
-	raw, err := redis.Values(c.Do("XREVRANGE", journalKey(account), strconv.FormatInt(ms, 10), "-", "COUNT", 1))
+	raw, err := redis.Values(c.Do("XREVRANGE", journalKey(account), end, "-", "COUNT", 1))
 	if err != nil {
 		return PointBalance{}, fmt.Errorf("ledger: %w", err)
 	}
+	return pointOf(account, raw)
+}
+
+// balanceEnd is the newest journal id that counts for the balance at at:
+// an end id without a sequence ("<ms>") is "<ms>-<max>" to Redis.
+func (l *Ledger) balanceEnd(at time.Time) (string, error) {
+	ms := at.UnixMilli()
+	if ms < 1 {
+		return "", ErrTimeBeforeEpoch
+	}
+	if at.After(l.Now()) {
+		return "", ErrTimeInFuture
+	}
+	return strconv.FormatInt(ms, 10), nil
+}
+
+// pointOf is the balance after the newest of the entries raw (at most
+// one, XREVRANGE's reply), 0 when there is none.
+func pointOf(account string, raw []any) (PointBalance, error) {
 	entries, err := decodeEntries(account, raw)
 	if err != nil || len(entries) == 0 {
 		return PointBalance{}, err

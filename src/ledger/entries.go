@@ -46,10 +46,7 @@ func decodeCursor(c string) (string, error) {
 // Entries returns one page of the journal and the cursor of the next page
 // ("" at the end).
 func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, string, error) {
-	if q.Limit <= 0 {
-		q.Limit = 50
-	}
-	start, end, err := q.streamRange()
+	q, start, end, err := q.page()
 	if err != nil {
 		return nil, "", err
 	}
@@ -62,6 +59,23 @@ func (l *Ledger) Entries(ctx context.Context, q EntryQuery) ([]bank.Entry, strin
 	if err != nil {
 		return nil, "", fmt.Errorf("ledger: %w", err)
 	}
+	return q.cut(raw)
+}
+
+// page is q with its default limit, and the journal range it covers
+// (streamRange); a page reads Limit+1 entries, to know whether another
+// follows.
+func (q EntryQuery) page() (_ EntryQuery, start, end string, _ error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	start, end, err := q.streamRange()
+	return q, start, end, err
+}
+
+// cut decodes the entries a page read and keeps Limit of them, with the
+// cursor of the next page ("" at the end).
+func (q EntryQuery) cut(raw []any) ([]bank.Entry, string, error) {
 	entries, err := decodeEntries(q.Account, raw)
 	if err != nil {
 		return nil, "", err

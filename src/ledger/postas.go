@@ -163,6 +163,10 @@ func refusalAs(err error, to string) error {
 		return ErrForbidden
 	case ErrNotOwner.Code:
 		return ErrNotOwner
+	case ErrOwnAccount.Code:
+		return ErrOwnAccount
+	case "own_transfer":
+		return ErrOwnTransfer
 	case errReceiverAbsent:
 		return bank.Errorf(bank.KindNotFound, "account_not_found", "the receiving account %s does not exist", to)
 	case "not_party":

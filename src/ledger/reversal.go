@@ -129,16 +129,19 @@ func (l *Ledger) Reversals(ctx context.Context, status bank.ReversalStatus, limi
 }
 
 func getReversal(c redis.Conn, id string) (bank.Reversal, error) {
-	return readHash(c, reversalKey(id), bank.ErrReversalNotFound, func(f *redishash.Fields) bank.Reversal {
-		r := bank.Reversal{
-			ID: f.Str("id"), TransferID: f.Str("transfer"), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
-			Currency: f.Str("currency"), Reason: f.Str("reason"), Status: bank.ReversalStatus(f.Str("status")),
-			RequestedBy: f.Str("by"), CreatedAt: f.Millis("created"), DecidedBy: f.Str("decided_by"),
-			RejectReason: f.Str("reject_reason"), PostingID: f.Str("posting"),
-		}
-		if at := f.Millis("decided"); !at.IsZero() {
-			r.DecidedAt = &at
-		}
-		return r
-	})
+	return readHash(c, reversalKey(id), bank.ErrReversalNotFound, reversalFrom)
+}
+
+// reversalFrom decodes a reversal record.
+func reversalFrom(f *redishash.Fields) bank.Reversal {
+	r := bank.Reversal{
+		ID: f.Str("id"), TransferID: f.Str("transfer"), From: f.Str("from"), To: f.Str("to"), Amount: f.Int("amount"),
+		Currency: f.Str("currency"), Reason: f.Str("reason"), Status: bank.ReversalStatus(f.Str("status")),
+		RequestedBy: f.Str("by"), CreatedAt: f.Millis("created"), DecidedBy: f.Str("decided_by"),
+		RejectReason: f.Str("reject_reason"), PostingID: f.Str("posting"),
+	}
+	if at := f.Millis("decided"); !at.IsZero() {
+		r.DecidedAt = &at
+	}
+	return r
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/kubebank/kubebank/src/apiclient"
+	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/loadgen"
 	"github.com/kubebank/kubebank/src/redisproc"
@@ -103,7 +104,8 @@ func main() {
 		if s.perWrite > 0 {
 			fmt.Printf("               group commit: %.1f requests per Redis write on average\n", s.perWrite)
 		}
-		fmt.Printf("               api RSS while transfers run %.1f MB (the peak is argon2id, 19 MiB per hash, as the load customers register and log in)\n", s.loadRSSMB)
+		fmt.Printf("               api RSS while transfers run %.1f MB (the peak is argon2id, %d MiB per hash, as the load customers register and log in)\n",
+			s.loadRSSMB, auth.DefaultArgon2.MemoryKiB/1024)
 	}
 	fmt.Println("machine after:", machine())
 }

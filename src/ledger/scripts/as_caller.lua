@@ -12,6 +12,14 @@ local function listed(list, word)
   return false
 end
 
+-- staff_record is the audit record (audit.Record's JSON, as lib.lua's
+-- audit takes it) of what the caller u did or tried (act: the action and
+-- the request id) on target and accounts, with its outcome and code.
+local function staff_record(u, act, target, accounts, outcome, code)
+  return cjson.encode({actor = u.id, actor_name = u.username, role = u.role, action = act.action, target = target,
+    accounts = accounts, request_id = act.request_id, outcome = outcome, code = code})
+end
+
 -- audit_staff appends, when the caller is staff, what they did or tried
 -- on a customer's money route (act: the action and the request id) to the
 -- audit trail (lib.lua's audit): a teller voiding a customer's hold, or
@@ -19,8 +27,7 @@ end
 -- staff actions.
 local function audit_staff(u, staff, act, target, accounts, outcome, code, detail)
   if not listed(staff, u.role) then return end
-  audit(cjson.encode({actor = u.id, actor_name = u.username, role = u.role, action = act.action, target = target,
-    request_id = act.request_id, outcome = outcome, code = code}), detail, accounts)
+  audit(staff_record(u, act, target, accounts, outcome, code), detail, accounts)
 end
 
 -- payer_checks returns the caller, or nil and the refusal: unauthorized,

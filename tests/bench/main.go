@@ -160,7 +160,10 @@ func measure(bin, apiBank, fsync string, duration time.Duration, ceilingN int) (
 		return s, err
 	}
 	defer os.RemoveAll(dir)
-	rds, err := redisproc.Start(redisproc.Options{Dir: dir, Extra: []string{"--appendonly", "yes", "--appendfsync", fsync}})
+	rds, err := redisproc.Start(redisproc.Options{Dir: dir, Extra: []string{"--appendonly", "yes", "--appendfsync", fsync,
+		// No automatic AOF rewrite during the run: the AOF bytes per
+		// posting are what it appends, which a rewrite would hide.
+		"--auto-aof-rewrite-percentage", "0"}})
 	if err != nil {
 		return s, err
 	}

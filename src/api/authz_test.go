@@ -246,6 +246,10 @@ func TestTransferIDShapes(t *testing.T) {
 		"tr_1000000016_1764597000123":             false, // no sequence
 		"tr_1000000016_1764597000123-0/../x":      false,
 		"tr_1000000016_17645970001231234567890-0": false, // 23 digits
+		"tr_1000000016_1764597000123-12":          true,
+		"tr_1000000016_01764597000123-0":          false, // the same entry to Redis: one name per posting
+		"tr_1000000016_1764597000123-00":          false,
+		"tr_1000000016_1764597000123-012":         false,
 	} {
 		if api.TransferIDs.MatchString(id) != ok {
 			t.Errorf("%s: accepted %v, want %v", id, !ok, ok)

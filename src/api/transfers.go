@@ -56,7 +56,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 // (money.lua's post), and those of older releases, kept by the postings
 // they made: random ones and the deterministic ones of interest (account
 // + day) and standing orders (order + due date).
-var transferIDs = regexp.MustCompile(`^(tr_[0-9]{10}_[0-9]{1,19}-[0-9]{1,19}|tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+var transferIDs = regexp.MustCompile(`^(tr_[0-9]{10}_[1-9][0-9]{0,18}-(0|[1-9][0-9]{0,18})|tr_[0-9a-f]{24}|in_[0-9]{10}_[0-9]{4}-[0-9]{2}-[0-9]{2}|so_[0-9a-f]{24}_[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
 
 // getTransfer is one Redis round trip, like an account's reads: the
 // ledger's script checks the token, the role and who may see the

@@ -108,7 +108,12 @@ end
 -- sender's account number and the stream id of its entry; nil for a
 -- legacy id (tr_<24 hex>, in_..., so_...), whose record is a hash.
 local function transfer_parts(id)
-  return string.match(id, '^tr_(%d+)_(%d+%-%d+)$')
+  local n, ms, seq = string.match(id, '^tr_(%d+)_(%d+)%-(%d+)$')
+  -- Canonical numbers only: Redis reads 017-00 as 17-0, and a second name
+  -- for one posting would keep a second set of extras (what was reversed).
+  local function canonical(d) return d == '0' or string.sub(d, 1, 1) ~= '0' end
+  if not n or not canonical(ms) or not canonical(seq) then return nil end
+  return n, ms .. '-' .. seq
 end
 
 -- load_transfer returns a posting's record (field, value, ...: what

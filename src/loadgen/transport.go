@@ -45,6 +45,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	pc, err := t.get(ctx, req.URL.Host)
 	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, also on failure
+		}
 		return nil, err
 	}
 	// The request's context bounds the whole exchange: its deadline is the

@@ -152,6 +152,7 @@ var (
 	setRoleScript = luascript.Load(scripts, 1, "set_role")
 	// authenticateScript reads a token and its user in one round trip.
 	authenticateScript = luascript.Load(scripts, 1, "authenticate")
+	rehashScript       = luascript.Load(scripts, 1, "rehash")
 )
 
 // CreateUser registers a user with a role.
@@ -378,7 +379,30 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 		}
 		return bank.User{}, ErrInvalidCredentials
 	}
+	s.rehash(ctx, u.ID, hash, password)
 	return u, nil
+}
+
+// rehash moves a user whose hash has older cost parameters (19 MiB, 2
+// passes before 12 MiB, 3) to the current ones, now that the login has
+// proved the password: their logins then take as long as everyone's,
+// and as long as an unknown user's (the dummy hash), so timing tells
+// nothing. It costs that one login a second hash. A failure only leaves
+// the old hash, which still verifies: the next login tries again.
+func (s *Service) rehash(ctx context.Context, userID, hash, password string) {
+	if p, err := hashParams(hash); err != nil || p == s.Argon2 {
+		return
+	}
+	fresh, err := HashPassword(password, s.Argon2)
+	if err != nil {
+		return
+	}
+	c, err := s.pool.GetContext(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, _ = rehashScript.DoContext(ctx, c, keyUser+userID, hash, fresh)
 }
 
 // HashToken is what Redis stores for a token.

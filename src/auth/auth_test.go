@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
+	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/redistest"
 )
 
@@ -279,5 +280,55 @@ func TestGuesserCannotLockOutTheUser(t *testing.T) {
 	}
 	if _, err := s.Login(ctx, "tina", "s3cret-pass", "198.51.100.20"); err != nil {
 		t.Fatalf("the real user on another address is locked out: %v", err)
+	}
+}
+
+// A login with a hash of older cost parameters moves the user to the
+// current ones (so every login, and an unknown user's, costs the same),
+// keeps the password working, and never undoes a password set meanwhile.
+func TestLoginRehashesOlderHashes(t *testing.T) {
+	ctx := context.Background()
+	s, pool := newServicePool(t, auth.DefaultLimits)
+	old := auth.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+	s.Argon2 = old
+	u, err := s.CreateUser(ctx, "olga", "s3cret-pass", bank.Customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pool.Get()
+	defer c.Close()
+	stored := func() string {
+		h, err := redis.String(c.Do("HGET", keyspace.User+u.ID, "pw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	before := stored()
+	s.Argon2 = auth.Argon2Params{MemoryKiB: 2048, Time: 2, Threads: 1}
+	if _, err := s.Login(ctx, "olga", "wrong-pass-1", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if stored() != before {
+		t.Fatal("a failed login changed the hash")
+	}
+	if _, err := s.Login(ctx, "olga", "s3cret-pass", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	after := stored()
+	if !strings.HasPrefix(after, "$argon2id$v=19$m=2048,t=2,p=1$") {
+		t.Fatalf("after the login the hash is %s, want the current parameters", after)
+	}
+	if _, err := s.Login(ctx, "olga", "s3cret-pass", "10.0.0.1"); err != nil || stored() != after {
+		t.Fatalf("a login with the current hash: %v, and it rehashed again: %v", err, stored() != after)
+	}
+	// A hash set between the check and the rehash stays.
+	s.Argon2 = auth.Argon2Params{MemoryKiB: 4096, Time: 1, Threads: 1}
+	if _, err := c.Do("HSET", keyspace.User+u.ID, "pw", before); err != nil {
+		t.Fatal(err)
+	}
+	auth.Rehash(ctx, s, u.ID, after, "s3cret-pass")
+	if stored() != before {
+		t.Fatal("the rehash overwrote a hash set after the login's check")
 	}
 }

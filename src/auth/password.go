@@ -93,9 +93,9 @@ func VerifyPassword(pw, hash string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return false, fmt.Errorf("auth: unsupported argon2 version %q", parts[2])
 	}
-	var p Argon2Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
-		return false, fmt.Errorf("auth: bad argon2 parameters: %v", err)
+	p, err := hashParams(hash)
+	if err != nil {
+		return false, err
 	}
 	enc := base64.RawStdEncoding
 	salt, err := enc.DecodeString(parts[4])
@@ -108,4 +108,17 @@ func VerifyPassword(pw, hash string) (bool, error) {
 	}
 	got := idKey([]byte(pw), salt, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// hashParams are the cost parameters an argon2id hash was made with.
+func hashParams(hash string) (Argon2Params, error) {
+	var p Argon2Params
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 {
+		return p, fmt.Errorf("auth: unsupported password hash format")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return p, fmt.Errorf("auth: bad argon2 parameters: %v", err)
+	}
+	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -64,6 +65,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		pc.conn.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		// The connection's deadline is the context's, and may pass a
+		// moment before the context says so.
+		if _, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, context.DeadlineExceeded
 		}
 		return nil, err
 	}

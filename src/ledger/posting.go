@@ -95,28 +95,23 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (t bank.Transfer, replayed
 
 // Deposit credits cash paid in at a teller: teller cash → account.
 func (l *Ledger) Deposit(ctx context.Context, account string, amount int64, currency, desc, teller string, idem Idem) (bank.Transfer, bool, error) {
-	cash, err := SystemAccount(bank.PurposeTellerCash, currency)
-	if err != nil {
-		return bank.Transfer{}, false, err
-	}
-	if desc == "" {
-		desc = "Cash deposit"
-	}
-	return l.Post(ctx, Posting{From: cash, To: account, Amount: amount, Currency: currency, Kind: bank.PostingDeposit,
-		Description: desc, InitiatedBy: teller, Touch: TouchTo, Idem: idem})
+	return l.postCash(ctx, Cash{Kind: bank.PostingDeposit, Account: account, Amount: amount, Currency: currency, Description: desc, Idem: idem}, teller)
 }
 
 // Withdraw debits cash paid out at a teller: account → teller cash.
 func (l *Ledger) Withdraw(ctx context.Context, account string, amount int64, currency, desc, teller string, idem Idem) (bank.Transfer, bool, error) {
-	cash, err := SystemAccount(bank.PurposeTellerCash, currency)
+	return l.postCash(ctx, Cash{Kind: bank.PostingWithdrawal, Account: account, Amount: amount, Currency: currency, Description: desc, Idem: idem}, teller)
+}
+
+// postCash posts c (Cash.posting: the movement, its default description)
+// as made by teller.
+func (l *Ledger) postCash(ctx context.Context, c Cash, teller string) (bank.Transfer, bool, error) {
+	p, err := c.posting()
 	if err != nil {
 		return bank.Transfer{}, false, err
 	}
-	if desc == "" {
-		desc = "Cash withdrawal"
-	}
-	return l.Post(ctx, Posting{From: account, To: cash, Amount: amount, Currency: currency, Kind: bank.PostingWithdrawal,
-		Description: desc, InitiatedBy: teller, Touch: TouchFrom, Idem: idem})
+	p.InitiatedBy = teller
+	return l.Post(ctx, p)
 }
 
 // Transfer returns one transfer.

@@ -11,7 +11,6 @@ import (
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/keyspace"
 	"github.com/kubebank/kubebank/src/luascript"
-	"github.com/kubebank/kubebank/src/redishash"
 )
 
 // scriptAccountAs reads an account, and a range of its journal, for a
@@ -107,21 +106,6 @@ func (l *Ledger) TransferAs(ctx context.Context, who Caller, id string) (bank.Tr
 	defer c.Close()
 	v, err := scriptTransferGetAs.DoContext(ctx, c, keyspace.Token+who.TokenHash,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), id)
-	if err != nil {
-		return bank.Transfer{}, refusalAs(err, "")
-	}
-	reply, err := redis.Values(v, nil)
-	if err != nil || len(reply) != 2 {
-		return bank.Transfer{}, fmt.Errorf("ledger: script answered %v (%v)", v, err)
-	}
-	m, err := redis.StringMap(reply[1], nil)
-	if err != nil {
-		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
-	}
-	f := redishash.New(transferKey(id), m)
-	t := transferFrom(f)
-	if err := f.Err(); err != nil {
-		return bank.Transfer{}, fmt.Errorf("ledger: %w", err)
-	}
-	return t, nil
+	t, _, _, err := runAs("", transferFrom, v, err)
+	return t, err
 }

@@ -6,7 +6,8 @@
 -- KEYS: 1 token hash key
 -- ARGV: 1 now ms, 2 the roles the route allows, 3 the staff roles,
 --       4 the transfer id (KEY_ACCOUNT is the ledger's, before money.lua)
--- Returns: the caller's id and the transfer record's fields.
+-- Returns: 'ok', the caller's id and the transfer record's fields (the
+-- *_as.lua scripts' reply, which the ledger's runAs decodes).
 local u = caller(KEYS[1], ARGV[1])
 if not u then return fail('unauthorized') end
 if not listed(ARGV[2], u.role) then return fail('forbidden') end
@@ -19,4 +20,4 @@ if not listed(ARGV[3], u.role) then
   end
   if not mine then return fail('transfer_not_found') end
 end
-return {u.id, t}
+return {'ok', u.id, t}

@@ -30,6 +30,24 @@ local function audit_staff(u, staff, act, target, accounts, outcome, code, detai
   audit(staff_record(u, act, target, accounts, outcome, code), detail, accounts)
 end
 
+-- refuse answers a refusal (code, the API's problem code; reply, when
+-- given, is the reply instead) and puts it on the audit trail when the
+-- caller u is staff, about target and accounts.
+local function refuse(u, staff, act, target, accounts, code, reply)
+  audit_staff(u, staff, act, target, accounts, 'refused', code)
+  return fail(reply or code)
+end
+
+-- allowed_caller returns the caller of token_key when their role is one
+-- the route allows, else nil and the refusal: unauthorized, or forbidden
+-- (on the audit trail for staff, about target).
+local function allowed_caller(token_key, now_ms, allowed, staff, act, target)
+  local u = caller(token_key, now_ms)
+  if not u then return nil, fail('unauthorized') end
+  if not listed(allowed, u.role) then return nil, refuse(u, staff, act, target, {}, 'forbidden') end
+  return u, nil
+end
+
 -- payer_checks returns the caller, or nil and the refusal: unauthorized,
 -- forbidden (role), account_not_found (not there, or another customer's:
 -- BOLA, exactly like one that does not exist), not_account_owner (staff
@@ -37,18 +55,11 @@ end
 -- for the receiver, same_account, receiver_not_found, system_account.
 -- A staff member refused by role or ownership is on the audit trail.
 local function payer_checks(token_key, now_ms, allowed, staff, from_key, to_key, act)
-  local u = caller(token_key, now_ms)
-  if not u then return nil, fail('unauthorized') end
-  if not listed(allowed, u.role) then
-    audit_staff(u, staff, act, '', {}, 'refused', 'forbidden')
-    return nil, fail('forbidden')
-  end
+  local u, refused = allowed_caller(token_key, now_ms, allowed, staff, act, '')
+  if not u then return nil, refused end
   local a = load_account(from_key)
   if not a or (a.owner ~= u.id and not listed(staff, u.role)) then return nil, fail('account_not_found') end
-  if a.owner ~= u.id then
-    audit_staff(u, staff, act, a.number, {a.number}, 'refused', 'not_account_owner')
-    return nil, fail('not_account_owner')
-  end
+  if a.owner ~= u.id then return nil, refuse(u, staff, act, a.number, {a.number}, 'not_account_owner') end
   if a.type == 'system' then return nil, fail('system_account') end
   if from_key == to_key then return nil, fail('same_account') end
   local b = load_account(to_key)

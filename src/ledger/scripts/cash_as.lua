@@ -15,19 +15,11 @@
 -- Returns: status ('ok' or 'replay'), the caller's id, and the transfer
 -- record's fields.
 local act = {action = ARGV[15], request_id = ARGV[14]}
-local u = caller(KEYS[1], ARGV[1])
-if not u then return fail('unauthorized') end
-if not listed(ARGV[2], u.role) then
-  audit_staff(u, ARGV[3], act, '', {}, 'refused', 'forbidden')
-  return fail('forbidden')
-end
+local u, forbidden = allowed_caller(KEYS[1], ARGV[1], ARGV[2], ARGV[3], act, '')
+if not u then return forbidden end
 local n = ARGV[16]
--- refused records the refusal code (the API's problem code) and answers
--- reply (by default the code itself).
-local function refused(code, reply)
-  audit_staff(u, ARGV[3], act, n, {n}, 'refused', code)
-  return fail(reply or code)
-end
+-- refused is as_caller.lua's refuse, about the customer's account.
+local function refused(code, reply) return refuse(u, ARGV[3], act, n, {n}, code, reply) end
 local account_key = KEYS[2]
 if ARGV[11] == 'to' then account_key = KEYS[3] end
 local a = redis.call('HMGET', account_key, 'number', 'owner', 'type')

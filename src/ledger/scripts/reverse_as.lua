@@ -18,15 +18,10 @@
 -- reversal record's fields.
 local id = ARGV[11]
 local act = {action = ARGV[10], request_id = ARGV[9]}
-local u = caller(KEYS[1], ARGV[1])
-if not u then return fail('unauthorized') end
--- refused records the refusal code (the API's problem code) and answers
--- reply (by default the code itself).
-local function refused(code, reply)
-  audit_staff(u, ARGV[3], act, id, {}, 'refused', code)
-  return fail(reply or code)
-end
-if not listed(ARGV[2], u.role) then return refused('forbidden') end
+local u, forbidden = allowed_caller(KEYS[1], ARGV[1], ARGV[2], ARGV[3], act, id)
+if not u then return forbidden end
+-- refused is as_caller.lua's refuse, about the reversal.
+local function refused(code, reply) return refuse(u, ARGV[3], act, id, {}, code, reply) end
 local rv = redis.call('HMGET', KEYS[2], 'transfer', 'from', 'to')
 if not rv[1] then return refused('reversal_not_found') end
 local function owned(n)

@@ -14,12 +14,8 @@
 -- Returns: status ('ok' or 'replay'), the caller's id, and the hold
 -- record's fields.
 local act = {action = 'hold.' .. ARGV[4], request_id = ARGV[14]}
-local u = caller(KEYS[1], ARGV[1])
-if not u then return fail('unauthorized') end
-if not listed(ARGV[2], u.role) then
-  audit_staff(u, ARGV[3], act, ARGV[15], {}, 'refused', 'forbidden')
-  return fail('forbidden')
-end
+local u, refused = allowed_caller(KEYS[1], ARGV[1], ARGV[2], ARGV[3], act, ARGV[15])
+if not u then return refused end
 local h = redis.call('HMGET', KEYS[2], 'account', 'payee', 'amount')
 if not h[1] then return fail('hold_not_found') end
 local function owned(n)
@@ -29,10 +25,7 @@ local mine = owned(h[1]) or owned(h[2])
 if not mine and not listed(ARGV[3], u.role) then return fail('hold_not_found') end
 local hold_id = ARGV[15]
 -- Capturing moves money: not staff on the parties' behalf.
-if ARGV[4] == 'capture' and not mine then
-  audit_staff(u, ARGV[3], act, hold_id, {h[1], h[2]}, 'refused', 'not_account_owner')
-  return fail('not_party')
-end
+if ARGV[4] == 'capture' and not mine then return refuse(u, ARGV[3], act, hold_id, {h[1], h[2]}, 'not_account_owner', 'not_party') end
 local amount = ARGV[5]
 if amount == '' then amount = h[3] end
 local r = settle_script({KEYS[2], ARGV[12] .. h[1], ARGV[12] .. h[2], ARGV[13] .. h[1], ARGV[13] .. h[2],

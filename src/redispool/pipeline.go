@@ -37,7 +37,6 @@ type Pipeline struct {
 	queue    chan *unit
 	inflight chan struct{}
 	stop     chan struct{}
-	stopped  sync.WaitGroup
 	exited   chan struct{} // closed when run has returned
 	close    sync.Once
 
@@ -66,7 +65,6 @@ func NewPipeline(pool *redis.Pool, timeout time.Duration) *Pipeline {
 	}
 	p := &Pipeline{pool: pool, timeout: timeout, max: DefaultBatch, queue: make(chan *unit, 4*DefaultBatch),
 		inflight: make(chan struct{}, DefaultInFlight), stop: make(chan struct{}), exited: make(chan struct{})}
-	p.stopped.Add(1)
 	go p.run()
 	return p
 }
@@ -75,7 +73,7 @@ func NewPipeline(pool *redis.Pool, timeout time.Duration) *Pipeline {
 // Batches already sent are answered.
 func (p *Pipeline) Close() {
 	p.close.Do(func() { close(p.stop) })
-	p.stopped.Wait()
+	<-p.exited
 }
 
 // ErrPipelineClosed is a command given to a Pipeline after Close.
@@ -110,7 +108,6 @@ func (u *unit) fail(err error) {
 }
 
 func (p *Pipeline) run() {
-	defer p.stopped.Done()
 	defer close(p.exited)
 	batch := make([]*unit, 0, p.max)
 	for {

@@ -372,14 +372,16 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	} else if err != nil {
 		return bank.User{}, err
 	}
-	ok, verr := VerifyPassword(password, hash)
+	ok, params, verr := verify(password, hash)
 	if err != nil || verr != nil || !ok {
 		if verr != nil && err == nil {
 			return bank.User{}, verr
 		}
 		return bank.User{}, ErrInvalidCredentials
 	}
-	s.rehash(ctx, u.ID, hash, password)
+	if params != s.Argon2 {
+		s.rehash(ctx, u.ID, hash, password)
+	}
 	return u, nil
 }
 
@@ -390,9 +392,6 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 // nothing. It costs that one login a second hash. A failure only leaves
 // the old hash, which still verifies: the next login tries again.
 func (s *Service) rehash(ctx context.Context, userID, hash, password string) {
-	if p, err := hashParams(hash); err != nil || p == s.Argon2 {
-		return
-	}
 	fresh, err := HashPassword(password, s.Argon2)
 	if err != nil {
 		return

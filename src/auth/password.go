@@ -85,40 +85,34 @@ func HashPassword(pw string, p Argon2Params) (string, error) {
 // VerifyPassword reports whether pw matches hash, in constant time with
 // respect to the key comparison.
 func VerifyPassword(pw, hash string) (bool, error) {
+	ok, _, err := verify(pw, hash)
+	return ok, err
+}
+
+// verify is VerifyPassword that also returns the hash's cost parameters
+// (a login moves an older hash to the current ones: Service.rehash).
+func verify(pw, hash string) (bool, Argon2Params, error) {
+	var p Argon2Params
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, fmt.Errorf("auth: unsupported password hash format")
+		return false, p, fmt.Errorf("auth: unsupported password hash format")
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, fmt.Errorf("auth: unsupported argon2 version %q", parts[2])
+		return false, p, fmt.Errorf("auth: unsupported argon2 version %q", parts[2])
 	}
-	p, err := hashParams(hash)
-	if err != nil {
-		return false, err
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return false, p, fmt.Errorf("auth: bad argon2 parameters: %v", err)
 	}
 	enc := base64.RawStdEncoding
 	salt, err := enc.DecodeString(parts[4])
 	if err != nil {
-		return false, fmt.Errorf("auth: bad salt: %v", err)
+		return false, p, fmt.Errorf("auth: bad salt: %v", err)
 	}
 	want, err := enc.DecodeString(parts[5])
 	if err != nil {
-		return false, fmt.Errorf("auth: bad key: %v", err)
+		return false, p, fmt.Errorf("auth: bad key: %v", err)
 	}
 	got := idKey([]byte(pw), salt, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// hashParams are the cost parameters an argon2id hash was made with.
-func hashParams(hash string) (Argon2Params, error) {
-	var p Argon2Params
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 {
-		return p, fmt.Errorf("auth: unsupported password hash format")
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
-		return p, fmt.Errorf("auth: bad argon2 parameters: %v", err)
-	}
-	return p, nil
+	return subtle.ConstantTimeCompare(got, want) == 1, p, nil
 }

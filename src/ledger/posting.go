@@ -160,7 +160,7 @@ func getTransfers(c redis.Conn, ids []string) ([]bank.Transfer, error) {
 }
 
 // transferReply decodes the record a script answered (money.lua's
-// transfer_reply); no fields mean there is no such posting.
+// load_transfer); no fields mean there is no such posting.
 func transferReply(v any, err error) (bank.Transfer, error) {
 	m, err := redis.StringMap(v, err)
 	if err != nil {

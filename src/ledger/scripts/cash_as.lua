@@ -35,4 +35,4 @@ if type(r) == 'table' and r.err then
   return refused(code)
 end
 -- A replay answers the first transfer, whose id the idempotency record named.
-return {r[1], u.id, transfer_reply(r[2])}
+return {r[1], u.id, load_transfer(r[2])}

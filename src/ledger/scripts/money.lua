@@ -117,7 +117,9 @@ local function transfer_parts(id)
 end
 
 -- load_transfer returns a posting's record (field, value, ...: what
--- transferFrom decodes), or {} when there is none. A posting of the
+-- transferFrom decodes), or {} when there is none. Every script that
+-- answers with a transfer builds its reply with it, so how a transfer is
+-- stored is decided in one place. A posting of the
 -- journal's form is its sender's entry, which must be of that form (an
 -- empty 'transfer': a legacy entry names its posting) and debit the
 -- sender (so no id can make a receiver's entry pass for a record), with
@@ -148,14 +150,6 @@ local function transfer_fields(id)
   local t = {}
   for i = 1, #raw, 2 do t[raw[i]] = raw[i + 1] end
   return t
-end
-
--- transfer_reply is a posting's record as a script returns it to the
--- ledger (field, value, ...: transferFrom decodes it). Every script that
--- answers with a transfer builds its reply here, so how a transfer is
--- stored is decided in one place.
-local function transfer_reply(id)
-  return load_transfer(id)
 end
 
 -- transfer_extra records the mutable or rare parts of a posting (a

@@ -21,4 +21,4 @@ local r = transfer_script({KEYS[2], KEYS[3], KEYS[4], KEYS[5], scoped(ARGV[13], 
   {ARGV[7], '-' .. ARGV[7], ARGV[8], ARGV[1], ARGV[9], ARGV[10], ARGV[5], ARGV[6], u.id, ARGV[11], ARGV[12], ''})
 if type(r) == 'table' and r.err then return r end
 -- A replay answers the first transfer, whose id the idempotency record named.
-return {r[1], u.id, transfer_reply(r[2])}
+return {r[1], u.id, load_transfer(r[2])}

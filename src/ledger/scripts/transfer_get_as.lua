@@ -1,6 +1,6 @@
 -- A transfer read for a bearer token in one round trip: who asks
 -- (lib.lua's caller), whether their role may (the API's permission
--- table), then the transfer as money.lua's transfer_reply gives it, if
+-- table), then the transfer as money.lua's load_transfer gives it, if
 -- the caller may see it (staff, or the owner of one of its two accounts;
 -- anyone else is told it does not exist, like an id that does not).
 -- KEYS: 1 token hash key
@@ -11,7 +11,7 @@
 local u = caller(KEYS[1], ARGV[1])
 if not u then return fail('unauthorized') end
 if not listed(ARGV[2], u.role) then return fail('forbidden') end
-local t = transfer_reply(ARGV[4])
+local t = load_transfer(ARGV[4])
 if #t == 0 then return fail('transfer_not_found') end
 if not listed(ARGV[3], u.role) then
   local mine = false

@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
@@ -45,13 +44,13 @@ func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	allowed := permissions[holdRoute]
+	who := callerOf(tok, holdRoute)
 	location := func(h bank.Hold) string { return "/v1/holds/" + h.ID }
 	return moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		h, _, replayed, err := s.l.AuthorizeAs(r.Context(), ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles},
+		h, _, replayed, err := s.l.AuthorizeAs(r.Context(), who,
 			ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
 				Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second, Idem: idem})
-		return h, replayed, forbiddenFor(allowed, err)
+		return h, replayed, forbiddenFor(who.Allowed, err)
 	})
 }
 
@@ -104,8 +103,7 @@ func (s *Server) settleHold(w http.ResponseWriter, r *http.Request, route, kind 
 	if err != nil {
 		return err
 	}
-	allowed := permissions[route]
-	who := ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles}
+	who := callerOf(tok, route)
 	id := chi.URLParam(r, "id")
 	if kind == "void" {
 		return moveMoney(s, w, r, kind, http.StatusOK, nil, func(_ noFields, idem ledger.Idem) (bank.Hold, bool, error) {
@@ -113,7 +111,7 @@ func (s *Server) settleHold(w http.ResponseWriter, r *http.Request, route, kind 
 				return bank.Hold{}, false, bank.ErrHoldNotFound
 			}
 			h, _, replayed, err := s.l.VoidAs(r.Context(), who, id, idem)
-			return h, replayed, forbiddenFor(allowed, err)
+			return h, replayed, forbiddenFor(who.Allowed, err)
 		})
 	}
 	return moveMoney(s, w, r, kind, http.StatusOK, nil, func(req captureReq, idem ledger.Idem) (bank.Hold, bool, error) {
@@ -125,7 +123,7 @@ func (s *Server) settleHold(w http.ResponseWriter, r *http.Request, route, kind 
 			amount = *req.Amount
 		}
 		h, _, replayed, err := s.l.CaptureAs(r.Context(), who, id, amount, req.Description, idem)
-		return h, replayed, forbiddenFor(allowed, err)
+		return h, replayed, forbiddenFor(who.Allowed, err)
 	})
 }
 

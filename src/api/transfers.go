@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/kubebank/kubebank/src/auth"
 	"github.com/kubebank/kubebank/src/bank"
 	"github.com/kubebank/kubebank/src/ledger"
 )
@@ -42,12 +41,12 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	allowed := permissions[transferRoute]
+	who := callerOf(tok, transferRoute)
 	return moveMoney(s, w, r, string(bank.PostingTransfer), http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		t, _, replayed, err := s.l.PostAs(r.Context(), ledger.Caller{TokenHash: auth.HashToken(tok), Allowed: allowed, Staff: staffRoles},
+		t, _, replayed, err := s.l.PostAs(r.Context(), who,
 			ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
 				Kind: bank.PostingTransfer, Description: req.Description, Touch: ledger.TouchFrom, Idem: idem})
-		return t, replayed, forbiddenFor(allowed, err)
+		return t, replayed, forbiddenFor(who.Allowed, err)
 	})
 }
 

@@ -47,7 +47,7 @@ func (s *Server) authorizeHold(w http.ResponseWriter, r *http.Request) error {
 	who := callerOf(tok, holdRoute)
 	location := func(h bank.Hold) string { return "/v1/holds/" + h.ID }
 	return moveMoney(s, w, r, "hold", http.StatusCreated, location, func(req holdReq, idem ledger.Idem) (bank.Hold, bool, error) {
-		h, _, replayed, err := s.l.AuthorizeAs(r.Context(), who,
+		h, replayed, err := s.l.AuthorizeAs(r.Context(), who,
 			ledger.HoldRequest{Account: req.Account, Payee: req.Payee, Amount: req.Amount,
 				Currency: req.Currency, Description: req.Description, TTL: time.Duration(req.ExpiresInSeconds) * time.Second, Idem: idem})
 		return h, replayed, forbiddenFor(who.Allowed, err)
@@ -110,7 +110,7 @@ func (s *Server) settleHold(w http.ResponseWriter, r *http.Request, route, kind 
 			if !holdIDs.MatchString(id) {
 				return bank.Hold{}, false, bank.ErrHoldNotFound
 			}
-			h, _, replayed, err := s.l.VoidAs(r.Context(), who, id, idem)
+			h, replayed, err := s.l.VoidAs(r.Context(), who, id, idem)
 			return h, replayed, forbiddenFor(who.Allowed, err)
 		})
 	}
@@ -122,7 +122,7 @@ func (s *Server) settleHold(w http.ResponseWriter, r *http.Request, route, kind 
 		if req.Amount != nil {
 			amount = *req.Amount
 		}
-		h, _, replayed, err := s.l.CaptureAs(r.Context(), who, id, amount, req.Description, idem)
+		h, replayed, err := s.l.CaptureAs(r.Context(), who, id, amount, req.Description, idem)
 		return h, replayed, forbiddenFor(who.Allowed, err)
 	})
 }

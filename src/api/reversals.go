@@ -123,7 +123,7 @@ func (s *Server) approveReversal(w http.ResponseWriter, r *http.Request) error {
 	}
 	action := auditActions[route(r)]
 	return oneWrite(s, w, r, string(bank.PostingReversal), http.StatusOK, nil, func(who ledger.Caller, _ noFields, idem ledger.Idem) (bank.Reversal, bool, error) {
-		rv, _, replayed, err := s.l.ApproveReversalAs(r.Context(), who, action, id, idem)
+		rv, replayed, err := s.l.ApproveReversalAs(r.Context(), who, action, id, idem)
 		return rv, replayed, err
 	}, nil)
 }

@@ -39,7 +39,7 @@ func (s *Server) tellerWithdrawal(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) cash(w http.ResponseWriter, r *http.Request, kind bank.PostingKind) error {
 	action := auditActions[route(r)]
 	return oneWrite(s, w, r, string(kind), http.StatusCreated, transferLocation, func(who ledger.Caller, req cashReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		t, _, replayed, err := s.l.CashAs(r.Context(), who, action, ledger.Cash{Kind: kind, Account: req.Account,
+		t, replayed, err := s.l.CashAs(r.Context(), who, action, ledger.Cash{Kind: kind, Account: req.Account,
 			Amount: req.Amount, Currency: req.Currency, Description: req.Description, Idem: idem})
 		return t, replayed, err
 	}, func(r *http.Request, req cashReq) { auditAbout(r, req.Account, req.Account) })

@@ -43,7 +43,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 	}
 	who := callerOf(tok, transferRoute)
 	return moveMoney(s, w, r, string(bank.PostingTransfer), http.StatusCreated, transferLocation, func(req transferReq, idem ledger.Idem) (bank.Transfer, bool, error) {
-		t, _, replayed, err := s.l.PostAs(r.Context(), who,
+		t, replayed, err := s.l.PostAs(r.Context(), who,
 			ledger.Posting{From: req.From, To: req.To, Amount: req.Amount, Currency: req.Currency,
 				Kind: bank.PostingTransfer, Description: req.Description, Touch: ledger.TouchFrom, Idem: idem})
 		return t, replayed, forbiddenFor(who.Allowed, err)

@@ -61,20 +61,20 @@ func (c Cash) posting() (Posting, error) {
 // caller's own), the posting's own rules, idempotency scoped to the
 // caller, the audit entry of the action (action, as audit names it) or
 // of its refusal, and the record the answer needs. It returns the
-// transfer, the caller's id and whether it was a replay. A refusal the
+// transfer and whether it was a replay. A refusal the
 // script returns is already on the audit trail when the caller is staff.
-func (l *Ledger) CashAs(ctx context.Context, who Caller, action string, c Cash) (bank.Transfer, string, bool, error) {
+func (l *Ledger) CashAs(ctx context.Context, who Caller, action string, c Cash) (bank.Transfer, bool, error) {
 	p, err := c.posting()
 	if err != nil {
-		return bank.Transfer{}, "", false, err
+		return bank.Transfer{}, false, err
 	}
 	p, err = p.prepared()
 	if err != nil {
-		return bank.Transfer{}, "", false, err
+		return bank.Transfer{}, false, err
 	}
 	conn, err := l.scriptConn(ctx)
 	if err != nil {
-		return bank.Transfer{}, "", false, err
+		return bank.Transfer{}, false, err
 	}
 	defer conn.Close()
 	v, err := l.move(ctx, conn, scriptCashAs,

@@ -48,16 +48,16 @@ var (
 // account of theirs to a customer account) in one script: token, role,
 // ownership, the posting's own rules, idempotency scoped to the caller
 // (p.Idem.Scope is not used: the script knows who asks) and the record the
-// answer needs, in one round trip. It returns the transfer, whether it
-// was a replay, and the caller's user id.
-func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Transfer, userID string, replayed bool, err error) {
+// answer needs, in one round trip. It returns the transfer and whether it
+// was a replay.
+func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Transfer, replayed bool, err error) {
 	p, err = p.prepared()
 	if err != nil {
-		return bank.Transfer{}, "", false, err
+		return bank.Transfer{}, false, err
 	}
 	c, err := l.scriptConn(ctx)
 	if err != nil {
-		return bank.Transfer{}, "", false, err
+		return bank.Transfer{}, false, err
 	}
 	defer c.Close()
 	v, err := l.move(ctx, c, scriptTransferAs,
@@ -71,14 +71,14 @@ func (l *Ledger) PostAs(ctx context.Context, who Caller, p Posting) (t bank.Tran
 // AuthorizeAs authenticates the caller and authorises their hold r (on
 // an account of theirs, for a customer payee) in one script, as PostAs
 // does for a transfer (r.Idem.Scope and r.InitiatedBy are the script's).
-func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h bank.Hold, userID string, replayed bool, err error) {
+func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h bank.Hold, replayed bool, err error) {
 	ttl, err := checkHold(r)
 	if err != nil {
-		return bank.Hold{}, "", false, err
+		return bank.Hold{}, false, err
 	}
 	c, err := l.scriptConn(ctx)
 	if err != nil {
-		return bank.Hold{}, "", false, err
+		return bank.Hold{}, false, err
 	}
 	defer c.Close()
 	id := NewID("hd")
@@ -92,29 +92,29 @@ func (l *Ledger) AuthorizeAs(ctx context.Context, who Caller, r HoldRequest) (h 
 
 // CaptureAs captures a hold for the caller (the held account's or the
 // payee's owner) in one script: amount 0 captures all that is held.
-func (l *Ledger) CaptureAs(ctx context.Context, who Caller, holdID string, amount int64, desc string, idem Idem) (bank.Hold, string, bool, error) {
+func (l *Ledger) CaptureAs(ctx context.Context, who Caller, holdID string, amount int64, desc string, idem Idem) (bank.Hold, bool, error) {
 	a := ""
 	if amount != 0 {
 		if err := bank.ValidateAmount(amount); err != nil {
-			return bank.Hold{}, "", false, err
+			return bank.Hold{}, false, err
 		}
 		a = strconv.FormatInt(amount, 10)
 	}
 	if len(desc) > MaxDescription {
-		return bank.Hold{}, "", false, bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
+		return bank.Hold{}, false, bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
 	}
 	return l.settleAs(ctx, who, "capture", holdID, a, desc, idem)
 }
 
 // VoidAs releases a hold for the caller (a party, or staff) in one script.
-func (l *Ledger) VoidAs(ctx context.Context, who Caller, holdID string, idem Idem) (bank.Hold, string, bool, error) {
+func (l *Ledger) VoidAs(ctx context.Context, who Caller, holdID string, idem Idem) (bank.Hold, bool, error) {
 	return l.settleAs(ctx, who, "void", holdID, "0", "", idem)
 }
 
-func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amount, desc string, idem Idem) (bank.Hold, string, bool, error) {
+func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amount, desc string, idem Idem) (bank.Hold, bool, error) {
 	c, err := l.scriptConn(ctx)
 	if err != nil {
-		return bank.Hold{}, "", false, err
+		return bank.Hold{}, false, err
 	}
 	defer c.Close()
 	v, err := l.move(ctx, c, scriptSettleAs,
@@ -124,29 +124,27 @@ func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amoun
 	return runAs("", holdFrom, v, err)
 }
 
-// runAs decodes the reply of an *_as.lua script: its status, the caller's
-// id and the record, decoded by decode; a refusal names the receiver.
-func runAs[T any](receiver string, decode func(*redishash.Fields) T, v any, err error) (rec T, userID string, replayed bool, _ error) {
+// runAs decodes the reply of an *_as.lua script: its status and the record, decoded by decode; a refusal names the receiver.
+func runAs[T any](receiver string, decode func(*redishash.Fields) T, v any, err error) (rec T, replayed bool, _ error) {
 	var zero T
 	if err != nil {
-		return zero, "", false, refusalAs(err, receiver)
+		return zero, false, refusalAs(err, receiver)
 	}
 	reply, err := redis.Values(v, nil)
-	if err != nil || len(reply) != 3 {
-		return zero, "", false, fmt.Errorf("ledger: script answered %v (%v)", v, err)
+	if err != nil || len(reply) != 2 {
+		return zero, false, fmt.Errorf("ledger: script answered %v (%v)", v, err)
 	}
 	status, _ := redis.String(reply[0], nil)
-	userID, _ = redis.String(reply[1], nil)
-	m, err := redis.StringMap(reply[2], nil)
+	m, err := redis.StringMap(reply[1], nil)
 	if err != nil || len(m) == 0 {
-		return zero, "", false, fmt.Errorf("ledger: script answered no record: %v", err)
+		return zero, false, fmt.Errorf("ledger: script answered no record: %v", err)
 	}
 	f := redishash.New(m["id"], m)
 	rec = decode(f)
 	if err := f.Err(); err != nil {
-		return zero, "", false, fmt.Errorf("ledger: %w", err)
+		return zero, false, fmt.Errorf("ledger: %w", err)
 	}
-	return rec, userID, status == "replay", nil
+	return rec, status == "replay", nil
 }
 
 // refusalAs names the caller's refusals of transfer_as.lua; the posting's

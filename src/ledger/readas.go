@@ -71,10 +71,10 @@ func (l *Ledger) accountAs(ctx context.Context, who Caller, number, end, start s
 		return bank.Account{}, nil, refusalAs(err, number)
 	}
 	reply, err := redis.Values(v, nil)
-	if err != nil || len(reply) != 3 {
+	if err != nil || len(reply) != 2 {
 		return bank.Account{}, nil, fmt.Errorf("ledger: script answered %v (%v)", v, err)
 	}
-	m, err := redis.StringMap(reply[1], nil)
+	m, err := redis.StringMap(reply[0], nil)
 	if err != nil {
 		return bank.Account{}, nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -82,7 +82,7 @@ func (l *Ledger) accountAs(ctx context.Context, who Caller, number, end, start s
 	if err != nil {
 		return bank.Account{}, nil, err
 	}
-	raw, err := redis.Values(reply[2], nil)
+	raw, err := redis.Values(reply[1], nil)
 	if err != nil {
 		return bank.Account{}, nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -106,6 +106,6 @@ func (l *Ledger) TransferAs(ctx context.Context, who Caller, id string) (bank.Tr
 	defer c.Close()
 	v, err := scriptTransferGetAs.DoContext(ctx, c, keyspace.Token+who.TokenHash,
 		l.nowMs(), roleList(who.Allowed), roleList(who.Staff), id)
-	t, _, _, err := runAs("", transferFrom, v, err)
+	t, _, err := runAs("", transferFrom, v, err)
 	return t, err
 }

@@ -26,10 +26,10 @@ var ErrOwnTransfer = bank.Errorf(bank.KindForbidden, "own_account", "staff canno
 // caller, the audit entry of the approval (action, as audit names it) or
 // of its refusal, and the reversal's record. A refusal the script returns
 // is already on the audit trail when the caller is staff.
-func (l *Ledger) ApproveReversalAs(ctx context.Context, who Caller, action, id string, idem Idem) (bank.Reversal, string, bool, error) {
+func (l *Ledger) ApproveReversalAs(ctx context.Context, who Caller, action, id string, idem Idem) (bank.Reversal, bool, error) {
 	c, err := l.scriptConn(ctx)
 	if err != nil {
-		return bank.Reversal{}, "", false, err
+		return bank.Reversal{}, false, err
 	}
 	defer c.Close()
 	v, err := l.move(ctx, c, scriptApproveAs,

@@ -8,7 +8,7 @@
 --       see every account), both space-separated, 4 the journal range's
 --       newest id ('' to read no journal), 5 its oldest id, 6 how many
 --       entries at most, newest first
--- Returns: the caller's id, the account's fields, and the journal
+-- Returns: the account's fields and the journal
 -- entries (XREVRANGE's reply; none when none were asked).
 local u = caller(KEYS[1], ARGV[1])
 if not u then return fail('unauthorized') end
@@ -21,4 +21,4 @@ end
 if #a == 0 or (owner ~= u.id and not listed(ARGV[3], u.role)) then return fail('account_not_found') end
 local entries = {}
 if ARGV[4] ~= '' then entries = redis.call('XREVRANGE', KEYS[3], ARGV[4], ARGV[5], 'COUNT', ARGV[6]) end
-return {u.id, a, entries}
+return {a, entries}

@@ -12,7 +12,7 @@
 -- ARGV: 1-14 as transfer_as.lua's (11, touch, is the customer's side:
 --       'to' for a deposit, 'from' for a withdrawal), 15 the audit
 --       action, 16 the customer's account number
--- Returns: status ('ok' or 'replay'), the caller's id, and the transfer
+-- Returns: status ('ok' or 'replay') and the transfer
 -- record's fields.
 local act = {action = ARGV[15], request_id = ARGV[14]}
 local u, forbidden = allowed_caller(KEYS[1], ARGV[1], ARGV[2], ARGV[3], act, '')
@@ -35,4 +35,4 @@ if type(r) == 'table' and r.err then
   return refused(code)
 end
 -- A replay answers the first transfer, whose id the idempotency record named.
-return {r[1], u.id, load_transfer(r[2])}
+return {r[1], load_transfer(r[2])}

@@ -14,7 +14,7 @@
 --       7 max balance, 8 the idempotency record prefix, 9 the request
 --       id, 10 the audit action, 11 the reversal id (KEY_ACCOUNT,
 --       KEY_JOURNAL and KEY_TRANSFER are the ledger's, before money.lua)
--- Returns: status ('ok' or 'replay'), the caller's id, and the
+-- Returns: status ('ok' or 'replay') and the
 -- reversal record's fields.
 local id = ARGV[11]
 local act = {action = ARGV[10], request_id = ARGV[9]}
@@ -36,4 +36,4 @@ if type(r) == 'table' and r.err then
   local code = string.gsub(r.err, '^ERR ', '')
   return refused(code)
 end
-return {r[1], u.id, redis.call('HGETALL', KEYS[2])}
+return {r[1], redis.call('HGETALL', KEYS[2])}

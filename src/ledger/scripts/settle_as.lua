@@ -11,7 +11,7 @@
 --       9 max balance, 10 description, 11 the idempotency record prefix,
 --       12 the account prefix, 13 the journal prefix, 14 the request id
 --       (for the audit trail), 15 the hold id
--- Returns: status ('ok' or 'replay'), the caller's id, and the hold
+-- Returns: status ('ok' or 'replay') and the hold
 -- record's fields.
 local act = {action = 'hold.' .. ARGV[4], request_id = ARGV[14]}
 local u, refused = allowed_caller(KEYS[1], ARGV[1], ARGV[2], ARGV[3], act, ARGV[15])
@@ -36,4 +36,4 @@ if type(r) == 'table' and r.err then return r end
 -- settlement, whose rules decide whether it happens; a replay is not a
 -- second action.)
 if not mine and r[1] == 'ok' then audit_staff(u, ARGV[3], act, hold_id, {h[1], h[2]}, 'ok', '', {amount = h[3]}) end
-return {r[1], u.id, redis.call('HGETALL', KEYS[2])}
+return {r[1], redis.call('HGETALL', KEYS[2])}

@@ -12,7 +12,7 @@
 --       ttl s, 7 amount, 8 currency, 9 kind, 10 description, 11 touch,
 --       12 max balance, 13 the idempotency record prefix (the caller's id
 --       and the key follow), 14 the request id (for the audit trail)
--- Returns: status ('ok' or 'replay'), the caller's id, and the transfer
+-- Returns: status ('ok' or 'replay') and the transfer
 -- record's fields.
 local u, refused = payer_checks(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], KEYS[3], {action = 'transfer', request_id = ARGV[14]})
 if not u then return refused end
@@ -21,4 +21,4 @@ local r = transfer_script({KEYS[2], KEYS[3], KEYS[4], KEYS[5], scoped(ARGV[13], 
   {ARGV[7], '-' .. ARGV[7], ARGV[8], ARGV[1], ARGV[9], ARGV[10], ARGV[5], ARGV[6], u.id, ARGV[11], ARGV[12], ''})
 if type(r) == 'table' and r.err then return r end
 -- A replay answers the first transfer, whose id the idempotency record named.
-return {r[1], u.id, load_transfer(r[2])}
+return {r[1], load_transfer(r[2])}

@@ -6,7 +6,7 @@
 -- KEYS: 1 token hash key
 -- ARGV: 1 now ms, 2 the roles the route allows, 3 the staff roles,
 --       4 the transfer id (KEY_ACCOUNT is the ledger's, before money.lua)
--- Returns: 'ok', the caller's id and the transfer record's fields (the
+-- Returns: 'ok' and the transfer record's fields (the
 -- *_as.lua scripts' reply, which the ledger's runAs decodes).
 local u = caller(KEYS[1], ARGV[1])
 if not u then return fail('unauthorized') end
@@ -20,4 +20,4 @@ if not listed(ARGV[3], u.role) then
   end
   if not mine then return fail('transfer_not_found') end
 end
-return {'ok', u.id, t}
+return {'ok', t}

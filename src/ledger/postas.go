@@ -124,7 +124,8 @@ func (l *Ledger) settleAs(ctx context.Context, who Caller, action, holdID, amoun
 	return runAs("", holdFrom, v, err)
 }
 
-// runAs decodes the reply of an *_as.lua script: its status and the record, decoded by decode; a refusal names the receiver.
+// runAs decodes the reply of an *_as.lua script: its status and the
+// record, decoded by decode; a refusal names the receiver.
 func runAs[T any](receiver string, decode func(*redishash.Fields) T, v any, err error) (rec T, replayed bool, _ error) {
 	var zero T
 	if err != nil {

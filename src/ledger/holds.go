@@ -77,8 +77,8 @@ func (l *Ledger) Capture(ctx context.Context, holdID string, amount int64, desc,
 	if err := bank.ValidateAmount(amount); err != nil {
 		return bank.Hold{}, false, err
 	}
-	if len(desc) > MaxDescription {
-		return bank.Hold{}, false, bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
+	if err := checkDescription(desc); err != nil {
+		return bank.Hold{}, false, err
 	}
 	return l.settle(ctx, "capture", holdID, amount, desc, by, idem)
 }

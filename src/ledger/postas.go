@@ -100,8 +100,8 @@ func (l *Ledger) CaptureAs(ctx context.Context, who Caller, holdID string, amoun
 		}
 		a = strconv.FormatInt(amount, 10)
 	}
-	if len(desc) > MaxDescription {
-		return bank.Hold{}, false, bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
+	if err := checkDescription(desc); err != nil {
+		return bank.Hold{}, false, err
 	}
 	return l.settleAs(ctx, who, "capture", holdID, a, desc, idem)
 }

@@ -48,7 +48,12 @@ func ValidatePosting(p Posting) error {
 	if _, err := bank.LookupCurrency(p.Currency); err != nil {
 		return err
 	}
-	if len(p.Description) > MaxDescription {
+	return checkDescription(p.Description)
+}
+
+// checkDescription bounds a posting's free text.
+func checkDescription(desc string) error {
+	if len(desc) > MaxDescription {
 		return bank.Errorf(bank.KindInvalid, "invalid_description", "description must be at most %d bytes", MaxDescription)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -98,13 +99,8 @@ type Customers struct {
 func (r Result) Rate() float64 { return float64(r.Transfers) / r.Elapsed.Seconds() }
 
 func (r Result) String() string {
-	keys := make([]string, 0, len(r.Outcomes))
-	for k := range r.Outcomes {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var out []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Outcomes)) {
 		out = append(out, fmt.Sprintf("%s=%d", k, r.Outcomes[k]))
 	}
 	return fmt.Sprintf("transfers: %d in %s = %.0f/s; latency p50 %s p99 %s max %s; outcomes: %s",

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -41,8 +42,8 @@ func (s *OpStats) finish() {
 	s.P50, s.P90, s.P99, s.Max = at(50), at(90), at(99), l[len(l)-1]
 }
 
-// errorCount is the number of requests that were not answered 2xx.
-func (s *OpStats) errorCount() int {
+// ErrorCount is the number of requests that were not answered 2xx.
+func (s *OpStats) ErrorCount() int {
 	n := 0
 	for _, c := range s.Errors {
 		n += c
@@ -79,44 +80,51 @@ func errorList(m map[string]int) string {
 		return "-"
 	}
 	var out []string
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, fmt.Sprintf("%s=%d", k, m[k]))
 	}
 	return strings.Join(out, " ")
 }
 
+// Errors is the number of requests of every operation that were not
+// answered 2xx.
+func (r Result) Errors() int {
+	n := 0
+	for _, s := range r.Ops {
+		n += s.ErrorCount()
+	}
+	return n
+}
+
+// OpReport is one operation in the JSON result (Result.JSON), as
+// programs (make bench) read it: latencies in milliseconds.
+type OpReport struct {
+	OK     int            `json:"ok"`
+	Rate   float64        `json:"ok_per_second"`
+	P50    float64        `json:"p50_ms"`
+	P90    float64        `json:"p90_ms"`
+	P99    float64        `json:"p99_ms"`
+	Max    float64        `json:"max_ms"`
+	Errors map[string]int `json:"errors"`
+}
+
 // JSON is the result for programs (make bench): latencies in
 // milliseconds, rates per second.
 func (r Result) JSON() ([]byte, error) {
-	type op struct {
-		OK     int            `json:"ok"`
-		Rate   float64        `json:"ok_per_second"`
-		P50    float64        `json:"p50_ms"`
-		P90    float64        `json:"p90_ms"`
-		P99    float64        `json:"p99_ms"`
-		Max    float64        `json:"max_ms"`
-		Errors map[string]int `json:"errors"`
-	}
 	f := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	out := struct {
-		ElapsedS    float64       `json:"elapsed_seconds"`
-		Concurrency int           `json:"concurrency"`
-		APIURLs     []string      `json:"api_urls"`
-		Mix         string        `json:"mix"`
-		Ops         map[string]op `json:"ops"`
-	}{r.Elapsed.Seconds(), r.Concurrency, r.APIURLs, r.Mix.String(), map[string]op{}}
+		ElapsedS    float64             `json:"elapsed_seconds"`
+		Concurrency int                 `json:"concurrency"`
+		APIURLs     []string            `json:"api_urls"`
+		Mix         string              `json:"mix"`
+		Ops         map[string]OpReport `json:"ops"`
+	}{r.Elapsed.Seconds(), r.Concurrency, r.APIURLs, r.Mix.String(), map[string]OpReport{}}
 	for name, s := range r.Ops {
 		errs := s.Errors
 		if errs == nil {
 			errs = map[string]int{}
 		}
-		out.Ops[name] = op{s.OK, float64(s.OK) / r.Elapsed.Seconds(), f(s.P50), f(s.P90), f(s.P99), f(s.Max), errs}
+		out.Ops[name] = OpReport{s.OK, float64(s.OK) / r.Elapsed.Seconds(), f(s.P50), f(s.P90), f(s.P99), f(s.Max), errs}
 	}
 	return json.MarshalIndent(out, "", "  ")
 }

@@ -287,16 +287,8 @@ func waitReady(url string) error {
 	return fmt.Errorf("%s not ready in 30s", url)
 }
 
-type loadOp struct {
-	OK     int            `json:"ok"`
-	Rate   float64        `json:"ok_per_second"`
-	P50    float64        `json:"p50_ms"`
-	P99    float64        `json:"p99_ms"`
-	Errors map[string]int `json:"errors"`
-}
-
-func runLoadgen(bin, api string, concurrency int, d time.Duration) (struct{ Ops map[string]loadOp }, error) {
-	var out struct{ Ops map[string]loadOp }
+func runLoadgen(bin, api string, concurrency int, d time.Duration) (struct{ Ops map[string]loadgen.OpReport }, error) {
+	var out struct{ Ops map[string]loadgen.OpReport }
 	cmd := exec.Command(bin, "loadgen", "--api-url", api, "--teller-user", "benchteller", "--teller-password", "bench-teller-pw",
 		"--customers", "64", "--concurrency", strconv.Itoa(concurrency), "--duration", d.String(), "--json", "--progress=false")
 	cmd.Stderr = os.Stderr

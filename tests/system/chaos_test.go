@@ -205,7 +205,7 @@ func TestChaos(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "make chaos summary (%s of faults under load, Sentinel down-after %s):\n", end.Sub(start).Round(time.Second), redistest.SentinelTiming.DownAfter)
 	fmt.Fprintf(&b, "  processes: 3 redis-server, 3 redis-sentinel, 2 bank api (WAIT 1 replica), worker, scheduler; %d clients, mix %s\n", cfg.Concurrency, mix)
-	fmt.Fprintf(&b, "  requests tried %d, acknowledged %d, answered 503 %d, other failures %d\n", tried, tried-countErrors(res), answered503, countErrors(res)-answered503)
+	fmt.Fprintf(&b, "  requests tried %d, acknowledged %d, answered 503 %d, other failures %d\n", tried, tried-res.Errors(), answered503, res.Errors()-answered503)
 	fmt.Fprintf(&b, "  transfers acknowledged %d; retried with the same key %d transfers (%d now answered 201: replayed or applied once) and %d holds (%d now authorised)\n",
 		acked, retried, retriedApplied, len(holdKeys), holdsApplied.Load())
 	fmt.Fprintf(&b, "  checked on the final primary: %d acknowledged transfers (with the rate phases and the retries)\n", len(total.Acked))
@@ -264,17 +264,6 @@ func unavailability(acks []time.Time, faults []fault, end time.Time) []time.Dura
 		out[i] = max(out[i], until.Sub(prev)) // never acknowledged again before the next fault
 	}
 	return out
-}
-
-// countErrors is how many requests of r were not answered 2xx.
-func countErrors(r loadgen.Result) int {
-	n := 0
-	for _, s := range r.Ops {
-		for _, c := range s.Errors {
-			n += c
-		}
-	}
-	return n
 }
 
 // countJournal counts the acknowledged transfers missing from the journal

@@ -72,7 +72,7 @@ func runCreateUser(ctx context.Context, args []string) error {
 		return err
 	}
 	users := auth.New(pool, auth.DefaultLimits)
-	octx, _ := asOperator(ctx, *operator, audit.UserCreate, "")
+	octx := audit.NewContext(ctx, operatorRecord(*operator, audit.UserCreate, ""))
 	u, err := users.CreateUser(octx, *username, pw, bank.Role(*role))
 	if errors.Is(err, auth.ErrUsernameTaken) && *existsOK {
 		return sameUserExists(ctx, users, *username, bank.Role(*role))

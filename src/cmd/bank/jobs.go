@@ -60,7 +60,7 @@ func runJobsCmd(ctx context.Context, args []string) error {
 	// A job run by hand is an operator's action: on the audit trail
 	// before it runs (a job writes no entries of its own), with its
 	// arguments.
-	_, rec := asOperator(ctx, *operator, audit.JobRun, job)
+	rec := operatorRecord(*operator, audit.JobRun, job)
 	rec.Detail = map[string]string{"inline": fmt.Sprint(*inline)}
 	for k, v := range args2 {
 		rec.Detail[k] = fmt.Sprint(v)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"os"
 	"os/user"
@@ -24,9 +23,9 @@ func operatorFlag(fs *flag.FlagSet) *string {
 	return fs.String("operator", name, "your name, for the audit trail of what this command does")
 }
 
-// asOperator returns ctx carrying the audit record of an operator's
-// action: the scripts that do it write the entry in the same step.
-func asOperator(ctx context.Context, operator, action, target string) (context.Context, *audit.Record) {
-	rec := &audit.Record{Actor: operator, ActorName: operator, Role: audit.Operator, Action: action, Target: target}
-	return audit.NewContext(ctx, rec), rec
+// operatorRecord is the audit record of an operator's action: create-user
+// puts it in the context for the script that writes the entry in the same
+// step; jobs run appends it before the job runs.
+func operatorRecord(operator, action, target string) *audit.Record {
+	return &audit.Record{Actor: operator, ActorName: operator, Role: audit.Operator, Action: action, Target: target}
 }

@@ -1,6 +1,7 @@
 package redisproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/kubebank/kubebank/src/sentinel"
 )
 
 // ErrSentinelNotInstalled is returned when redis-sentinel is not on PATH.
@@ -86,9 +89,5 @@ func (p *Proc) Role() (string, error) {
 		return "", err
 	}
 	defer c.Close()
-	v, err := redis.Values(c.Do("ROLE"))
-	if err != nil || len(v) == 0 {
-		return "", fmt.Errorf("ROLE: %v", err)
-	}
-	return redis.String(v[0], nil)
+	return sentinel.Role(context.Background(), c)
 }

@@ -250,17 +250,23 @@ func (c *Client) prefer(s string) {
 	c.order = out
 }
 
+// Role is the server's answer to ROLE on conn: "master", "slave" or
+// "sentinel".
+func Role(ctx context.Context, conn redis.Conn) (string, error) {
+	reply, err := redis.Values(redis.DoContext(conn, ctx, "ROLE"))
+	if err != nil {
+		return "", err
+	}
+	if len(reply) == 0 {
+		return "", errors.New("sentinel: empty ROLE reply")
+	}
+	return redis.String(reply[0], nil)
+}
+
 // CheckRole fails with ErrNotMaster (for want "master") unless ROLE on
 // conn reports want.
 func CheckRole(ctx context.Context, conn redis.Conn, want string) error {
-	reply, err := redis.Values(redis.DoContext(conn, ctx, "ROLE"))
-	if err != nil {
-		return err
-	}
-	if len(reply) == 0 {
-		return errors.New("sentinel: empty ROLE reply")
-	}
-	role, err := redis.String(reply[0], nil)
+	role, err := Role(ctx, conn)
 	if err != nil {
 		return err
 	}

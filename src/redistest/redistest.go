@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,4 +142,15 @@ func SentinelAddrs(ss []*redisproc.Proc) string {
 		addrs[i] = s.Addr
 	}
 	return strings.Join(addrs, ",")
+}
+
+// FreeAddr is a free 127.0.0.1:port for a server a test starts; the test
+// fails when there is none.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	p, err := redisproc.FreePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(p)
 }

@@ -288,15 +288,6 @@ type process struct {
 	env    []string       // its environment, for commands run "in its pod"
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	p, err := redisproc.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "127.0.0.1:" + strconv.Itoa(p)
-}
-
 // syncBuffer is a bytes.Buffer safe for the process's writes and the
 // test's reads.
 type syncBuffer struct {
@@ -433,7 +424,7 @@ func start(t *testing.T, c container, hosts, local map[string]string, secret fun
 				ok = false
 				continue
 			}
-			addr := freeAddr(t)
+			addr := redistest.FreeAddr(t)
 			p.listen[port] = addr
 			val = addr
 		}

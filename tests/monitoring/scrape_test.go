@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -290,15 +289,6 @@ func exporterSentinelUser(t *testing.T, pw string) string {
 	return ""
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	p, err := redisproc.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "127.0.0.1:" + strconv.Itoa(p)
-}
-
 // startProc starts a program, logs to a file shown on failure, and stops
 // it (SIGTERM, then SIGKILL) when the test ends.
 func startProc(t *testing.T, name, bin string, env []string, args ...string) {
@@ -384,7 +374,7 @@ func TestScrapeTheStack(t *testing.T) {
 	for job, ports := range listenFlags {
 		local[job] = map[int]string{}
 		for p := range ports {
-			local[job][p] = freeAddr(t)
+			local[job][p] = redistest.FreeAddr(t)
 		}
 	}
 	for job, ports := range local {
@@ -450,7 +440,7 @@ func TestScrapeTheStack(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	promAddr := freeAddr(t)
+	promAddr := redistest.FreeAddr(t)
 	startProc(t, "prometheus", prometheus, nil, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	prom := "http://" + promAddr

@@ -199,7 +199,7 @@ func (s *Service) SetRole(ctx context.Context, id string, role bank.Role) (bank.
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	_, err = setRoleScript.DoContext(ctx, c, keyUser+id, string(role), audit.ArgFor(ctx, id))
+	vals, err := redis.Strings(setRoleScript.DoContext(ctx, c, keyUser+id, string(role), audit.ArgFor(ctx, id)))
 	c.Close()
 	if e, ok := luascript.Refusal(err); ok && e.Code == ErrUserNotFound.Code {
 		return bank.User{}, ErrUserNotFound
@@ -207,7 +207,7 @@ func (s *Service) SetRole(ctx context.Context, id string, role bank.Role) (bank.
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	return s.User(ctx, id)
+	return userOf(vals), nil
 }
 
 func userFrom(m map[string]string) bank.User {
@@ -451,7 +451,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (bank.User, er
 	if err != nil {
 		return bank.User{}, fmt.Errorf("auth: redis: %w", err)
 	}
-	return userFrom(map[string]string{"id": vals[0], "username": vals[1], "role": vals[2], "created": vals[3]}), nil
+	return userOf(vals), nil
+}
+
+// userOf is the user of a script's reply {id, username, role, created}
+// (authenticate.lua, set_role.lua).
+func userOf(vals []string) bank.User {
+	return userFrom(map[string]string{"id": vals[0], "username": vals[1], "role": vals[2], "created": vals[3]})
 }
 
 // WellFormed reports whether token can be one of ours at all, so that

@@ -145,16 +145,23 @@ var errStale = errors.New("redispool: connection from before a failure")
 
 // dialOptions are the timeouts and credentials of every data connection.
 func dialOptions(o Options) []redis.DialOption {
+	return timeoutsAndLogin(o.Timeout, o.Username, o.Password)
+}
+
+// timeoutsAndLogin are the options of every connection, to a data node
+// or to a Sentinel: timeout for the connect, each read and each write,
+// and the login ("" for none).
+func timeoutsAndLogin(timeout time.Duration, username, password string) []redis.DialOption {
 	opts := []redis.DialOption{
-		redis.DialConnectTimeout(o.Timeout),
-		redis.DialReadTimeout(o.Timeout),
-		redis.DialWriteTimeout(o.Timeout),
+		redis.DialConnectTimeout(timeout),
+		redis.DialReadTimeout(timeout),
+		redis.DialWriteTimeout(timeout),
 	}
-	if o.Password != "" {
-		opts = append(opts, redis.DialPassword(o.Password))
+	if password != "" {
+		opts = append(opts, redis.DialPassword(password))
 	}
-	if o.Username != "" {
-		opts = append(opts, redis.DialUsername(o.Username))
+	if username != "" {
+		opts = append(opts, redis.DialUsername(username))
 	}
 	return opts
 }
@@ -169,15 +176,7 @@ func directDialer(o Options) func(context.Context) (redis.Conn, string, error) {
 // sentinelClient dials the master the Sentinels name, keeping URL's
 // database and credentials.
 func sentinelClient(o Options, addrs []string) *sentinel.Client {
-	sopts := []redis.DialOption{
-		redis.DialConnectTimeout(o.Timeout), redis.DialReadTimeout(o.Timeout), redis.DialWriteTimeout(o.Timeout),
-	}
-	if o.SentinelPassword != "" {
-		sopts = append(sopts, redis.DialPassword(o.SentinelPassword))
-	}
-	if o.SentinelUsername != "" {
-		sopts = append(sopts, redis.DialUsername(o.SentinelUsername))
-	}
+	sopts := timeoutsAndLogin(o.Timeout, o.SentinelUsername, o.SentinelPassword)
 	return &sentinel.Client{Addrs: addrs, MasterName: o.MasterName,
 		DialSentinel: func(ctx context.Context, addr string) (redis.Conn, error) {
 			return redis.DialContext(ctx, "tcp", addr, sopts...)
